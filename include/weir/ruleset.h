@@ -1,0 +1,71 @@
+/* weir/ruleset.h — loading and compiling rule files.
+ *
+ * A weir_ruleset is everything a set of rule files declares (streams,
+ * sinks, reference lists, rules), checked and compiled into plans the engine
+ * runs: an NFA per pattern rule, an aggregation plan per window rule.
+ *
+ * Ownership: weir_ruleset_compile*() returns a ruleset the caller frees with
+ * weir_ruleset_free(). Diagnostics go to the callback in the options as they
+ * are found; nothing is printed by the library itself. */
+#ifndef WEIR_RULESET_H
+#define WEIR_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "weir/diag.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weir_ruleset weir_ruleset;
+
+typedef struct weir_compile_options {
+    weir_diag_cb diag;   /* may be NULL */
+    void *diag_user;
+    bool no_warnings;    /* check everything but report no warnings */
+} weir_compile_options;
+
+/* Result of a compile: the exit statuses of `weir check`. */
+typedef enum weir_compile_status {
+    WEIR_COMPILE_OK = 0,          /* *out is set */
+    WEIR_COMPILE_RULE_ERRORS = 1, /* diagnostics were reported; *out is NULL */
+    WEIR_COMPILE_IO_ERROR = 2,    /* a path could not be read; *out is NULL */
+} weir_compile_status;
+
+/* Loads every path (a .weir file, or a directory searched recursively for
+ * .weir files, read in name order) as one rule set: names declared in any
+ * file are visible in all of them, and `include`d files are read once. */
+weir_compile_status weir_ruleset_compile(const char *const *paths, size_t n_paths,
+                                         const weir_compile_options *opt,
+                                         weir_ruleset **out);
+
+/* The same for rule text held in memory; `name` is used in diagnostics. An
+ * `include` in such text is resolved relative to the current directory. */
+weir_compile_status weir_ruleset_compile_text(const char *name, const char *text,
+                                              size_t len,
+                                              const weir_compile_options *opt,
+                                              weir_ruleset **out);
+
+/* Frees the rule set and everything it owns. Accepts NULL. */
+void weir_ruleset_free(weir_ruleset *rs);
+
+size_t weir_ruleset_rule_count(const weir_ruleset *rs);
+/* Name of rule i (0 <= i < count), valid while the ruleset lives. */
+const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i);
+
+typedef enum weir_dump_format {
+    WEIR_DUMP_TEXT, /* each rule's automaton or window plan, as text */
+    WEIR_DUMP_DOT,  /* Graphviz, one digraph per pattern rule */
+} weir_dump_format;
+
+/* Writes every rule's compiled form. Returns 0, or -1 on a write error. */
+int weir_ruleset_dump(const weir_ruleset *rs, weir_dump_format format, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1 @@
+/* expr.h — placeholder, being written. */

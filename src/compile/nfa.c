@@ -1,0 +1,1 @@
+/* nfa.c — placeholder, being written. */

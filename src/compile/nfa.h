@@ -1,0 +1,1 @@
+/* nfa.h — placeholder, being written. */

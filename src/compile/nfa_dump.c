@@ -1,0 +1,1 @@
+/* nfa_dump.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* ruleset.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* window_plan.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* window_plan.h — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* check-internal.h — placeholder, being written. */

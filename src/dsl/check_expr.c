@@ -1,0 +1,1 @@
+/* check_expr.c — placeholder, being written. */

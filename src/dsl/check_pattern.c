@@ -1,0 +1,1 @@
+/* check_pattern.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* suggest.c — placeholder, being written. */

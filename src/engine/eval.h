@@ -1,0 +1,1 @@
+/* eval.h — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* cmd_check.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* commands.h — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* fuzz_parser.c — placeholder */
