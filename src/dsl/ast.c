@@ -43,6 +43,44 @@ ast_elem *weir_ast_elem(ast_program *p, ast_elem_kind kind, weir_loc loc)
     return e;
 }
 
+static unsigned count_steps(const ast_elem *e)
+{
+    unsigned n = 0;
+    for (; e; e = e->next) {
+        switch (e->kind) {
+        case AST_ELEM_STEP: n++; break;
+        case AST_ELEM_GROUP: n += count_steps(e->group); break;
+        case AST_ELEM_ALT: n += count_steps(e->alts); break;
+        }
+    }
+    return n;
+}
+
+static void fill_steps(ast_rule *rule, ast_elem *e)
+{
+    for (; e; e = e->next) {
+        switch (e->kind) {
+        case AST_ELEM_STEP:
+            e->step.index = rule->n_steps;
+            e->step.elem = e;
+            rule->steps[rule->n_steps++] = &e->step;
+            break;
+        case AST_ELEM_GROUP: fill_steps(rule, e->group); break;
+        case AST_ELEM_ALT: fill_steps(rule, e->alts); break;
+        }
+    }
+}
+
+void weir_ast_rule_collect_steps(ast_program *p, ast_rule *rule)
+{
+    if (rule->steps)
+        return;
+    unsigned n = count_steps(rule->pattern);
+    rule->steps = WEIR_ARENA_ARRAY(p->arena, ast_step *, n ? n : 1);
+    rule->n_steps = 0;
+    fill_steps(rule, rule->pattern);
+}
+
 const char *weir_ast_binary_op_text(ast_binary_op op)
 {
     switch (op) {

@@ -429,6 +429,12 @@ void weir_ast_program_free(ast_program *p);
 ast_expr *weir_ast_expr(ast_program *p, ast_expr_kind kind, weir_loc loc);
 ast_elem *weir_ast_elem(ast_program *p, ast_elem_kind kind, weir_loc loc);
 
+/* Fills rule->steps / rule->n_steps and each step's `index` and `elem`:
+ * every step of the pattern, depth first, left to right (the order they
+ * are written in). Idempotent; the checker and the compiler both rely on
+ * this one numbering. */
+void weir_ast_rule_collect_steps(ast_program *p, ast_rule *rule);
+
 /* Names for diagnostics and dumps. */
 const char *weir_ast_binary_op_text(ast_binary_op op);   /* "+", "and" */
 const char *weir_ast_connector_text(ast_connector conn); /* "then any" */
