@@ -1082,9 +1082,23 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         ctx->lex_error_reported = false; /* the lexer said it better */
         return 0;
     }
-    enum { MAX_EXPECTED = 6 };
-    yysymbol_kind_t expected[MAX_EXPECTED];
-    int n = yypcontext_expected_tokens(yyctx, expected, MAX_EXPECTED);
+    enum { MAX_EXPECTED = 10 };
+    yysymbol_kind_t all[MAX_EXPECTED], expected[MAX_EXPECTED];
+    int n_all = yypcontext_expected_tokens(yyctx, all, MAX_EXPECTED);
+    /* Where a name may stand, the soft keywords that double as names are
+     * noise in the list: "expected a name" says it. */
+    bool name_expected = false;
+    for (int i = 0; i < n_all; i++)
+        if (all[i] == YYSYMBOL_IDENT)
+            name_expected = true;
+    int n = 0;
+    for (int i = 0; i < n_all; i++) {
+        if (name_expected && (all[i] == YYSYMBOL_TIME || all[i] == YYSYMBOL_EVENT ||
+                              all[i] == YYSYMBOL_TIMEOUT))
+            continue;
+        expected[n++] = all[i];
+    }
+
     char got[96];
     describe_token(ctx, lookahead, loc, got, sizeof got);
     char msg[512];

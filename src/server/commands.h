@@ -1,1 +1,16 @@
-/* commands.h — placeholder, being written. */
+/* commands.h — the subcommands of the `weir` program. Each takes the
+ * arguments after its name and returns the process exit status. */
+#ifndef WEIR_SERVER_COMMANDS_H
+#define WEIR_SERVER_COMMANDS_H
+
+/* weir check [--dump[=text|dot]] [--no-warnings] [--quiet] PATH... */
+int weir_cmd_check(int argc, char **argv);
+
+/* Exit statuses shared by every command. */
+enum {
+    WEIR_EXIT_OK = 0,
+    WEIR_EXIT_RULE_ERRORS = 1,
+    WEIR_EXIT_USAGE = 2,
+};
+
+#endif
