@@ -3,10 +3,15 @@
  * weir_ruleset_compile() runs the three stages in order and stops after the
  * first stage that reported an error, so a user sees the errors of the
  * earliest stage (syntax before names before plans) and never a cascade. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/list_files.h"
+#include "compile/nfa.h"
 #include "compile/plan.h"
+#include "compile/window_plan.h"
 #include "dsl/check.h"
 #include "dsl/diag.h"
 #include "dsl/load.h"
@@ -31,30 +36,143 @@ static void filter_diag(void *user, const weir_diagnostic *d)
         f->opt->diag(f->opt->diag_user, d);
 }
 
+static void emit_plan_free(weir_emit_plan *e)
+{
+    for (unsigned i = 0; i < e->n_fields; i++)
+        weir_expr_program_free(e->fields[i].value);
+    free(e->fields);
+}
+
+static void rule_plan_free(weir_rule_plan *plan)
+{
+    if (plan->nfa) {
+        for (uint32_t i = 0; i < plan->nfa->n_steps && plan->steps; i++) {
+            weir_expr_program_free(plan->steps[i].where);
+            weir_expr_program_free(plan->steps[i].until);
+        }
+        for (uint32_t g = 0; g < plan->nfa->n_groups && plan->group_until; g++)
+            weir_expr_program_free(plan->group_until[g]);
+    }
+    free(plan->steps);
+    free(plan->group_until);
+    emit_plan_free(&plan->emit);
+    emit_plan_free(&plan->timeout_emit);
+    weir_nfa_free(plan->nfa);
+    weir_window_plan_free(plan->window);
+}
+
 void weir_ruleset_free(weir_ruleset *rs)
 {
     if (!rs)
         return;
+    for (size_t i = 0; i < rs->n_rules; i++)
+        rule_plan_free(&rs->rules[i]);
     free(rs->rules);
+    free(rs->streams);
+    weir_list_files_free(rs->lists);
     weir_ast_program_free(rs->prog);
     weir_sources_clear(&rs->sources);
     free(rs);
 }
 
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        abort();
+    return p;
+}
+
+/* Compiles an optional expression; false when it was there and failed. */
+static bool compile_opt(const ast_expr *e, const weir_expr_options *opt,
+                        weir_expr_program **out)
+{
+    *out = e ? weir_expr_compile(e, opt) : NULL;
+    return !e || *out;
+}
+
+static bool compile_emit(const ast_emit *emit, const weir_expr_options *opt,
+                         weir_emit_plan *out)
+{
+    bool ok = true;
+    out->fields = xcalloc(emit->n_fields, sizeof *out->fields);
+    for (const ast_emit_field *f = emit->fields; f; f = f->next) {
+        weir_emit_plan_field *pf = &out->fields[out->n_fields++];
+        pf->name = f->name.name;
+        ok &= compile_opt(f->value, opt, &pf->value);
+    }
+    return ok;
+}
+
+static unsigned stream_index(const weir_ruleset *rs, const ast_stream *s)
+{
+    for (size_t i = 0; i < rs->n_streams; i++)
+        if (rs->streams[i] == s)
+            return (unsigned)i;
+    return 0;
+}
+
+static bool compile_pattern(weir_ruleset *rs, weir_rule_plan *plan, ast_rule *rule,
+                            const weir_expr_options *opt, weir_diags *diags)
+{
+    const char *why = NULL;
+    plan->nfa = weir_nfa_compile_why(rs->prog, rule, &why);
+    if (!plan->nfa) {
+        weir_diag_error(diags, rule->body_loc, "this pattern cannot be compiled: %s",
+                        why ? why : "unsupported construct");
+        return false;
+    }
+    bool ok = true;
+    plan->steps = xcalloc(plan->nfa->n_steps, sizeof *plan->steps);
+    for (uint32_t i = 0; i < plan->nfa->n_steps; i++) {
+        const ast_step *step = rule->steps[i];
+        weir_step_plan *sp = &plan->steps[i];
+        sp->stream = stream_index(rs, step->stream);
+        ok &= compile_opt(step->where, opt, &sp->where);
+        if (step->elem && step->elem->kind == AST_ELEM_STEP)
+            ok &= compile_opt(step->elem->quant.until, opt, &sp->until);
+    }
+    plan->group_until = xcalloc(plan->nfa->n_groups, sizeof *plan->group_until);
+    for (uint32_t g = 0; g < plan->nfa->n_groups; g++)
+        ok &= compile_opt(plan->nfa->groups[g].elem->quant.until, opt, &plan->group_until[g]);
+    ok &= compile_emit(&rule->emit, opt, &plan->emit);
+    ok &= compile_emit(&rule->on_timeout, opt, &plan->timeout_emit);
+    return ok;
+}
+
+/* Turns every checked rule into its plan. Reports every failure, not only
+ * the first; returns false if any rule failed. */
 static bool compile_rules(weir_ruleset *rs, weir_diags *diags)
 {
-    (void)diags;
+    for (ast_stream *s = rs->prog->streams; s; s = s->next)
+        rs->n_streams++;
+    rs->streams = xcalloc(rs->n_streams, sizeof *rs->streams);
+    size_t k = 0;
+    for (ast_stream *s = rs->prog->streams; s; s = s->next)
+        rs->streams[k++] = s;
+
     size_t n = 0;
     for (ast_rule *r = rs->prog->rules; r; r = r->next)
         n++;
-    rs->rules = calloc(n ? n : 1, sizeof *rs->rules);
-    if (!rs->rules)
-        abort();
+    rs->rules = xcalloc(n, sizeof *rs->rules);
+    rs->lists = weir_list_files_new(&rs->sources, diags);
+    weir_expr_options opt = {
+        .diags = diags,
+        .list = weir_list_files_resolve,
+        .list_user = rs->lists,
+    };
+    bool ok = true;
     for (ast_rule *r = rs->prog->rules; r; r = r->next) {
         weir_rule_plan *plan = &rs->rules[rs->n_rules++];
         plan->ast = r;
+        if (r->kind == AST_RULE_PATTERN) {
+            ok &= compile_pattern(rs, plan, r, &opt, diags);
+        } else {
+            plan->window = weir_window_plan_new(r, &opt);
+            ok &= plan->window != NULL;
+        }
     }
-    return true;
+    return ok;
 }
 
 typedef weir_load_status (*load_fn)(weir_ruleset *rs, weir_diags *diags, const void *arg);
@@ -143,13 +261,55 @@ const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i)
     return i < rs->n_rules ? rs->rules[i].ast->name.name : NULL;
 }
 
+static void dump_program(const char *label, const weir_expr_program *p, FILE *out)
+{
+    if (!p)
+        return;
+    fprintf(out, "  %s:\n", label);
+    weir_expr_dump(p, out);
+}
+
+static void dump_pattern(const weir_rule_plan *plan, FILE *out)
+{
+    const ast_rule *r = plan->ast;
+    weir_nfa_dump_text(plan->nfa, r, out);
+    char label[160];
+    for (uint32_t i = 0; i < plan->nfa->n_steps; i++) {
+        const char *name = r->steps[i]->name.name;
+        snprintf(label, sizeof label, "%s.where", name);
+        dump_program(label, plan->steps[i].where, out);
+        snprintf(label, sizeof label, "%s.until", name);
+        dump_program(label, plan->steps[i].until, out);
+    }
+    for (uint32_t g = 0; g < plan->nfa->n_groups; g++) {
+        snprintf(label, sizeof label, "group%u.until", (unsigned)g);
+        dump_program(label, plan->group_until[g], out);
+    }
+    for (unsigned i = 0; i < plan->emit.n_fields; i++) {
+        snprintf(label, sizeof label, "emit %s", plan->emit.fields[i].name);
+        dump_program(label, plan->emit.fields[i].value, out);
+    }
+    for (unsigned i = 0; i < plan->timeout_emit.n_fields; i++) {
+        snprintf(label, sizeof label, "on timeout emit %s", plan->timeout_emit.fields[i].name);
+        dump_program(label, plan->timeout_emit.fields[i].value, out);
+    }
+}
+
 int weir_ruleset_dump(const weir_ruleset *rs, weir_dump_format format, FILE *out)
 {
     for (size_t i = 0; i < rs->n_rules; i++) {
-        const ast_rule *r = rs->rules[i].ast;
-        if (format == WEIR_DUMP_TEXT)
-            fprintf(out, "rule %s (%s)\n", r->name.name,
-                    r->kind == AST_RULE_PATTERN ? "pattern" : "window");
+        const weir_rule_plan *plan = &rs->rules[i];
+        if (format == WEIR_DUMP_DOT) {
+            if (plan->nfa)
+                weir_nfa_dump_dot(plan->nfa, plan->ast, out);
+            continue;
+        }
+        if (i > 0)
+            fputc('\n', out);
+        if (plan->nfa)
+            dump_pattern(plan, out);
+        else if (plan->window)
+            weir_window_plan_dump(plan->window, out);
     }
     return ferror(out) ? -1 : 0;
 }

@@ -1,6 +1,7 @@
 /* test_lexer.c — tokens, literals and lexical errors, seen through the
  * parser (the lexer has no other public face) and the literal helpers. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dsl/parse-internal.h"

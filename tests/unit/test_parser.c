@@ -2,6 +2,7 @@
  * should, every location points at the right bytes, and syntax errors are
  * reported once each with recovery at the next declaration. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
