@@ -56,6 +56,9 @@ size_t weir_ruleset_rule_count(const weir_ruleset *rs);
 /* Name of rule i (0 <= i < count), valid while the ruleset lives. */
 const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i);
 
+/* Path of the file that declares rule i, as given to the compiler. */
+const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i);
+
 typedef enum weir_dump_format {
     WEIR_DUMP_TEXT, /* each rule's automaton or window plan, as text */
     WEIR_DUMP_DOT,  /* Graphviz, one digraph per pattern rule */

@@ -6,6 +6,12 @@
 /* weir check [--dump[=text|dot]] [--no-warnings] [--quiet] PATH... */
 int weir_cmd_check(int argc, char **argv);
 
+/* weir run [--events FILE] [--out FILE] [--dead-letter FILE] RULES... */
+int weir_cmd_run(int argc, char **argv);
+
+/* weir test [--verbose] RULES... */
+int weir_cmd_test(int argc, char **argv);
+
 /* Exit statuses shared by every command. */
 enum {
     WEIR_EXIT_OK = 0,

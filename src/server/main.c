@@ -11,6 +11,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"check", weir_cmd_check, "compile rule files and report every error"},
+    {"run", weir_cmd_run, "run rules over a file of JSON events, write alerts"},
+    {"test", weir_cmd_test, "run the examples that come with rule files"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,132 @@
+/* weir/engine.h — running a compiled rule set over a stream of events.
+ *
+ * A weir_engine takes JSON events one at a time (weir_engine_push), holds
+ * each until the event-time watermark of its stream passes it, feeds the
+ * events of every key to every rule in timestamp order, and hands every
+ * alert, dead letter and late event to the caller's callbacks. It does no
+ * I/O and keeps no global state: one engine per thread, as many as you
+ * like in one process. Time only moves through the events (and
+ * weir_engine_advance_to / weir_engine_finish), so the same input always
+ * gives the same alerts with the same ids.
+ *
+ * Ownership: the engine borrows the ruleset (which must outlive it);
+ * everything a callback receives is valid only during the callback. */
+#ifndef WEIR_ENGINE_H
+#define WEIR_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/ruleset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weir_engine weir_engine;
+
+/* One alert: `json` is the whole alert as one JSON object on one line
+ * (no newline), the form `weir run` writes:
+ *   {"id":"9f2c...","rule":"card_testing","severity":"high","key":"c1",
+ *    "time":"2026-11-29T10:00:05.000Z","timed_out":false,
+ *    "body":{...the rule's emit...},
+ *    "events":{"probe":[{...},{...}],"big":[{...}]}}
+ * Window alerts carry "window":{"start":...,"end":...,"events":N} instead
+ * of "events". */
+typedef struct weir_alert {
+    const char *rule;      /* the rule's name */
+    const char *severity;  /* "low", "medium", "high", "critical" */
+    const char *id;        /* 16 hex digits, the same for the same input */
+    int64_t time;          /* event time of the detection, ms since epoch */
+    const char *const *sinks; /* the rule's `emit to` sinks, n_sinks of them */
+    size_t n_sinks;
+    const char *json;      /* NUL-terminated */
+    size_t json_len;
+} weir_alert;
+
+typedef void (*weir_alert_cb)(void *user, const weir_alert *alert);
+
+/* Why an input line was set aside. `line` is the caller's line number
+ * (weir_engine_push's line_no). */
+typedef struct weir_rejected {
+    uint64_t line;
+    const char *status;  /* "not_json", "missing_field", ..., "late" */
+    const char *reason;  /* a sentence: "field 'amount': expected decimal, got string" */
+    const char *data;    /* the raw input line (not NUL-terminated) */
+    size_t len;
+} weir_rejected;
+
+typedef void (*weir_rejected_cb)(void *user, const weir_rejected *r);
+
+typedef struct weir_engine_options {
+    weir_alert_cb on_alert;        /* may be NULL: alerts are counted only */
+    void *alert_user;
+    weir_rejected_cb on_dead_letter; /* malformed events; may be NULL */
+    void *dead_letter_user;
+    weir_rejected_cb on_late;      /* events behind the watermark; may be NULL */
+    void *late_user;
+    const char *stream_field;      /* JSON field naming an event's stream when
+                                      the rules declare several; NULL: "stream" */
+    /* Decode every field of every event, so alerts list the matched events
+     * in full. By default only the fields the rules read are decoded (the
+     * others are skipped unparsed, which is faster) and alerts show those. */
+    bool decode_all_fields;
+    /* Clock for processing-time streams (ms since the epoch); NULL: the
+     * system's real-time clock. Tests pass a fake one. */
+    int64_t (*clock)(void *user);
+    void *clock_user;
+} weir_engine_options;
+
+/* A new engine running every rule of rs, or NULL when out of memory. */
+weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *opt);
+/* Frees the engine and all its state; pending events are dropped (call
+ * weir_engine_finish first to flush them). Accepts NULL. */
+void weir_engine_free(weir_engine *e);
+
+/* Takes one event as a JSON object (no newline needed). line_no is echoed
+ * in dead letters and used to order events with equal timestamps and to
+ * derive alert ids, so give each input line its own increasing number.
+ * Returns 0 when the event was accepted, 1 when it was set aside (dead
+ * letter or late; the callback was called), -1 when out of memory. */
+int weir_engine_push(weir_engine *e, const char *json, size_t len, uint64_t line_no);
+
+/* The same for input followed by at least WEIR_ENGINE_PADDING readable
+ * bytes (which are not part of the event): saves the decoder a copy. */
+#define WEIR_ENGINE_PADDING 64
+int weir_engine_push_padded(weir_engine *e, const char *json, size_t len, uint64_t line_no);
+
+/* Moves every stream's watermark to at least `time` (ms since epoch):
+ * releases held events and fires the timers due by then. */
+void weir_engine_advance_to(weir_engine *e, int64_t time);
+
+/* End of input: the watermark moves to the end of time, so every held
+ * event is processed and every pending deadline and window fires. */
+void weir_engine_finish(weir_engine *e);
+
+/* Counters since the engine was created. */
+typedef struct weir_engine_stats {
+    uint64_t events;         /* pushed, including rejected ones */
+    uint64_t processed;      /* fed to the rules */
+    uint64_t dead_letters;
+    uint64_t late;
+    uint64_t alerts;
+    uint64_t throttled;      /* alerts suppressed by `throttle` */
+    uint64_t keys;           /* live keys now (summed over rules) */
+    uint64_t peak_keys;
+    uint64_t partial_matches;      /* live now */
+    uint64_t peak_partial_matches;
+    uint64_t held_events;    /* waiting for the watermark now */
+    int64_t watermark;       /* INT64_MIN before the first event */
+} weir_engine_stats;
+
+void weir_engine_get_stats(const weir_engine *e, weir_engine_stats *out);
+
+/* Per rule: alerts raised (index as weir_ruleset_rule_name). */
+uint64_t weir_engine_rule_alerts(const weir_engine *e, size_t rule);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,125 @@
+/* engine-internal.h — the parts of a weir_engine that its source files
+ * share: the engine proper (engine.c: input, watermarks, keys, timers),
+ * the glue to the pattern and window runtimes (rule_runner.c) and alert
+ * building (alert.c). Nothing here is visible outside libweir. */
+#ifndef WEIR_ENGINE_INTERNAL_H
+#define WEIR_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
+
+#include "compile/plan.h"
+#include "engine/decode.h"
+#include "engine/eval.h"
+#include "engine/held_events.h"
+#include "engine/key_map.h"
+#include "engine/timers.h"
+#include "weir/engine.h"
+
+#define WEIR_NO_FIELD UINT32_MAX
+
+typedef struct engine_rule {
+    const weir_rule_plan *plan;
+    size_t index;             /* in the ruleset */
+    uint32_t map;             /* which key map holds its keys */
+    uint32_t pos;             /* its place in that map's key blocks */
+    uint32_t *key_field;      /* per stream: the key field, or WEIR_NO_FIELD
+                                 when the rule does not read the stream */
+    void *runtime;            /* weir_pattern_runtime / weir_window_runtime */
+    const char *severity;
+    const char **sinks;       /* borrowed names, owned array */
+    size_t n_sinks;
+    bool throttled;
+    int64_t throttle_ms;
+    uint64_t alerts;
+} engine_rule;
+
+/* Per key value: the state of every rule keyed by it (NULL while that
+ * rule has none) and the time of each rule's last alert, for throttling. */
+typedef struct key_block {
+    void **states;        /* n_rules of the map */
+    int64_t *last_alert;  /* n_rules of the map; INT64_MIN: none */
+} key_block;
+
+typedef struct engine_map {
+    weir_key_map keys;
+    uint32_t *rules;      /* engine rule indexes, in block order */
+    uint32_t n_rules;
+} engine_map;
+
+/* Per stream: which rules read it. */
+typedef struct engine_stream {
+    const ast_stream *ast;
+    uint32_t *rules;
+    uint32_t n_rules;
+    bool processing_time;
+    bool seen;            /* any event yet */
+    int64_t max_ts;
+    int64_t lateness;
+} engine_stream;
+
+struct weir_engine {
+    const weir_ruleset *rs;
+    weir_engine_options opt;
+    weir_decoder *decoder;
+    engine_stream *streams;
+    size_t n_streams;
+    engine_rule *rules;
+    size_t n_rules;
+    engine_map *maps;
+    size_t n_maps;
+    weir_held_queue *held;
+    weir_timers timers;
+    int64_t released;     /* every event with ts <= released was fed */
+    weir_engine_stats stats;
+    /* per-call scratch */
+    weir_eval_scratch scratch;
+    char scratch_buf[4096];
+    yajl_gen gen;
+    /* the key entry being processed, for alerts */
+    weir_key_entry *cur_entry;
+    key_block *cur_block;
+};
+
+/* rule_runner.c: the pattern / window runtimes behind one interface. */
+int weir_rule_runner_init(weir_engine *e, engine_rule *r);
+void weir_rule_runner_fini(engine_rule *r);
+void *weir_rule_key_new(engine_rule *r);
+void weir_rule_key_free(engine_rule *r, void *state);
+int weir_rule_process(weir_engine *e, engine_rule *r, void *state, const weir_value *fields,
+                      unsigned stream, int64_t ts, uint64_t seq);
+int weir_rule_advance(weir_engine *e, engine_rule *r, void *state, int64_t watermark);
+int64_t weir_rule_next_deadline(const engine_rule *r, const void *state);
+bool weir_rule_idle(const engine_rule *r, const void *state);
+size_t weir_rule_partials(const engine_rule *r, const void *state);
+
+/* alert.c: one detection, as the runners report it. */
+typedef struct alert_input {
+    engine_rule *rule;
+    int64_t time;            /* event time of the detection */
+    bool timed_out;          /* a partial match reported by `on timeout` */
+    uint64_t detection;      /* hash of what was detected (the matched
+                                events' sequence numbers, or the window's
+                                bounds): with the rule and key, the id */
+    const weir_eval_ctx *ctx;/* what the emit programs read */
+    /* pattern rules */
+    const weir_emit_plan *emit;
+    const struct weir_pattern_match *match; /* matched events by step */
+    /* window rules */
+    bool window;
+    int64_t window_start, window_end;
+    uint64_t window_events;
+    const weir_value *window_emit; /* the plan's emit values, in order */
+} alert_input;
+
+/* Mixes v into a detection hash (start from WEIR_DETECTION_SEED). */
+#define WEIR_DETECTION_SEED 1469598103934665603ULL
+uint64_t weir_detection_mix(uint64_t h, uint64_t v);
+
+/* Applies the rule's throttle, builds the alert and hands it to the
+ * engine's callback. The key is the engine's current key. Returns 0, or -1
+ * on out of memory. */
+int weir_engine_raise_alert(weir_engine *e, const alert_input *in);
+
+#endif

@@ -1,0 +1,551 @@
+/* engine.c — the engine proper: events in, watermarks, keys and timers.
+ *
+ * Flow of one event (weir_engine_push):
+ *   decode (engine/decode.h) -> dead letter on failure
+ *   -> its stream's watermark moves (largest time seen minus lateness);
+ *      the engine's watermark is the smallest over the streams seen so far
+ *   -> behind what was already released: late side output
+ *   -> held in a (timestamp, arrival) heap until the watermark passes it
+ *   -> released in timestamp order, interleaved with the key timers due
+ *      by then (a timer due at t fires before the events at t, as Flink
+ *      advances a key's NFA to t before processing t's events)
+ *   -> each rule reading the stream finds the key's state and runs it.
+ * A key whose rules are all idle (no partial match, no open window, no
+ * throttle running) is freed at once, so idle keys cost nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compile/nfa.h"
+#include "compile/window_plan.h"
+#include "engine/alert_json.h"
+#include "engine/engine-internal.h"
+
+static int64_t system_clock(void *user)
+{
+    (void)user;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static const ast_input *rule_input_for(const ast_rule *r, const ast_stream *s)
+{
+    for (const ast_input *in = r->inputs; in; in = in->next)
+        if (in->stream == s)
+            return in;
+    return NULL;
+}
+
+static uint32_t find_or_add_map(weir_engine *e, weir_type key_type)
+{
+    for (size_t i = 0; i < e->n_maps; i++)
+        if (e->maps[i].keys.key_type == key_type)
+            return (uint32_t)i;
+    engine_map *maps = realloc(e->maps, (e->n_maps + 1) * sizeof *maps);
+    if (!maps)
+        abort();
+    e->maps = maps;
+    engine_map *m = &e->maps[e->n_maps];
+    memset(m, 0, sizeof *m);
+    weir_key_map_init(&m->keys, key_type);
+    return (uint32_t)e->n_maps++;
+}
+
+static void add_u32(uint32_t **arr, uint32_t *n, uint32_t v)
+{
+    uint32_t *a = realloc(*arr, (*n + 1) * sizeof *a);
+    if (!a)
+        abort();
+    a[(*n)++] = v;
+    *arr = a;
+}
+
+/* Marks the fields a compiled program reads. FIELD reads the current event,
+ * which may come from any input of the rule; STEP_* read a step's stream. */
+static void mark_program(bool **used, const weir_rule_plan *plan, const weir_expr_program *p,
+                         const weir_engine *e)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->n_code; i++) {
+        const weir_instr *in = &p->code[i];
+        switch (in->op) {
+        case WEIR_OP_FIELD:
+            for (size_t s = 0; s < e->n_streams; s++)
+                if (rule_input_for(plan->ast, e->streams[s].ast) &&
+                    in->c < e->streams[s].ast->n_fields)
+                    used[s][in->c] = true;
+            break;
+        case WEIR_OP_STEP_FIELD:
+        case WEIR_OP_STEP_AGG:
+        case WEIR_OP_STEP_CDIST_I64:
+        case WEIR_OP_STEP_CDIST_F64:
+        case WEIR_OP_STEP_CDIST_STR:
+        case WEIR_OP_STEP_CDIST_BOOL:
+            if (plan->steps && in->a < plan->nfa->n_steps) {
+                unsigned s = plan->steps[in->a].stream;
+                if (in->c < e->streams[s].ast->n_fields)
+                    used[s][in->c] = true;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void mark_used_fields(bool **used, const weir_engine *e, const engine_rule *r)
+{
+    const weir_rule_plan *plan = r->plan;
+    for (size_t s = 0; s < e->n_streams; s++)
+        if (r->key_field[s] != WEIR_NO_FIELD)
+            used[s][r->key_field[s]] = true;
+    if (plan->nfa) {
+        for (uint32_t i = 0; i < plan->nfa->n_steps; i++) {
+            mark_program(used, plan, plan->steps[i].where, e);
+            mark_program(used, plan, plan->steps[i].until, e);
+        }
+        for (uint32_t g = 0; g < plan->nfa->n_groups; g++)
+            mark_program(used, plan, plan->group_until[g], e);
+        for (unsigned i = 0; i < plan->emit.n_fields; i++)
+            mark_program(used, plan, plan->emit.fields[i].value, e);
+        for (unsigned i = 0; i < plan->timeout_emit.n_fields; i++)
+            mark_program(used, plan, plan->timeout_emit.fields[i].value, e);
+    } else if (plan->window) {
+        const weir_window_plan *w = plan->window;
+        mark_program(used, plan, w->filter, e);
+        for (unsigned i = 0; i < w->n_aggs; i++)
+            mark_program(used, plan, w->aggs[i].arg, e);
+    }
+}
+
+static int init_rule(weir_engine *e, engine_rule *r, size_t index)
+{
+    const weir_rule_plan *plan = &e->rs->rules[index];
+    const ast_rule *ast = plan->ast;
+    r->plan = plan;
+    r->index = index;
+    r->severity = ast->severity == AST_SEVERITY_DEFAULT ? "medium"
+                                                         : weir_ast_severity_text(ast->severity);
+    r->throttled = ast->has_throttle;
+    r->throttle_ms = ast->throttle_ms;
+    r->n_sinks = ast->emit.n_sinks;
+    r->sinks = calloc(r->n_sinks ? r->n_sinks : 1, sizeof *r->sinks);
+    r->key_field = calloc(e->n_streams ? e->n_streams : 1, sizeof *r->key_field);
+    if (!r->sinks || !r->key_field)
+        return -1;
+    for (size_t i = 0; i < r->n_sinks; i++)
+        r->sinks[i] = ast->emit.sinks[i].name;
+    weir_type key_type = WEIR_T_STRING;
+    for (size_t s = 0; s < e->n_streams; s++) {
+        const ast_input *in = rule_input_for(ast, e->streams[s].ast);
+        r->key_field[s] = in && in->key ? in->key->index : WEIR_NO_FIELD;
+        if (in && in->key)
+            key_type = in->key->type;
+    }
+    r->map = find_or_add_map(e, key_type);
+    engine_map *m = &e->maps[r->map];
+    r->pos = m->n_rules;
+    add_u32(&m->rules, &m->n_rules, (uint32_t)index);
+    for (size_t s = 0; s < e->n_streams; s++)
+        if (r->key_field[s] != WEIR_NO_FIELD)
+            add_u32(&e->streams[s].rules, &e->streams[s].n_rules, (uint32_t)index);
+    return weir_rule_runner_init(e, r);
+}
+
+weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *opt)
+{
+    weir_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->rs = rs;
+    if (opt)
+        e->opt = *opt;
+    if (!e->opt.clock)
+        e->opt.clock = system_clock;
+    e->released = INT64_MIN;
+    e->stats.watermark = INT64_MIN;
+    e->scratch.buf = e->scratch_buf;
+    e->scratch.cap = sizeof e->scratch_buf;
+    weir_timers_init(&e->timers);
+    e->held = weir_held_queue_new();
+    e->gen = yajl_gen_alloc(NULL);
+    e->n_streams = rs->n_streams;
+    e->streams = calloc(e->n_streams ? e->n_streams : 1, sizeof *e->streams);
+    e->rules = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *e->rules);
+    if (!e->held || !e->gen || !e->streams || !e->rules)
+        goto fail;
+    for (size_t s = 0; s < e->n_streams; s++) {
+        engine_stream *st = &e->streams[s];
+        st->ast = rs->streams[s];
+        st->processing_time = !st->ast->event_time || !st->ast->time_field_ref;
+        st->lateness = st->ast->lateness_ms;
+        st->max_ts = INT64_MIN;
+    }
+    for (size_t i = 0; i < rs->n_rules; i++) {
+        e->n_rules = i + 1;
+        if (init_rule(e, &e->rules[i], i) != 0)
+            goto fail;
+    }
+
+    bool **used = calloc(e->n_streams ? e->n_streams : 1, sizeof *used);
+    if (!used)
+        goto fail;
+    bool ok = true;
+    for (size_t s = 0; s < e->n_streams; s++) {
+        used[s] = calloc(e->streams[s].ast->n_fields + 1, sizeof **used);
+        ok &= used[s] != NULL;
+        for (unsigned k = 0; used[s] && e->opt.decode_all_fields && k < e->streams[s].ast->n_fields; k++)
+            used[s][k] = true;
+        if (used[s] && e->streams[s].ast->time_field_ref && !e->streams[s].processing_time)
+            used[s][e->streams[s].ast->time_field_ref->index] = true;
+    }
+    if (ok)
+        for (size_t i = 0; i < e->n_rules; i++)
+            mark_used_fields(used, e, &e->rules[i]);
+    if (ok)
+        e->decoder = weir_decoder_new(rs->streams, rs->n_streams, (const bool *const *)used,
+                                      e->opt.stream_field ? e->opt.stream_field : "stream");
+    for (size_t s = 0; s < e->n_streams; s++)
+        free(used[s]);
+    free(used);
+    if (!e->decoder)
+        goto fail;
+    return e;
+fail:
+    weir_engine_free(e);
+    return NULL;
+}
+
+static void free_block(weir_engine *e, engine_map *m, key_block *b)
+{
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < m->n_rules; i++)
+        if (b->states[i])
+            weir_rule_key_free(&e->rules[m->rules[i]], b->states[i]);
+    free(b);
+}
+
+void weir_engine_free(weir_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n_maps; i++) {
+        engine_map *m = &e->maps[i];
+        for (size_t k = 0; k < m->keys.n_slots; k++)
+            if (m->keys.slots[k].live)
+                free_block(e, m, m->keys.slots[k].state);
+        weir_key_map_clear(&m->keys);
+        free(m->rules);
+    }
+    free(e->maps);
+    for (size_t i = 0; i < e->n_rules; i++) {
+        weir_rule_runner_fini(&e->rules[i]);
+        free(e->rules[i].sinks);
+        free(e->rules[i].key_field);
+    }
+    free(e->rules);
+    for (size_t s = 0; s < e->n_streams; s++)
+        free(e->streams[s].rules);
+    free(e->streams);
+    weir_decoder_free(e->decoder);
+    weir_held_queue_free(e->held);
+    weir_timers_clear(&e->timers);
+    if (e->gen)
+        yajl_gen_free(e->gen);
+    free(e);
+}
+
+/* ------------------------------------------------------------ keys */
+
+static key_block *new_block(uint32_t n_rules)
+{
+    key_block *b = calloc(1, sizeof *b + n_rules * (sizeof(void *) + sizeof(int64_t)));
+    if (!b)
+        return NULL;
+    b->states = (void **)(b + 1);
+    b->last_alert = (int64_t *)(b->states + n_rules);
+    for (uint32_t i = 0; i < n_rules; i++)
+        b->last_alert[i] = INT64_MIN;
+    return b;
+}
+
+static void count_partials(weir_engine *e, int64_t delta)
+{
+    e->stats.partial_matches = (uint64_t)((int64_t)e->stats.partial_matches + delta);
+    if (e->stats.partial_matches > e->stats.peak_partial_matches)
+        e->stats.peak_partial_matches = e->stats.partial_matches;
+}
+
+/* After a key's states changed: frees idle states, frees the key when
+ * nothing is left, or (re)arms its timer on its earliest deadline. `now`
+ * is the event time being processed: a throttle that ends by then is over. */
+static int settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now)
+{
+    engine_map *m = &e->maps[map_index];
+    key_block *b = entry->state;
+    int64_t deadline = INT64_MAX;
+    bool empty = true;
+    for (uint32_t i = 0; i < m->n_rules; i++) {
+        engine_rule *r = &e->rules[m->rules[i]];
+        if (b->states[i] && weir_rule_idle(r, b->states[i])) {
+            weir_rule_key_free(r, b->states[i]);
+            b->states[i] = NULL;
+        }
+        if (b->states[i]) {
+            empty = false;
+            int64_t d = weir_rule_next_deadline(r, b->states[i]);
+            if (d < deadline)
+                deadline = d;
+        }
+        if (r->throttled && b->last_alert[i] != INT64_MIN) {
+            int64_t until = b->last_alert[i] + r->throttle_ms;
+            if (until > now) {
+                empty = false;
+                if (until < deadline)
+                    deadline = until;
+            }
+        }
+    }
+    if (empty) {
+        free_block(e, m, b);
+        weir_key_map_remove(&m->keys, entry);
+        e->stats.keys--;
+        return 0;
+    }
+    if (deadline < entry->timer_at) {
+        weir_timer t = {.at = deadline,
+                        .map = map_index,
+                        .slot = (uint32_t)(entry - m->keys.slots),
+                        .generation = entry->generation};
+        if (weir_timers_push(&e->timers, t) != 0)
+            return -1;
+        entry->timer_at = deadline;
+    }
+    return 0;
+}
+
+/* Runs every rule reading `stream` on one event. */
+static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, int64_t ts,
+                    uint64_t seq)
+{
+    engine_stream *st = &e->streams[stream];
+    e->stats.processed++;
+    for (uint32_t k = 0; k < st->n_rules; k++) {
+        engine_rule *r = &e->rules[st->rules[k]];
+        const weir_value *key = &fields[r->key_field[stream]];
+        if (key->missing)
+            continue; /* no key, no state: the event cannot match per key */
+        engine_map *m = &e->maps[r->map];
+        uint64_t hash = weir_key_hash(m->keys.key_type, key);
+        uint32_t slot;
+        weir_key_entry *entry = weir_key_map_upsert(&m->keys, key, hash, &slot);
+        if (!entry)
+            return -1;
+        if (!entry->state) {
+            entry->state = new_block(m->n_rules);
+            if (!entry->state) {
+                weir_key_map_remove(&m->keys, entry);
+                return -1;
+            }
+            if (++e->stats.keys > e->stats.peak_keys)
+                e->stats.peak_keys = e->stats.keys;
+        }
+        key_block *b = entry->state;
+        if (!b->states[r->pos]) {
+            b->states[r->pos] = weir_rule_key_new(r);
+            if (!b->states[r->pos])
+                return -1;
+        }
+        e->cur_entry = entry;
+        e->cur_block = b;
+        size_t before = weir_rule_partials(r, b->states[r->pos]);
+        int rc = weir_rule_process(e, r, b->states[r->pos], fields, stream, ts, seq);
+        count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]) - (int64_t)before);
+        e->cur_entry = NULL;
+        e->cur_block = NULL;
+        if (rc != 0 || settle_key(e, r->map, entry, ts) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A key's timer is due: advances every rule state of the key to `at`. */
+static int fire_timer(weir_engine *e, weir_timer t)
+{
+    engine_map *m = &e->maps[t.map];
+    weir_key_entry *entry = weir_key_map_slot(&m->keys, t.slot, t.generation);
+    if (!entry || entry->timer_at != t.at)
+        return 0; /* stale: the key was freed or re-armed since */
+    entry->timer_at = INT64_MAX;
+    key_block *b = entry->state;
+    e->cur_entry = entry;
+    e->cur_block = b;
+    for (uint32_t i = 0; i < m->n_rules; i++) {
+        engine_rule *r = &e->rules[m->rules[i]];
+        if (!b->states[i] || weir_rule_next_deadline(r, b->states[i]) > t.at)
+            continue;
+        size_t before = weir_rule_partials(r, b->states[i]);
+        int rc = weir_rule_advance(e, r, b->states[i], t.at);
+        count_partials(e, (int64_t)weir_rule_partials(r, b->states[i]) - (int64_t)before);
+        if (rc != 0) {
+            e->cur_entry = NULL;
+            return -1;
+        }
+    }
+    e->cur_entry = NULL;
+    e->cur_block = NULL;
+    return settle_key(e, t.map, entry, t.at);
+}
+
+/* Fires the timers due at or before `upto`. */
+static int fire_timers(weir_engine *e, int64_t upto)
+{
+    const weir_timer *t;
+    while ((t = weir_timers_peek(&e->timers)) && t->at <= upto) {
+        weir_timer due = *t;
+        weir_timers_pop(&e->timers);
+        if (fire_timer(e, due) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Feeds every held event with ts <= watermark, and the timers due
+ * meanwhile, in time order. */
+static int release(weir_engine *e, int64_t watermark)
+{
+    const weir_held_event *ev;
+    while ((ev = weir_held_queue_peek(e->held)) && ev->ts <= watermark) {
+        if (fire_timers(e, ev->ts) != 0)
+            return -1;
+        if (ev->ts > e->released)
+            e->released = ev->ts;
+        int rc = dispatch(e, ev->fields, ev->stream, ev->ts, ev->seq);
+        weir_held_queue_pop(e->held);
+        if (rc != 0)
+            return -1;
+    }
+    if (fire_timers(e, watermark) != 0)
+        return -1;
+    if (watermark > e->released)
+        e->released = watermark;
+    e->stats.held_events = weir_held_queue_size(e->held);
+    return 0;
+}
+
+/* The engine's watermark: the smallest over the streams that have seen
+ * events (a stream that never had one does not hold the others back). */
+static int64_t engine_watermark(const weir_engine *e)
+{
+    int64_t wm = INT64_MAX;
+    bool any = false;
+    for (size_t s = 0; s < e->n_streams; s++) {
+        const engine_stream *st = &e->streams[s];
+        if (!st->seen || !st->n_rules)
+            continue;
+        int64_t w = st->max_ts == INT64_MIN ? INT64_MIN : st->max_ts - st->lateness;
+        if (w < wm)
+            wm = w;
+        any = true;
+    }
+    return any ? wm : INT64_MIN;
+}
+
+/* ------------------------------------------------------------ input */
+
+static void reject(weir_rejected_cb cb, void *user, uint64_t line, const char *status,
+                   const char *reason, const char *data, size_t len)
+{
+    if (!cb)
+        return;
+    weir_rejected r = {line, status, reason, data, len};
+    cb(user, &r);
+}
+
+static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, bool padded)
+{
+    e->stats.events++;
+    weir_decoded d;
+    weir_decode_status status =
+        padded ? weir_decoder_decode_padded(e->decoder, json, len, len + WEIR_ENGINE_PADDING, &d)
+               : weir_decoder_decode(e->decoder, json, len, &d);
+    if (status != WEIR_DECODE_OK) {
+        if (status == WEIR_DECODE_NO_MEMORY)
+            return -1;
+        e->stats.dead_letters++;
+        reject(e->opt.on_dead_letter, e->opt.dead_letter_user, line_no,
+               weir_decode_status_name(status), d.reason, json, len);
+        return 1;
+    }
+    engine_stream *st = &e->streams[d.stream];
+    int64_t ts = st->processing_time ? e->opt.clock(e->opt.clock_user) : d.ts;
+    if (ts < e->released) {
+        e->stats.late++;
+        char reason[192];
+        char when[64], wm[64];
+        weir_format_time(ts, when);
+        weir_format_time(e->released, wm);
+        snprintf(reason, sizeof reason, "event time %s is behind the watermark %s", when, wm);
+        reject(e->opt.on_late, e->opt.late_user, line_no, "late", reason, json, len);
+        return 1;
+    }
+    st->seen = true;
+    if (ts > st->max_ts)
+        st->max_ts = ts;
+    if (!st->n_rules)
+        return 0;
+    int64_t watermark = engine_watermark(e);
+    if (watermark > e->stats.watermark)
+        e->stats.watermark = watermark;
+    if (ts <= watermark && weir_held_queue_size(e->held) == 0) {
+        /* in order and nothing waiting: no need to copy the event */
+        if (fire_timers(e, ts) != 0)
+            return -1;
+        e->released = ts > e->released ? ts : e->released;
+        if (dispatch(e, d.fields, d.stream, ts, line_no) != 0)
+            return -1;
+    } else if (weir_held_queue_push(e->held, d.fields, st->ast->n_fields, d.stream, ts,
+                                    line_no) != 0) {
+        return -1;
+    }
+    return release(e, watermark) == 0 ? 0 : -1;
+}
+
+int weir_engine_push(weir_engine *e, const char *json, size_t len, uint64_t line_no)
+{
+    return push(e, json, len, line_no, false);
+}
+
+int weir_engine_push_padded(weir_engine *e, const char *json, size_t len, uint64_t line_no)
+{
+    return push(e, json, len, line_no, true);
+}
+
+void weir_engine_advance_to(weir_engine *e, int64_t time)
+{
+    if (time > e->stats.watermark)
+        e->stats.watermark = time;
+    release(e, time);
+}
+
+void weir_engine_finish(weir_engine *e)
+{
+    weir_engine_advance_to(e, INT64_MAX - 1);
+}
+
+void weir_engine_get_stats(const weir_engine *e, weir_engine_stats *out)
+{
+    *out = e->stats;
+    out->held_events = weir_held_queue_size(e->held);
+}
+
+uint64_t weir_engine_rule_alerts(const weir_engine *e, size_t rule)
+{
+    return rule < e->n_rules ? e->rules[rule].alerts : 0;
+}

@@ -1,0 +1,202 @@
+/* key_map.c — per-rule hash table of key states; see key_map.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/key_map.h"
+
+void weir_key_map_init(weir_key_map *m, weir_type key_type)
+{
+    memset(m, 0, sizeof *m);
+    m->free_head = UINT32_MAX;
+    m->key_type = key_type;
+}
+
+void weir_key_map_clear(weir_key_map *m)
+{
+    for (size_t i = 0; i < m->n_slots; i++)
+        if (m->slots[i].live)
+            free(m->slots[i].long_key);
+    free(m->slots);
+    free(m->table);
+    weir_key_map_init(m, m->key_type);
+}
+
+/* 64-bit FNV-1a then a final mix, so short keys spread over the table. */
+static uint64_t hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t weir_key_hash(weir_type t, const weir_value *key)
+{
+    if (key->missing)
+        return 0x9e3779b97f4a7c15ULL;
+    if (t == WEIR_T_STRING)
+        return hash_bytes(key->u.s, key->len);
+    int64_t bits = key->u.i;
+    if (t == WEIR_T_FLOAT && key->u.f == 0.0)
+        bits = 0; /* -0.0 and 0.0 are one key */
+    if (t == WEIR_T_BOOL)
+        bits = key->u.b;
+    return hash_bytes(&bits, sizeof bits);
+}
+
+static bool same_key(weir_type t, const weir_value *a, const weir_value *b)
+{
+    return weir_value_equal(t, a, b);
+}
+
+static uint32_t *probe(weir_key_map *m, const weir_value *key, uint64_t hash)
+{
+    size_t mask = m->table_cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        uint32_t s = m->table[i];
+        if (!s)
+            return &m->table[i];
+        weir_key_entry *e = &m->slots[s - 1];
+        if (e->hash == hash && same_key(m->key_type, &e->key, key))
+            return &m->table[i];
+    }
+}
+
+weir_key_entry *weir_key_map_find(weir_key_map *m, const weir_value *key, uint64_t hash)
+{
+    if (!m->table_cap)
+        return NULL;
+    uint32_t s = *probe(m, key, hash);
+    return s ? &m->slots[s - 1] : NULL;
+}
+
+static int grow_table(weir_key_map *m)
+{
+    size_t cap = m->table_cap ? m->table_cap * 2 : 1024;
+    uint32_t *table = calloc(cap, sizeof *table);
+    if (!table)
+        return -1;
+    uint32_t *old = m->table;
+    size_t old_cap = m->table_cap;
+    m->table = table;
+    m->table_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i])
+            continue;
+        size_t mask = cap - 1;
+        size_t j = m->slots[old[i] - 1].hash & mask;
+        while (table[j])
+            j = (j + 1) & mask;
+        table[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+static int take_slot(weir_key_map *m, uint32_t *slot)
+{
+    if (m->free_head != UINT32_MAX) {
+        *slot = m->free_head;
+        m->free_head = (uint32_t)m->slots[*slot].timer_at;
+        return 0;
+    }
+    if (m->n_slots == m->cap_slots) {
+        size_t cap = m->cap_slots ? m->cap_slots * 2 : 1024;
+        weir_key_entry *slots = realloc(m->slots, cap * sizeof *slots);
+        if (!slots)
+            return -1;
+        m->slots = slots;
+        m->cap_slots = cap;
+    }
+    *slot = (uint32_t)m->n_slots++;
+    m->slots[*slot].generation = 0;
+    return 0;
+}
+
+weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint64_t hash,
+                                    uint32_t *slot)
+{
+    if ((m->live + 1) * 4 > m->table_cap * 3 && grow_table(m) != 0)
+        return NULL;
+    uint32_t *cell = probe(m, key, hash);
+    if (*cell) {
+        *slot = *cell - 1;
+        return &m->slots[*slot];
+    }
+    if (take_slot(m, slot) != 0)
+        return NULL;
+    weir_key_entry *e = &m->slots[*slot];
+    uint32_t generation = e->generation + 1;
+    memset(e, 0, sizeof *e);
+    e->generation = generation;
+    e->hash = hash;
+    e->key = *key;
+    if (m->key_type == WEIR_T_STRING && !key->missing) {
+        char *dst = e->inline_key;
+        if (key->len > WEIR_KEY_INLINE) {
+            dst = e->long_key = malloc(key->len);
+            if (!dst) {
+                e->timer_at = m->free_head;
+                m->free_head = *slot;
+                return NULL;
+            }
+        }
+        memcpy(dst, key->u.s, key->len);
+        e->key.u.s = dst;
+    }
+    e->timer_at = INT64_MAX;
+    e->live = true;
+    *cell = *slot + 1;
+    m->live++;
+    return e;
+}
+
+weir_key_entry *weir_key_map_slot(weir_key_map *m, uint32_t slot, uint32_t generation)
+{
+    if (slot >= m->n_slots)
+        return NULL;
+    weir_key_entry *e = &m->slots[slot];
+    return e->live && e->generation == generation ? e : NULL;
+}
+
+void weir_key_map_remove(weir_key_map *m, weir_key_entry *e)
+{
+    uint32_t slot = (uint32_t)(e - m->slots);
+    size_t mask = m->table_cap - 1;
+    size_t i = e->hash & mask;
+    while (m->table[i] != slot + 1)
+        i = (i + 1) & mask;
+    /* backward-shift: pull later members of the probe run into the hole */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->table[j]; j = (j + 1) & mask) {
+        size_t home = m->slots[m->table[j] - 1].hash & mask;
+        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+        if (movable) {
+            m->table[hole] = m->table[j];
+            hole = j;
+        }
+    }
+    m->table[hole] = 0;
+    free(e->long_key);
+    e->long_key = NULL;
+    e->live = false;
+    e->state = NULL;
+    e->timer_at = m->free_head;
+    m->free_head = slot;
+    m->live--;
+}
+
+size_t weir_key_map_bytes(const weir_key_map *m)
+{
+    size_t bytes = m->table_cap * sizeof(uint32_t) + m->cap_slots * sizeof(weir_key_entry);
+    for (size_t i = 0; i < m->n_slots; i++)
+        if (m->slots[i].live && m->slots[i].long_key)
+            bytes += m->slots[i].key.len;
+    return bytes;
+}

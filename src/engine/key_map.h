@@ -1,0 +1,64 @@
+/* key_map.h — one rule's per-key state, found by the key's value.
+ *
+ * An open-addressing hash table (linear probing, deletion by backward
+ * shift, so no tombstones pile up) of slot numbers into a slab of entries.
+ * Slot numbers stay valid while the entry lives, so timers can refer to an
+ * entry by (slot, generation) and notice when it was freed and reused.
+ * String keys are copied into the entry: short ones inline, longer ones
+ * into their own allocation. */
+#ifndef WEIR_ENGINE_KEY_MAP_H
+#define WEIR_ENGINE_KEY_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile/expr.h"
+
+#define WEIR_KEY_INLINE 24
+
+typedef struct weir_key_entry {
+    uint64_t hash;
+    weir_value key;          /* strings point at inline or long_key */
+    char inline_key[WEIR_KEY_INLINE];
+    char *long_key;          /* owned, for strings longer than inline */
+    void *state;             /* the engine's per-key block (states of
+                                every rule keyed on this value) */
+    int64_t timer_at;        /* deadline registered with the timers, or
+                                INT64_MAX */
+    uint32_t generation;     /* bumped each time the slot is reused */
+    bool live;
+} weir_key_entry;
+
+typedef struct weir_key_map {
+    uint32_t *table;        /* slot + 1, 0 = empty */
+    size_t table_cap;       /* power of two */
+    weir_key_entry *slots;  /* slab; owned */
+    size_t n_slots, cap_slots;
+    uint32_t free_head;     /* free slot list through .timer_at's storage;
+                               UINT32_MAX: none */
+    size_t live;
+    weir_type key_type;
+} weir_key_map;
+
+void weir_key_map_init(weir_key_map *m, weir_type key_type);
+/* Frees the table and the entries' key copies (not their state). */
+void weir_key_map_clear(weir_key_map *m);
+
+uint64_t weir_key_hash(weir_type t, const weir_value *key);
+
+/* The entry for key, or NULL. */
+weir_key_entry *weir_key_map_find(weir_key_map *m, const weir_value *key, uint64_t hash);
+/* The entry for key, created (state NULL) if absent; *slot is its slot.
+ * NULL when out of memory. */
+weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint64_t hash,
+                                    uint32_t *slot);
+/* The live entry in `slot` with this generation, or NULL. */
+weir_key_entry *weir_key_map_slot(weir_key_map *m, uint32_t slot, uint32_t generation);
+/* Removes a live entry (its state must already be freed). */
+void weir_key_map_remove(weir_key_map *m, weir_key_entry *e);
+
+/* Bytes used by the table and slab, key copies included. */
+size_t weir_key_map_bytes(const weir_key_map *m);
+
+#endif

@@ -1,0 +1,400 @@
+/* test_engine.c — the engine as a user of include/weir/engine.h sees it:
+ * JSON events in, alerts out; dead letters, late events, watermarks and
+ * out-of-order input, throttling, alert ids, idle keys. Rules compile from
+ * text; events are JSON lines. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/engine.h"
+#include "weir/ruleset.h"
+
+typedef struct captured {
+    char *alerts[64];
+    char *rules[64];
+    size_t n_alerts;
+    char *rejected[64];
+    size_t n_rejected;
+    char *late[64];
+    size_t n_late;
+} captured;
+
+static void on_alert(void *user, const weir_alert *a)
+{
+    captured *c = user;
+    cr_assert_lt(c->n_alerts, 64);
+    cr_assert_eq(strlen(a->json), a->json_len);
+    c->rules[c->n_alerts] = strdup(a->rule);
+    c->alerts[c->n_alerts++] = strdup(a->json);
+}
+
+static void on_dead(void *user, const weir_rejected *r)
+{
+    captured *c = user;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%llu %s: %s", (unsigned long long)r->line, r->status, r->reason);
+    c->rejected[c->n_rejected++] = strdup(buf);
+}
+
+static void on_late(void *user, const weir_rejected *r)
+{
+    captured *c = user;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%llu %s", (unsigned long long)r->line, r->status);
+    c->late[c->n_late++] = strdup(buf);
+}
+
+static void captured_free(captured *c)
+{
+    for (size_t i = 0; i < c->n_alerts; i++) {
+        free(c->alerts[i]);
+        free(c->rules[i]);
+    }
+    for (size_t i = 0; i < c->n_rejected; i++)
+        free(c->rejected[i]);
+    for (size_t i = 0; i < c->n_late; i++)
+        free(c->late[i]);
+}
+
+typedef struct fixture {
+    weir_ruleset *rs;
+    weir_engine *e;
+    captured got;
+    uint64_t line;
+} fixture;
+
+static void start_with(fixture *f, const char *rules, bool all_fields)
+{
+    memset(f, 0, sizeof *f);
+    weir_compile_status st = weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &f->rs);
+    cr_assert_eq(st, WEIR_COMPILE_OK, "rules do not compile");
+    weir_engine_options opt = {
+        .on_alert = on_alert,
+        .alert_user = &f->got,
+        .on_dead_letter = on_dead,
+        .dead_letter_user = &f->got,
+        .on_late = on_late,
+        .late_user = &f->got,
+        .decode_all_fields = all_fields,
+    };
+    f->e = weir_engine_new(f->rs, &opt);
+    cr_assert_not_null(f->e);
+}
+
+static void start(fixture *f, const char *rules)
+{
+    start_with(f, rules, false);
+}
+
+static int push(fixture *f, const char *json)
+{
+    return weir_engine_push(f->e, json, strlen(json), ++f->line);
+}
+
+static void stop(fixture *f)
+{
+    weir_engine_free(f->e);
+    weir_ruleset_free(f->rs);
+    captured_free(&f->got);
+}
+
+#define PAYMENTS                                                                        \
+    "stream payments event time ts, lateness 5s\n"                                     \
+    "  { card string, amount decimal, merchant string, ts time }\n"
+
+#define TESTING_RULE                                                                    \
+    "rule testing on payments by card\n"                                               \
+    "  match probe{3,} greedy where amount < 2 then big where amount >= 500\n"         \
+    "  within 10m skip past last severity high\n"                                       \
+    "  emit { card, probes: count(probe), spent: big.amount }\n"
+
+#define TOTAL_RULE                                                                      \
+    "rule total on payments by card window tumbling 1h\n"                              \
+    "  when sum(amount) > 100 emit { card, total: sum(amount), n: count() }\n"
+
+static void probes_then_big(fixture *f, const char *card, int minute0)
+{
+    char buf[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"card\":\"%s\",\"amount\":1.5,\"merchant\":\"m%d\",\"ts\":\"2026-01-05T10:%02d:00Z\"}",
+                 card, i, minute0 + i);
+        cr_assert_eq(push(f, buf), 0);
+    }
+    snprintf(buf, sizeof buf,
+             "{\"card\":\"%s\",\"amount\":600,\"merchant\":\"m9\",\"ts\":\"2026-01-05T10:%02d:00Z\"}",
+             card, minute0 + 5);
+    cr_assert_eq(push(f, buf), 0);
+}
+
+Test(engine, pattern_alert_has_body_events_and_metadata)
+{
+    fixture f;
+    start_with(&f, PAYMENTS TESTING_RULE, true);
+    probes_then_big(&f, "c1", 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    const char *a = f.got.alerts[0];
+    cr_assert(strstr(a, "\"rule\":\"testing\""), "%s", a);
+    cr_assert(strstr(a, "\"severity\":\"high\""), "%s", a);
+    cr_assert(strstr(a, "\"key\":\"c1\""), "%s", a);
+    cr_assert(strstr(a, "\"time\":\"2026-01-05T10:05:00.000Z\""), "%s", a);
+    cr_assert(strstr(a, "\"body\":{\"card\":\"c1\",\"probes\":3,\"spent\":600}"), "%s", a);
+    cr_assert(strstr(a, "\"events\":{\"probe\":[{\"card\":\"c1\",\"amount\":1.5,\"merchant\":\"m0\""),
+              "%s", a);
+    cr_assert(strstr(a, "\"big\":[{\"card\":\"c1\",\"amount\":600,\"merchant\":\"m9\""), "%s", a);
+    stop(&f);
+}
+
+Test(engine, alerts_show_the_fields_the_rules_read_by_default)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    probes_then_big(&f, "c1", 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"big\":[{\"card\":\"c1\",\"amount\":600,\"ts\":"), "%s",
+              f.got.alerts[0]);
+    stop(&f);
+}
+
+Test(engine, same_input_same_ids_different_detections_different_ids)
+{
+    char first[64] = "", second[64] = "";
+    for (int run = 0; run < 2; run++) {
+        fixture f;
+        start(&f, PAYMENTS TESTING_RULE);
+        probes_then_big(&f, "c1", 0);
+        probes_then_big(&f, "c2", 10);
+        weir_engine_finish(f.e);
+        cr_assert_eq(f.got.n_alerts, 2);
+        const char *id0 = strstr(f.got.alerts[0], "\"id\":\"");
+        const char *id1 = strstr(f.got.alerts[1], "\"id\":\"");
+        cr_assert(id0 && id1);
+        cr_assert(strncmp(id0, id1, 22) != 0, "two detections share an id");
+        if (run == 0)
+            snprintf(first, sizeof first, "%.22s", id0);
+        else
+            snprintf(second, sizeof second, "%.22s", id0);
+        stop(&f);
+    }
+    cr_assert_str_eq(first, second);
+}
+
+Test(engine, malformed_events_are_dead_lettered_with_line_and_reason)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    cr_assert_eq(push(&f, "not json"), 1);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":\"x\",\"merchant\":\"m\",\"ts\":1}"), 1);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"merchant\":\"m\",\"ts\":1}"), 1);
+    cr_assert_eq(push(&f, "[1,2]"), 1);
+    cr_assert_eq(f.got.n_rejected, 4);
+    cr_assert(strstr(f.got.rejected[0], "1 not_json"), "%s", f.got.rejected[0]);
+    cr_assert(strstr(f.got.rejected[1], "2 "), "%s", f.got.rejected[1]);
+    cr_assert(strstr(f.got.rejected[1], "amount"), "%s", f.got.rejected[1]);
+    cr_assert(strstr(f.got.rejected[2], "3 missing_field"), "%s", f.got.rejected[2]);
+    cr_assert(strstr(f.got.rejected[3], "4 not_object"), "%s", f.got.rejected[3]);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.events, 4);
+    cr_assert_eq(s.dead_letters, 4);
+    cr_assert_eq(s.processed, 0);
+    stop(&f);
+}
+
+Test(engine, out_of_order_within_lateness_is_reordered)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    /* the big purchase arrives before the third probe, 2 s earlier in time:
+     * within the 5 s lateness, so the probe is put back in its place */
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"b\",\"ts\":\"2026-01-05T10:00:01Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":900,\"merchant\":\"z\",\"ts\":\"2026-01-05T10:00:04Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"c\",\"ts\":\"2026-01-05T10:00:02Z\"}"), 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"probes\":3"), "%s", f.got.alerts[0]);
+    cr_assert_eq(f.got.n_late, 0);
+    stop(&f);
+}
+
+Test(engine, events_behind_the_watermark_go_to_the_late_output)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:01:00Z\"}"), 0);
+    /* watermark is now 10:00:55: an event at 10:00:10 is late */
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:10Z\"}"), 1);
+    /* 10:00:58 is still within the lateness */
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:58Z\"}"), 0);
+    cr_assert_eq(f.got.n_late, 1);
+    cr_assert_str_eq(f.got.late[0], "3 late");
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.late, 1);
+    stop(&f);
+}
+
+Test(engine, events_wait_for_the_watermark)
+{
+    fixture f;
+    start(&f, PAYMENTS TOTAL_RULE);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":150,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.held_events, 1, "an event waits until the watermark passes it");
+    cr_assert_eq(s.processed, 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c2\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:06Z\"}"), 0);
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.processed, 1);
+    cr_assert_eq(s.held_events, 1);
+    cr_assert_eq(f.got.n_alerts, 0, "the window is not over yet");
+    /* an event an hour later moves the watermark past the window's end */
+    cr_assert_eq(push(&f, "{\"card\":\"c3\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T11:00:10Z\"}"), 0);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"body\":{\"card\":\"c1\",\"total\":150,\"n\":1}"), "%s",
+              f.got.alerts[0]);
+    cr_assert(strstr(f.got.alerts[0], "\"window\":{\"start\":\"2026-01-05T10:00:00.000Z\","
+                                      "\"end\":\"2026-01-05T11:00:00.000Z\",\"events\":1}"),
+              "%s", f.got.alerts[0]);
+    stop(&f);
+}
+
+Test(engine, finish_fires_every_pending_window)
+{
+    fixture f;
+    start(&f, PAYMENTS TOTAL_RULE);
+    push(&f, "{\"card\":\"c1\",\"amount\":60,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}");
+    push(&f, "{\"card\":\"c1\",\"amount\":60,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:10:00Z\"}");
+    push(&f, "{\"card\":\"c2\",\"amount\":60,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:20:00Z\"}");
+    cr_assert_eq(f.got.n_alerts, 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"total\":120,\"n\":2"), "%s", f.got.alerts[0]);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.keys, 0, "every key is idle once its windows fired");
+    cr_assert_eq(s.peak_keys, 2);
+    stop(&f);
+}
+
+Test(engine, throttle_keeps_one_alert_per_key_per_period)
+{
+    fixture f;
+    start(&f, PAYMENTS
+          "rule big on payments by card match b where amount > 100 throttle 1h\n"
+          "  emit { card, amount }\n");
+    push(&f, "{\"card\":\"c1\",\"amount\":200,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}");
+    push(&f, "{\"card\":\"c1\",\"amount\":300,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:30:00Z\"}");
+    push(&f, "{\"card\":\"c2\",\"amount\":300,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:31:00Z\"}");
+    push(&f, "{\"card\":\"c1\",\"amount\":400,\"merchant\":\"a\",\"ts\":\"2026-01-05T11:00:00Z\"}");
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 3);
+    cr_assert(strstr(f.got.alerts[0], "\"amount\":200"), "%s", f.got.alerts[0]);
+    cr_assert(strstr(f.got.alerts[1], "\"card\":\"c2\""), "%s", f.got.alerts[1]);
+    cr_assert(strstr(f.got.alerts[2], "\"amount\":400"), "%s", f.got.alerts[2]);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.throttled, 1);
+    cr_assert_eq(weir_engine_rule_alerts(f.e, 0), 3);
+    stop(&f);
+}
+
+Test(engine, keys_without_partial_matches_are_freed)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    char buf[160];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"card\":\"k%d\",\"amount\":50,\"merchant\":\"a\",\"ts\":%lld}", i,
+                 1767607200000LL + i * 1000LL);
+        cr_assert_eq(push(&f, buf), 0);
+    }
+    weir_engine_finish(f.e);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.processed, 1000);
+    cr_assert_eq(s.keys, 0, "no event started a partial match: no key is kept");
+    cr_assert_eq(s.partial_matches, 0);
+    stop(&f);
+}
+
+Test(engine, partial_matches_time_out_and_free_their_key)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE);
+    push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}");
+    push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:01:00Z\"}");
+    push(&f, "{\"card\":\"c2\",\"amount\":50,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:02:00Z\"}");
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.keys, 1);
+    cr_assert_gt(s.partial_matches, 0);
+    /* 20 minutes later, the probes of c1 are past `within 10m` */
+    push(&f, "{\"card\":\"c3\",\"amount\":50,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:20:00Z\"}");
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.keys, 0);
+    cr_assert_eq(s.partial_matches, 0);
+    cr_assert_eq(f.got.n_alerts, 0);
+    stop(&f);
+}
+
+Test(engine, several_streams_are_told_apart_by_a_field)
+{
+    fixture f;
+    start(&f,
+          "stream logins event time ts { user string, country string, ts time }\n"
+          "stream payments event time ts { user string, amount decimal, ts time }\n"
+          "rule r on logins by user, payments by user\n"
+          "  match l from logins where country != \"FR\" then p from payments where amount > 100\n"
+          "  within 1h emit { user, country: l.country, amount: p.amount }\n");
+    cr_assert_eq(push(&f, "{\"stream\":\"logins\",\"user\":\"u1\",\"country\":\"BR\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"stream\":\"payments\",\"user\":\"u1\",\"amount\":500,\"ts\":\"2026-01-05T10:05:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"stream\":\"refunds\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:05:00Z\"}"), 1);
+    cr_assert_eq(push(&f, "{\"user\":\"u1\",\"ts\":\"2026-01-05T10:05:00Z\"}"), 1);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"body\":{\"user\":\"u1\",\"country\":\"BR\",\"amount\":500}"),
+              "%s", f.got.alerts[0]);
+    cr_assert(strstr(f.got.rejected[0], "unknown_stream"), "%s", f.got.rejected[0]);
+    cr_assert(strstr(f.got.rejected[1], "no_stream"), "%s", f.got.rejected[1]);
+    stop(&f);
+}
+
+static int64_t fake_clock(void *user)
+{
+    return *(int64_t *)user;
+}
+
+Test(engine, processing_time_streams_use_the_clock)
+{
+    weir_ruleset *rs = NULL;
+    const char *rules = "stream clicks processing time { user string }\n"
+                        "rule r on clicks by user window tumbling 1m when count() >= 2\n"
+                        "  emit { user, n: count() }\n";
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    captured got = {0};
+    int64_t now = 1767607200000LL;
+    weir_engine_options opt = {.on_alert = on_alert, .alert_user = &got,
+                               .clock = fake_clock, .clock_user = &now};
+    weir_engine *e = weir_engine_new(rs, &opt);
+    cr_assert_not_null(e);
+    weir_engine_push(e, "{\"user\":\"u\"}", 12, 1);
+    now += 10000;
+    weir_engine_push(e, "{\"user\":\"u\"}", 12, 2);
+    cr_assert_eq(got.n_alerts, 0);
+    now += 60000;
+    weir_engine_push(e, "{\"user\":\"v\"}", 12, 3);
+    cr_assert_eq(got.n_alerts, 1);
+    cr_assert(strstr(got.alerts[0], "\"n\":2"), "%s", got.alerts[0]);
+    weir_engine_free(e);
+    weir_ruleset_free(rs);
+    captured_free(&got);
+}
