@@ -59,6 +59,12 @@ typedef struct weir_rejected {
 
 typedef void (*weir_rejected_cb)(void *user, const weir_rejected *r);
 
+/* The dead-letter line for r, one JSON object without a newline:
+ *   {"line":12,"status":"wrong_type","reason":"...","event":"<raw line>"}
+ * Bytes of the raw line that are not UTF-8 become U+FFFD. Returns a
+ * malloc'd string the caller frees, or NULL when out of memory. */
+char *weir_rejected_json(const weir_rejected *r);
+
 typedef struct weir_engine_options {
     weir_alert_cb on_alert;        /* may be NULL: alerts are counted only */
     void *alert_user;
@@ -117,6 +123,7 @@ typedef struct weir_engine_stats {
     uint64_t partial_matches;      /* live now */
     uint64_t peak_partial_matches;
     uint64_t held_events;    /* waiting for the watermark now */
+    uint64_t timers_fired;   /* key deadlines reached (stale ones excluded) */
     int64_t watermark;       /* INT64_MIN before the first event */
 } weir_engine_stats;
 

@@ -261,6 +261,14 @@ const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i)
     return i < rs->n_rules ? rs->rules[i].ast->name.name : NULL;
 }
 
+const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i)
+{
+    if (i >= rs->n_rules)
+        return NULL;
+    uint32_t file = rs->rules[i].ast->loc.file;
+    return file < rs->sources.n_files ? rs->sources.files[file].path : NULL;
+}
+
 static void dump_program(const char *label, const weir_expr_program *p, FILE *out)
 {
     if (!p)

@@ -716,8 +716,15 @@ static weir_type check_binary(const ectx *x, ast_expr *e)
     case AST_BIN_EQ: case AST_BIN_NE: case AST_BIN_LT:
     case AST_BIN_LE: case AST_BIN_GT: case AST_BIN_GE:
         if (!comparable(lt, rt)) {
-            weir_diag_error(x->c->diags, e->loc, "cannot compare %s with %s", tname(lt),
-                            tname(rt));
+            /* `b.ts - a.ts > 5`: the number most likely lacks its unit */
+            const ast_expr *bare = lt == WEIR_T_DURATION ? r : rt == WEIR_T_DURATION ? l : NULL;
+            if (bare && bare->kind == AST_EXPR_INT && bare->u.int_value >= 0)
+                weir_diag_error(x->c->diags, e->loc,
+                                "cannot compare %s with %s: give the number a unit, as in %" PRId64 "s",
+                                tname(lt), tname(rt), bare->u.int_value);
+            else
+                weir_diag_error(x->c->diags, e->loc, "cannot compare %s with %s", tname(lt),
+                                tname(rt));
             return WEIR_T_ERROR;
         }
         if (lt == WEIR_T_BOOL && is_ordering(op)) {

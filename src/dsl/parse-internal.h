@@ -25,9 +25,23 @@ struct weir_parse_ctx {
     char *string_buf;             /* malloc'd, freed by weir_parse_file */
     size_t string_len, string_cap;
     uint32_t string_begin;
+    bool string_bad;              /* an error in it was reported already */
 };
 
-/* "1h30m" → milliseconds; false on overflow. */
+/* Durations are digits-and-unit pairs, each unit (w, d, h, m, s, ms) at
+ * most once and largest first: "1h30m", "2d12h", "250ms". "30s1h" and
+ * "1h1h" are refused rather than summed, because a unit out of place is
+ * far more often a typo than a wish. */
+typedef enum weir_duration_status {
+    WEIR_DURATION_OK,
+    WEIR_DURATION_MALFORMED,  /* not digits+unit pairs, or empty */
+    WEIR_DURATION_UNIT_ORDER, /* a unit repeated or after a smaller one */
+    WEIR_DURATION_OVERFLOW,   /* more than an int64 of milliseconds */
+} weir_duration_status;
+
+/* "1h30m" → milliseconds; *ms is set only when the result is OK. */
+weir_duration_status weir_parse_duration_status(const char *text, int64_t *ms);
+/* The same, true when OK. */
 bool weir_parse_duration(const char *text, int64_t *ms);
 /* "12.34" → 123400; 0 ok, 1 too many decimals, 2 overflow. */
 int weir_parse_decimal(const char *text, int64_t *scaled);

@@ -15,37 +15,62 @@ static bool mul_add(int64_t *acc, int64_t mul, int64_t add)
     return true;
 }
 
-bool weir_parse_duration(const char *text, int64_t *ms)
+/* The units from largest to smallest; a duration must use them in this
+ * order. "ms" comes before "m" so the longer spelling is tried first. */
+static const struct {
+    const char *name;
+    int64_t ms;
+    int rank; /* larger units have smaller ranks */
+} duration_units[] = {
+    {"w", 7 * 24 * 3600 * 1000LL, 0},
+    {"d", 24 * 3600 * 1000LL, 1},
+    {"h", 3600 * 1000LL, 2},
+    {"ms", 1, 5},
+    {"m", 60 * 1000LL, 3},
+    {"s", 1000LL, 4},
+};
+
+weir_duration_status weir_parse_duration_status(const char *text, int64_t *ms)
 {
     int64_t total = 0;
+    int last_rank = -1;
+    bool overflow = false;
     const char *p = text;
+    if (!*p)
+        return WEIR_DURATION_MALFORMED;
     while (*p) {
+        if (*p < '0' || *p > '9')
+            return WEIR_DURATION_MALFORMED;
         int64_t n = 0;
         while (*p >= '0' && *p <= '9')
             if (!mul_add(&n, 10, *p++ - '0'))
-                return false;
-        int64_t unit;
-        if (p[0] == 'm' && p[1] == 's') {
-            unit = 1;
-            p += 2;
-        } else {
-            switch (*p) {
-            case 's': unit = 1000; break;
-            case 'm': unit = 60 * 1000; break;
-            case 'h': unit = 3600 * 1000; break;
-            case 'd': unit = 24 * 3600 * 1000LL; break;
-            case 'w': unit = 7 * 24 * 3600 * 1000LL; break;
-            default: return false;
-            }
-            p++;
-        }
+                overflow = true;
+        size_t u = 0, n_units = sizeof duration_units / sizeof duration_units[0];
+        while (u < n_units &&
+               strncmp(p, duration_units[u].name, strlen(duration_units[u].name)) != 0)
+            u++;
+        if (u == n_units)
+            return WEIR_DURATION_MALFORMED;
+        p += strlen(duration_units[u].name);
+        if (duration_units[u].rank <= last_rank)
+            return WEIR_DURATION_UNIT_ORDER;
+        last_rank = duration_units[u].rank;
         int64_t part;
-        if (__builtin_mul_overflow(n, unit, &part) ||
+        if (__builtin_mul_overflow(n, duration_units[u].ms, &part) ||
             __builtin_add_overflow(total, part, &total))
-            return false;
+            overflow = true;
     }
+    /* the form is checked to the end before overflow is reported, so that
+     * "99999999999h1d" says what is wrong with its spelling first */
+    if (overflow)
+        return WEIR_DURATION_OVERFLOW;
     *ms = total;
-    return true;
+    return WEIR_DURATION_OK;
+}
+
+bool weir_parse_duration(const char *text, int64_t *ms)
+{
+    return weir_parse_duration_status(text, ms) == WEIR_DURATION_OK;
 }
 
 int weir_parse_decimal(const char *text, int64_t *scaled)

@@ -19,6 +19,7 @@
 %define api.prefix {weir_yy}
 %define api.location.type {weir_loc}
 %define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 
@@ -147,13 +148,61 @@ static void apply_quant(ast_elem *e, ast_quant *q, int mods, weir_loc mods_loc,
     e->quant.until = until;
 }
 
-static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, weir_loc loc,
-                     struct pident_list *to, struct pemit_field_list *body)
+/* The text a location covers, as an arena string, for quoting it back. */
+static const char *loc_text(struct weir_parse_ctx *ctx, weir_loc loc)
 {
-    if (emit->present) {
-        weir_diag_error(ctx->diags, loc, "a rule has one 'emit' clause (and one 'on timeout emit')");
+    return weir_arena_strndup(A, ctx->sources->files[loc.file].text + loc.begin,
+                              loc.end - loc.begin);
+}
+
+/* The kind a window word names, or -1 after reporting an unknown word;
+ * `next` is the token after it, quoted in the message as the user wrote it. */
+static int window_word(struct weir_parse_ctx *ctx, const char *word, weir_loc loc,
+                       weir_loc next)
+{
+    static const struct { const char *word; ast_window_kind kind; } kinds[] = {
+        {"tumbling", AST_WINDOW_TUMBLING}, {"sliding", AST_WINDOW_SLIDING},
+        {"session", AST_WINDOW_SESSION}, {"count", AST_WINDOW_COUNT},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(word, kinds[i].word) == 0)
+            return (int)kinds[i].kind;
+    weir_diag_error(ctx->diags, loc, "unknown window '%s %s' (use tumbling, sliding, session or count)",
+                    word, loc_text(ctx, next));
+    return -1;
+}
+
+/* A rule clause may be written once. `first` is where the clause was
+ * already seen (an empty range when it was not): if it was, reports the
+ * second one at `loc` with a note at the first, and returns true so the
+ * caller keeps the first. A clause always has a non-empty range, which is
+ * what tells "written" apart from "absent" for every kind of clause. */
+static bool duplicate_clause(struct weir_parse_ctx *ctx, const char *what, weir_loc first,
+                             weir_loc loc)
+{
+    if (first.end <= first.begin)
+        return false;
+    weir_diag_error(ctx->diags, loc, "duplicate %s clause", what);
+    weir_diag_note(ctx->diags, first, "first given here");
+    return true;
+}
+
+static void set_skip(struct weir_parse_ctx *ctx, ast_skip_kind kind, ast_ident step,
+                     weir_loc loc)
+{
+    ast_rule *r = ctx->rule;
+    if (duplicate_clause(ctx, "skip", r->skip_loc, loc))
         return;
-    }
+    r->skip = kind;
+    r->skip_step = step;
+    r->skip_loc = loc;
+}
+
+static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, const char *what,
+                     weir_loc loc, struct pident_list *to, struct pemit_field_list *body)
+{
+    if (duplicate_clause(ctx, what, emit->loc, loc))
+        return;
     emit->present = true;
     emit->loc = loc;
     if (to) {
@@ -191,6 +240,7 @@ static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, weir_loc loc,
     struct pident_list *idents;
     struct pinput_list *inputs;
     ast_input *input;
+    ast_ident ident;
 }
 
 %token AND "and" OR "or" NOT "not" IN "in" NOT_IN "not in"
@@ -226,7 +276,8 @@ static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, weir_loc loc,
 %type <conn> connector
 %type <quant> quant quant_opt
 %type <integer> qmods_opt qmod reluctant_mark_opt
-%type <str> from_opt sink_target_opt description_opt list_type_opt
+%type <str> sink_target_opt description_opt list_type_opt
+%type <ident> from_opt
 
 %left OR
 %left AND
@@ -593,11 +644,11 @@ rule_clauses
 rule_clause
     : WITHIN DURATION
         {
-            if (ctx->rule->has_within)
-                weir_diag_error(ctx->diags, @$, "'within' is given twice");
-            ctx->rule->has_within = true;
-            ctx->rule->within_ms = $2;
-            ctx->rule->within_loc = @$;
+            if (!duplicate_clause(ctx, "'within'", ctx->rule->within_loc, @$)) {
+                ctx->rule->has_within = true;
+                ctx->rule->within_ms = $2;
+                ctx->rule->within_loc = @$;
+            }
         }
     | skip_clause
     | SEVERITY name
@@ -605,52 +656,55 @@ rule_clause
             static const char *levels[] = {"low", "medium", "high", "critical"};
             static const ast_severity values[] = {AST_SEVERITY_LOW, AST_SEVERITY_MEDIUM,
                                                   AST_SEVERITY_HIGH, AST_SEVERITY_CRITICAL};
-            ctx->rule->severity_loc = @2;
-            bool ok = false;
-            for (int i = 0; i < 4; i++)
-                if (strcmp($2, levels[i]) == 0) {
-                    ctx->rule->severity = values[i];
-                    ok = true;
-                }
-            if (!ok)
-                weir_diag_error(ctx->diags, @2,
-                                "unknown severity '%s' (use low, medium, high or critical)", $2);
+            if (!duplicate_clause(ctx, "'severity'", ctx->rule->severity_loc, @$)) {
+                ctx->rule->severity_loc = @$;
+                bool ok = false;
+                for (int i = 0; i < 4; i++)
+                    if (strcmp($2, levels[i]) == 0) {
+                        ctx->rule->severity = values[i];
+                        ok = true;
+                    }
+                if (!ok)
+                    weir_diag_error(ctx->diags, @2,
+                                    "unknown severity '%s' (use low, medium, high or critical)", $2);
+            }
         }
     | THROTTLE DURATION
         {
-            ctx->rule->has_throttle = true;
-            ctx->rule->throttle_ms = $2;
-            ctx->rule->throttle_loc = @$;
+            if (!duplicate_clause(ctx, "'throttle'", ctx->rule->throttle_loc, @$)) {
+                ctx->rule->has_throttle = true;
+                ctx->rule->throttle_ms = $2;
+                ctx->rule->throttle_loc = @$;
+            }
         }
     | EMIT emit_to_opt emit_body_opt
-        { emit_set(ctx, &ctx->rule->emit, @$, $2, $3); }
+        { emit_set(ctx, &ctx->rule->emit, "'emit'", @$, $2, $3); }
     | ON TIMEOUT EMIT emit_to_opt emit_body_opt
-        { emit_set(ctx, &ctx->rule->on_timeout, @$, $4, $5); }
+        { emit_set(ctx, &ctx->rule->on_timeout, "'on timeout emit'", @$, $4, $5); }
     ;
 
 skip_clause
     : NO SKIP
-        { ctx->rule->skip = AST_SKIP_NO_SKIP; ctx->rule->skip_loc = @$; }
+        { set_skip(ctx, AST_SKIP_NO_SKIP, ident(NULL, @$), @$); }
     | SKIP TO NEXT
-        { ctx->rule->skip = AST_SKIP_TO_NEXT; ctx->rule->skip_loc = @$; }
+        { set_skip(ctx, AST_SKIP_TO_NEXT, ident(NULL, @$), @$); }
     | SKIP PAST name
         {
-            ctx->rule->skip = AST_SKIP_PAST_LAST;
-            ctx->rule->skip_loc = @$;
             if (strcmp($3, "last") != 0)
                 weir_diag_error(ctx->diags, @3, "expected 'skip past last'");
+            set_skip(ctx, AST_SKIP_PAST_LAST, ident(NULL, @$), @$);
         }
     | SKIP TO name name
         {
-            ctx->rule->skip_loc = @$;
-            ctx->rule->skip_step = ident($4, @4);
+            ast_skip_kind kind = AST_SKIP_DEFAULT;
             if (strcmp($3, "first") == 0)
-                ctx->rule->skip = AST_SKIP_TO_FIRST;
+                kind = AST_SKIP_TO_FIRST;
             else if (strcmp($3, "last") == 0)
-                ctx->rule->skip = AST_SKIP_TO_LAST;
+                kind = AST_SKIP_TO_LAST;
             else
                 weir_diag_error(ctx->diags, @3,
-                                "expected 'skip to first STEP' or 'skip to last STEP'");
+                                "expected 'skip to next', 'skip to first STEP' or 'skip to last STEP'");
+            set_skip(ctx, kind, ident($4, @4), @$);
         }
     ;
 
@@ -709,21 +763,37 @@ emit_field
 
 /* ----------------------------------------------------------------- window */
 
+/* Each shape below is one kind of window; a known kind word in the wrong
+ * shape (`window session 30m`, `window tumbling 100`) gets the spelling of
+ * its own kind, not an "unknown window" it would not believe. */
 window_spec
     : name DURATION
         {
             ast_window *w = &ctx->rule->window;
             w->loc = @$;
             w->size_ms = $2;
-            if (strcmp($1, "tumbling") == 0)
+            switch (window_word(ctx, $1, @1, @2)) {
+            case AST_WINDOW_TUMBLING:
                 w->kind = AST_WINDOW_TUMBLING;
-            else if (strcmp($1, "sliding") == 0) {
+                break;
+            case AST_WINDOW_SLIDING:
                 w->kind = AST_WINDOW_SLIDING;
                 weir_diag_error(ctx->diags, @$, "a sliding window needs a slide: window sliding %s every <duration>",
-                                weir_arena_strndup(A, ctx->sources->files[@2.file].text + @2.begin, @2.end - @2.begin));
-            } else
-                weir_diag_error(ctx->diags, @1, "unknown window '%s %s' (use tumbling, sliding, session or count)",
-                                $1, weir_arena_strndup(A, ctx->sources->files[@2.file].text + @2.begin, @2.end - @2.begin));
+                                loc_text(ctx, @2));
+                break;
+            case AST_WINDOW_SESSION:
+                w->kind = AST_WINDOW_SESSION;
+                w->gap_ms = $2;
+                weir_diag_error(ctx->diags, @$, "a session window is written with 'gap': window session gap %s",
+                                loc_text(ctx, @2));
+                break;
+            case AST_WINDOW_COUNT:
+                w->kind = AST_WINDOW_COUNT;
+                weir_diag_error(ctx->diags, @2, "a count window counts events, not time: window count <number of events>");
+                break;
+            default:
+                break;
+            }
         }
     | name DURATION EVERY DURATION
         {
@@ -732,7 +802,8 @@ window_spec
             w->kind = AST_WINDOW_SLIDING;
             w->size_ms = $2;
             w->slide_ms = $4;
-            if (strcmp($1, "sliding") != 0)
+            int kind = window_word(ctx, $1, @1, @2);
+            if (kind >= 0 && kind != AST_WINDOW_SLIDING)
                 weir_diag_error(ctx->diags, @1, "'every' needs a sliding window: window sliding <size> every <slide>");
         }
     | name name DURATION
@@ -741,7 +812,8 @@ window_spec
             w->loc = @$;
             w->kind = AST_WINDOW_SESSION;
             w->gap_ms = $3;
-            if (strcmp($1, "session") != 0 || strcmp($2, "gap") != 0)
+            int kind = window_word(ctx, $1, @1, @2);
+            if (kind >= 0 && (kind != AST_WINDOW_SESSION || strcmp($2, "gap") != 0))
                 weir_diag_error(ctx->diags, @1, "expected 'window session gap <duration>'");
         }
     | name INT_LIT
@@ -750,8 +822,10 @@ window_spec
             w->loc = @$;
             w->kind = AST_WINDOW_COUNT;
             w->count = $2;
-            if (strcmp($1, "count") != 0)
-                weir_diag_error(ctx->diags, @1, "expected 'window count <number of events>'");
+            int kind = window_word(ctx, $1, @1, @2);
+            if (kind >= 0 && kind != AST_WINDOW_COUNT)
+                weir_diag_error(ctx->diags, @2, "a %s window is measured in time: write a duration such as 10m or 1h",
+                                $1);
         }
     | name INT_LIT EVERY INT_LIT
         {
@@ -760,8 +834,10 @@ window_spec
             w->kind = AST_WINDOW_COUNT;
             w->count = $2;
             w->count_slide = $4;
-            if (strcmp($1, "count") != 0)
-                weir_diag_error(ctx->diags, @1, "expected 'window count <events> every <events>'");
+            int kind = window_word(ctx, $1, @1, @2);
+            if (kind >= 0 && kind != AST_WINDOW_COUNT)
+                weir_diag_error(ctx->diags, @2, "a %s window is measured in time: write a duration such as 10m or 1h",
+                                $1);
         }
     ;
 
@@ -819,7 +895,7 @@ step
         {
             $$ = weir_ast_elem(ctx->prog, AST_ELEM_STEP, @$);
             $$->step.name = ident($1, @1);
-            $$->step.stream_name = ident($4, @4);
+            $$->step.stream_name = $4;
             $$->step.where = $5;
             $$->step.elem = $$;
             apply_quant($$, $2, (int)$3, @3, $6);
@@ -863,9 +939,11 @@ qmod
     | ANY           { $$ = QMOD_ANY; }
     ;
 
+/* The location is the stream's name alone, not `from`: that is what an
+ * "unknown stream" error should underline. */
 from_opt
-    : %empty       { $$ = NULL; }
-    | FROM name    { $$ = $2; }
+    : %empty       { $$ = ident(NULL, @$); }
+    | FROM name    { $$ = ident($2, @2); }
     ;
 
 where_opt
@@ -1072,6 +1150,23 @@ static void expected_name(yysymbol_kind_t sym, char *out, size_t size)
         snprintf(out, size, "'%s'", name);
 }
 
+/* Tokens that can begin an expression. Where an expression may stand,
+ * the message says "an expression" instead of listing a dozen of them. */
+static bool starts_expression(yysymbol_kind_t sym)
+{
+    switch (sym) {
+    case YYSYMBOL_NOT: case YYSYMBOL_INT_LIT: case YYSYMBOL_DECIMAL_LIT:
+    case YYSYMBOL_FLOAT_LIT: case YYSYMBOL_STRING_LIT: case YYSYMBOL_BOOL_LIT:
+    case YYSYMBOL_DURATION: case YYSYMBOL_IDENT: case YYSYMBOL_TIME:
+    case YYSYMBOL_EVENT: case YYSYMBOL_TIMEOUT:
+        return true;
+    default: {
+        const char *name = yysymbol_name(sym);
+        return strcmp(name, "'-'") == 0 || strcmp(name, "'('") == 0 || strcmp(name, "'['") == 0;
+    }
+    }
+}
+
 static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
                                  struct weir_parse_ctx *ctx)
 {
@@ -1082,36 +1177,70 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         ctx->lex_error_reported = false; /* the lexer said it better */
         return 0;
     }
-    enum { MAX_EXPECTED = 10 };
-    yysymbol_kind_t all[MAX_EXPECTED], expected[MAX_EXPECTED];
-    int n_all = yypcontext_expected_tokens(yyctx, all, MAX_EXPECTED);
-    /* Where a name may stand, the soft keywords that double as names are
-     * noise in the list: "expected a name" says it. */
-    bool name_expected = false;
-    for (int i = 0; i < n_all; i++)
-        if (all[i] == YYSYMBOL_IDENT)
-            name_expected = true;
-    int n = 0;
+    yysymbol_kind_t all[YYNTOKENS];
+    int n_all = yypcontext_expected_tokens(yyctx, all, YYNTOKENS);
+    bool name_expected = false, int_expected = false, not_expected = false;
     for (int i = 0; i < n_all; i++) {
+        name_expected |= all[i] == YYSYMBOL_IDENT;
+        int_expected |= all[i] == YYSYMBOL_INT_LIT;
+        not_expected |= all[i] == YYSYMBOL_NOT;
+    }
+    /* `not` stands only at the start of an expression */
+    bool expr_expected = int_expected && not_expected;
+    /* What to list: "an expression" stands for its first tokens, and
+     * where a name may stand, the soft keywords that double as names are
+     * noise: "a name" says it. */
+    const char *items[6];
+    char item_text[6][64];
+    int n = 0;
+    if (expr_expected)
+        items[n++] = "an expression";
+    bool too_many = false;
+    for (int i = 0; i < n_all; i++) {
+        if (expr_expected && starts_expression(all[i]))
+            continue;
         if (name_expected && (all[i] == YYSYMBOL_TIME || all[i] == YYSYMBOL_EVENT ||
                               all[i] == YYSYMBOL_TIMEOUT))
             continue;
-        expected[n++] = all[i];
+        if (n == 5) {
+            too_many = true;
+            break;
+        }
+        expected_name(all[i], item_text[n], sizeof item_text[n]);
+        items[n] = item_text[n];
+        n++;
     }
 
     char got[96];
     describe_token(ctx, lookahead, loc, got, sizeof got);
     char msg[512];
-    int len = snprintf(msg, sizeof msg, "unexpected %s", got);
-    if (n > 0 && n <= 5) {
-        len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
-        for (int i = 0; i < n && len < (int)sizeof msg; i++) {
-            char e[64];
-            expected_name(expected[i], e, sizeof e);
+    size_t len = (size_t)snprintf(msg, sizeof msg, "unexpected %s", got);
+    if (n > 0 && !too_many) {
+        len += (size_t)snprintf(msg + len, sizeof msg - len, ", expected ");
+        for (int i = 0; i < n && len < sizeof msg; i++) {
             const char *sep = i == 0 ? "" : (i == n - 1 ? " or " : ", ");
-            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s", sep, e);
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", sep, items[i]);
         }
     }
+    /* Too many to list, but one of them closes a bracket: often the
+     * bracket is what was forgotten. */
+    const char *closer = NULL;
+    for (int i = 0; i < n_all && too_many; i++) {
+        const char *name = yysymbol_name(all[i]);
+        if (strcmp(name, "')'") == 0 || strcmp(name, "']'") == 0 || strcmp(name, "'}'") == 0)
+            closer = name;
+    }
+    if (closer && len < sizeof msg)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " (is a %s missing?)", closer);
+    /* The grammar has no place for a negation before the first step of a
+     * pattern or a group; say why rather than only what. */
+    bool negation = lookahead == YYSYMBOL_NOT_THEN || lookahead == YYSYMBOL_NOT_NEXT;
+    if (negation && name_expected && !expr_expected && len < sizeof msg)
+        snprintf(msg + len, sizeof msg - len, " ('%s' goes between two steps, as in 'a %s b')",
+                 weir_ast_connector_text(lookahead == YYSYMBOL_NOT_THEN ? AST_CONN_NOT_THEN
+                                                                       : AST_CONN_NOT_NEXT),
+                 weir_ast_connector_text(lookahead == YYSYMBOL_NOT_THEN ? AST_CONN_NOT_THEN
+                                                                       : AST_CONN_NOT_NEXT));
     weir_diag_error(ctx->diags, *loc, "%s", msg);
     return 0;
 }

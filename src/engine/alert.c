@@ -5,6 +5,7 @@
  * bounds), so replaying the same input gives the same ids — a downstream
  * system can drop duplicates after a restart. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compile/nfa.h"
@@ -174,4 +175,33 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
     }
     yajl_gen_clear(g);
     return 0;
+}
+
+char *weir_rejected_json(const weir_rejected *r)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return NULL;
+    yajl_gen_map_open(g);
+    weir_json_key(g, "line");
+    yajl_gen_integer(g, (long long)r->line);
+    weir_json_key(g, "status");
+    weir_json_string_lossy(g, r->status, strlen(r->status));
+    weir_json_key(g, "reason");
+    weir_json_string_lossy(g, r->reason, strlen(r->reason));
+    weir_json_key(g, "event");
+    weir_json_string_lossy(g, r->data, r->len);
+    yajl_gen_map_close(g);
+    const unsigned char *buf;
+    size_t len;
+    char *line = NULL;
+    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
+        line = malloc(len + 1);
+        if (line) {
+            memcpy(line, buf, len);
+            line[len] = '\0';
+        }
+    }
+    yajl_gen_free(g);
+    return line;
 }

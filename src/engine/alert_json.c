@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -65,10 +66,16 @@ void weir_json_value(yajl_gen g, weir_type t, const weir_value *v)
         break;
     }
     case WEIR_T_FLOAT:
-        if (isfinite(v->u.f))
-            yajl_gen_double(g, v->u.f);
-        else
+        if (isfinite(v->u.f)) {
+            /* the shortest form that reads back as the same double:
+             * 51.5072, not yajl's %.20g 51.507199999999997431 */
+            int n = snprintf(buf, sizeof buf, "%.15g", v->u.f);
+            if (strtod(buf, NULL) != v->u.f)
+                n = snprintf(buf, sizeof buf, "%.17g", v->u.f);
+            yajl_gen_number(g, buf, (size_t)n);
+        } else {
             yajl_gen_null(g);
+        }
         break;
     case WEIR_T_STRING:
         yajl_gen_string(g, (const unsigned char *)v->u.s, v->len);
@@ -84,4 +91,74 @@ void weir_json_value(yajl_gen g, weir_type t, const weir_value *v)
         yajl_gen_null(g);
         break;
     }
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void weir_json_string_lossy(yajl_gen g, const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        size_t k = utf8_sequence(p + i, len - i);
+        if (k == 0)
+            break;
+        i += k;
+    }
+    if (i == len) {
+        yajl_gen_string(g, p, len);
+        return;
+    }
+    /* rare: rebuild with U+FFFD for every invalid byte */
+    unsigned char *copy = malloc(len * 3 + 1);
+    if (!copy) {
+        yajl_gen_null(g);
+        return;
+    }
+    size_t out = 0;
+    for (i = 0; i < len;) {
+        size_t k = utf8_sequence(p + i, len - i);
+        if (k == 0) {
+            memcpy(copy + out, "\xef\xbf\xbd", 3);
+            out += 3;
+            i++;
+        } else {
+            memcpy(copy + out, p + i, k);
+            out += k;
+            i += k;
+        }
+    }
+    yajl_gen_string(g, copy, out);
+    free(copy);
 }

@@ -23,6 +23,10 @@ char *weir_format_time(int64_t ms, char *buf);
  * buf must hold at least 32 bytes; returns the length. */
 int weir_format_decimal(int64_t scaled, char *buf);
 
+/* Writes bytes that should be UTF-8 as a JSON string, replacing invalid
+ * bytes with U+FFFD, so raw input quoted in dead letters stays valid JSON. */
+void weir_json_string_lossy(yajl_gen g, const char *data, size_t len);
+
 /* A NUL-terminated string key. */
 void weir_json_key(yajl_gen g, const char *key);
 

@@ -27,6 +27,13 @@ typedef struct engine_rule {
     uint32_t *key_field;      /* per stream: the key field, or WEIR_NO_FIELD
                                  when the rule does not read the stream */
     void *runtime;            /* weir_pattern_runtime / weir_window_runtime */
+    /* Pattern rules with several inputs: a bare field name in `emit` was
+     * compiled to the field's index in the first input's stream; for an
+     * event of stream s, remap[s][i] is where first-input field i sits in
+     * s (WEIR_NO_FIELD: nowhere). NULL for single-input rules. */
+    uint32_t **remap;
+    unsigned first_input;     /* stream index of the rule's first input */
+    weir_value *remapped;     /* scratch: the last event in first-input layout */
     const char *severity;
     const char **sinks;       /* borrowed names, owned array */
     size_t n_sinks;

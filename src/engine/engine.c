@@ -67,7 +67,7 @@ static void add_u32(uint32_t **arr, uint32_t *n, uint32_t v)
 /* Marks the fields a compiled program reads. FIELD reads the current event,
  * which may come from any input of the rule; STEP_* read a step's stream. */
 static void mark_program(bool **used, const weir_rule_plan *plan, const weir_expr_program *p,
-                         const weir_engine *e)
+                         const weir_engine *e, unsigned current_stream)
 {
     if (!p)
         return;
@@ -75,10 +75,8 @@ static void mark_program(bool **used, const weir_rule_plan *plan, const weir_exp
         const weir_instr *in = &p->code[i];
         switch (in->op) {
         case WEIR_OP_FIELD:
-            for (size_t s = 0; s < e->n_streams; s++)
-                if (rule_input_for(plan->ast, e->streams[s].ast) &&
-                    in->c < e->streams[s].ast->n_fields)
-                    used[s][in->c] = true;
+            if (in->c < e->streams[current_stream].ast->n_fields)
+                used[current_stream][in->c] = true;
             break;
         case WEIR_OP_STEP_FIELD:
         case WEIR_OP_STEP_AGG:
@@ -98,6 +96,22 @@ static void mark_program(bool **used, const weir_rule_plan *plan, const weir_exp
     }
 }
 
+static void mark_emit_program(bool **used, const engine_rule *r, const weir_expr_program *p,
+                              const weir_engine *e)
+{
+    mark_program(used, r->plan, p, e, r->first_input);
+    if (!p || !r->remap)
+        return;
+    for (uint32_t i = 0; i < p->n_code; i++) {
+        if (p->code[i].op != WEIR_OP_FIELD)
+            continue;
+        for (size_t s = 0; s < e->n_streams; s++)
+            if (r->remap[s] && p->code[i].c < e->streams[r->first_input].ast->n_fields &&
+                r->remap[s][p->code[i].c] != WEIR_NO_FIELD)
+                used[s][r->remap[s][p->code[i].c]] = true;
+    }
+}
+
 static void mark_used_fields(bool **used, const weir_engine *e, const engine_rule *r)
 {
     const weir_rule_plan *plan = r->plan;
@@ -106,20 +120,29 @@ static void mark_used_fields(bool **used, const weir_engine *e, const engine_rul
             used[s][r->key_field[s]] = true;
     if (plan->nfa) {
         for (uint32_t i = 0; i < plan->nfa->n_steps; i++) {
-            mark_program(used, plan, plan->steps[i].where, e);
-            mark_program(used, plan, plan->steps[i].until, e);
+            mark_program(used, plan, plan->steps[i].where, e, plan->steps[i].stream);
+            mark_program(used, plan, plan->steps[i].until, e, plan->steps[i].stream);
         }
-        for (uint32_t g = 0; g < plan->nfa->n_groups; g++)
-            mark_program(used, plan, plan->group_until[g], e);
+        for (uint32_t g = 0; g < plan->nfa->n_groups; g++) {
+            const weir_nfa_group *grp = &plan->nfa->groups[g];
+            mark_program(used, plan, plan->group_until[g], e,
+                         plan->steps[grp->first_step].stream);
+        }
+        /* a bare field name in `emit` reads the match's last event, from
+         * any input: the field of that name is used in every input */
         for (unsigned i = 0; i < plan->emit.n_fields; i++)
-            mark_program(used, plan, plan->emit.fields[i].value, e);
+            mark_emit_program(used, r, plan->emit.fields[i].value, e);
         for (unsigned i = 0; i < plan->timeout_emit.n_fields; i++)
-            mark_program(used, plan, plan->timeout_emit.fields[i].value, e);
+            mark_emit_program(used, r, plan->timeout_emit.fields[i].value, e);
     } else if (plan->window) {
         const weir_window_plan *w = plan->window;
-        mark_program(used, plan, w->filter, e);
+        unsigned s = 0;
+        for (size_t k = 0; k < e->n_streams; k++)
+            if (r->key_field[k] != WEIR_NO_FIELD)
+                s = (unsigned)k;
+        mark_program(used, plan, w->filter, e, s);
         for (unsigned i = 0; i < w->n_aggs; i++)
-            mark_program(used, plan, w->aggs[i].arg, e);
+            mark_program(used, plan, w->aggs[i].arg, e, s);
     }
 }
 
@@ -146,6 +169,33 @@ static int init_rule(weir_engine *e, engine_rule *r, size_t index)
         r->key_field[s] = in && in->key ? in->key->index : WEIR_NO_FIELD;
         if (in && in->key)
             key_type = in->key->type;
+    }
+    r->first_input = 0;
+    size_t n_inputs = 0;
+    for (const ast_input *in = ast->inputs; in; in = in->next)
+        n_inputs++;
+    for (size_t s = 0; s < e->n_streams; s++)
+        if (ast->inputs && e->streams[s].ast == ast->inputs->stream)
+            r->first_input = (unsigned)s;
+    if (n_inputs > 1 && ast->kind == AST_RULE_PATTERN) {
+        const ast_stream *first = e->streams[r->first_input].ast;
+        r->remap = calloc(e->n_streams, sizeof *r->remap);
+        r->remapped = calloc(first->n_fields ? first->n_fields : 1, sizeof *r->remapped);
+        if (!r->remap || !r->remapped)
+            return -1;
+        for (size_t s = 0; s < e->n_streams; s++) {
+            if (s == r->first_input || r->key_field[s] == WEIR_NO_FIELD)
+                continue;
+            r->remap[s] = malloc((first->n_fields ? first->n_fields : 1) * sizeof **r->remap);
+            if (!r->remap[s])
+                return -1;
+            for (const ast_field *f = first->fields; f; f = f->next) {
+                r->remap[s][f->index] = WEIR_NO_FIELD;
+                for (const ast_field *g = e->streams[s].ast->fields; g; g = g->next)
+                    if (strcmp(g->name.name, f->name.name) == 0 && g->type == f->type)
+                        r->remap[s][f->index] = g->index;
+            }
+        }
     }
     r->map = find_or_add_map(e, key_type);
     engine_map *m = &e->maps[r->map];
@@ -199,8 +249,6 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
     for (size_t s = 0; s < e->n_streams; s++) {
         used[s] = calloc(e->streams[s].ast->n_fields + 1, sizeof **used);
         ok &= used[s] != NULL;
-        for (unsigned k = 0; used[s] && e->opt.decode_all_fields && k < e->streams[s].ast->n_fields; k++)
-            used[s][k] = true;
         if (used[s] && e->streams[s].ast->time_field_ref && !e->streams[s].processing_time)
             used[s][e->streams[s].ast->time_field_ref->index] = true;
     }
@@ -208,8 +256,9 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
         for (size_t i = 0; i < e->n_rules; i++)
             mark_used_fields(used, e, &e->rules[i]);
     if (ok)
-        e->decoder = weir_decoder_new(rs->streams, rs->n_streams, (const bool *const *)used,
-                                      e->opt.stream_field ? e->opt.stream_field : "stream");
+        e->decoder = (e->opt.decode_all_fields ? weir_decoder_new_full : weir_decoder_new)(
+            rs->streams, rs->n_streams, (const bool *const *)used,
+            e->opt.stream_field ? e->opt.stream_field : "stream");
     for (size_t s = 0; s < e->n_streams; s++)
         free(used[s]);
     free(used);
@@ -246,6 +295,11 @@ void weir_engine_free(weir_engine *e)
     free(e->maps);
     for (size_t i = 0; i < e->n_rules; i++) {
         weir_rule_runner_fini(&e->rules[i]);
+        if (e->rules[i].remap)
+            for (size_t s = 0; s < e->n_streams; s++)
+                free(e->rules[i].remap[s]);
+        free(e->rules[i].remap);
+        free(e->rules[i].remapped);
         free(e->rules[i].sinks);
         free(e->rules[i].key_field);
     }
@@ -383,6 +437,7 @@ static int fire_timer(weir_engine *e, weir_timer t)
     if (!entry || entry->timer_at != t.at)
         return 0; /* stale: the key was freed or re-armed since */
     entry->timer_at = INT64_MAX;
+    e->stats.timers_fired++;
     key_block *b = entry->state;
     e->cur_entry = entry;
     e->cur_block = b;

@@ -113,6 +113,11 @@ static int take_slot(weir_key_map *m, uint32_t *slot)
             return -1;
         m->slots = slots;
         m->cap_slots = cap;
+        /* short string keys live inside their entry, which just moved */
+        if (m->key_type == WEIR_T_STRING)
+            for (size_t i = 0; i < m->n_slots; i++)
+                if (slots[i].live && !slots[i].long_key && !slots[i].key.missing)
+                    slots[i].key.u.s = slots[i].inline_key;
     }
     *slot = (uint32_t)m->n_slots++;
     m->slots[*slot].generation = 0;

@@ -25,8 +25,18 @@ static void on_match(void *user, const weir_pattern_match *m)
     if (m->timed_out && !call->r->plan->timeout_emit.n_fields &&
         !call->r->plan->ast->on_timeout.present)
         return;
+    const weir_value *event = m->last ? m->last->fields : NULL;
+    engine_rule *r = call->r;
+    if (event && r->remap && r->remap[m->last->stream]) {
+        /* put the last event's fields where `emit` looks for them */
+        const uint32_t *map = r->remap[m->last->stream];
+        unsigned n = call->e->rs->streams[r->first_input]->n_fields;
+        for (unsigned i = 0; i < n; i++)
+            r->remapped[i] = map[i] == WEIR_NO_FIELD ? weir_value_missing() : event[map[i]];
+        event = r->remapped;
+    }
     weir_eval_ctx ctx = {
-        .event = m->last ? m->last->fields : NULL,
+        .event = event,
         .match = m->view,
         .key = call->e->cur_entry ? call->e->cur_entry->key : weir_value_missing(),
         .scratch = &call->e->scratch,
@@ -64,6 +74,8 @@ static void on_window(const weir_window_fired *w, void *user)
     weir_eval_scratch_reset(&call->e->scratch);
     uint64_t detection = weir_detection_mix(WEIR_DETECTION_SEED, (uint64_t)w->start);
     detection = weir_detection_mix(detection, (uint64_t)w->end);
+    detection = weir_detection_mix(detection, w->first_seq);
+    detection = weir_detection_mix(detection, w->last_seq);
     alert_input in = {
         .rule = call->r,
         .time = w->end,

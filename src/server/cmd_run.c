@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 
 #include "server/commands.h"
 #include "io/line_reader.h"
@@ -27,7 +26,6 @@ typedef struct run_ctx {
     FILE *dead;
     uint64_t rejects_shown;
     bool write_failed;
-    yajl_gen gen;
 } run_ctx;
 
 static void on_alert(void *user, const weir_alert *a)
@@ -46,26 +44,10 @@ static void on_rejected(void *user, const weir_rejected *r)
                     r->status);
         return;
     }
-    yajl_gen g = c->gen;
-    yajl_gen_clear(g);
-    yajl_gen_reset(g, NULL);
-    yajl_gen_map_open(g);
-    yajl_gen_string(g, (const unsigned char *)"line", 4);
-    yajl_gen_integer(g, (long long)r->line);
-    yajl_gen_string(g, (const unsigned char *)"status", 6);
-    yajl_gen_string(g, (const unsigned char *)r->status, strlen(r->status));
-    yajl_gen_string(g, (const unsigned char *)"reason", 6);
-    yajl_gen_string(g, (const unsigned char *)r->reason, strlen(r->reason));
-    yajl_gen_string(g, (const unsigned char *)"event", 5);
-    yajl_gen_string(g, (const unsigned char *)r->data, r->len);
-    yajl_gen_map_close(g);
-    const unsigned char *buf;
-    size_t len;
-    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
-        fwrite(buf, 1, len, c->dead);
-        fputc('\n', c->dead);
-    }
-    yajl_gen_clear(g);
+    char *line = weir_rejected_json(r);
+    if (!line || fputs(line, c->dead) == EOF || fputc('\n', c->dead) == EOF)
+        c->write_failed = true;
+    free(line);
 }
 
 static void print_diag(void *user, const weir_diagnostic *d)
@@ -166,8 +148,7 @@ int weir_cmd_run(int argc, char **argv)
     }
     ctx.out = open_out(out_path, "alerts to");
     ctx.dead = dead_path ? open_out(dead_path, "dead letters to") : NULL;
-    ctx.gen = yajl_gen_alloc(NULL);
-    if (!ctx.out || (dead_path && !ctx.dead) || !ctx.gen)
+    if (!ctx.out || (dead_path && !ctx.dead))
         goto done;
     weir_engine_options eopt = {
         .on_alert = on_alert,
@@ -202,8 +183,8 @@ int weir_cmd_run(int argc, char **argv)
         goto done;
     }
     weir_engine_finish(e);
-    if (fflush(ctx.out) != 0 || ctx.write_failed) {
-        fprintf(stderr, "weir run: writing alerts: %s\n", strerror(errno));
+    if (fflush(ctx.out) != 0 || (ctx.dead && fflush(ctx.dead) != 0) || ctx.write_failed) {
+        fprintf(stderr, "weir run: writing output: %s\n", strerror(errno));
         goto done;
     }
     if (!quiet)
@@ -216,8 +197,6 @@ done:
         fclose(ctx.out);
     if (ctx.dead && ctx.dead != stdout)
         fclose(ctx.dead);
-    if (ctx.gen)
-        yajl_gen_free(ctx.gen);
     weir_ruleset_free(rs);
     return status;
 }

@@ -185,10 +185,10 @@ static bool alert_matches(const expected_alert *x, const actual_alert *a)
 }
 
 /* The body of an actual alert, as text, for the report. */
-static void print_actual(FILE *out, const actual_alert *a)
+static void print_actual(FILE *out, const actual_alert *a, char mark)
 {
     const char *body = strstr(a->json, "\"body\":");
-    fprintf(out, "    %s ", a->rule);
+    fprintf(out, "  %c %s ", mark, a->rule);
     if (!body) {
         fprintf(out, "%s\n", a->json);
         return;
@@ -259,12 +259,18 @@ static void run_example(suite *s, const char *path, example *ex, const char *con
     if (!used || !found)
         exit(WEIR_EXIT_USAGE);
     bool ok = st.n_problems == 0;
-    for (size_t i = 0; i < ex->n_expect; i++) {
-        for (size_t k = 0; k < st.n_alerts && !found[i]; k++)
-            if (!used[k] && alert_matches(&ex->expect[i], &st.alerts[k]))
-                used[k] = found[i] = true;
+    /* expectations with a body first: a bare `expect RULE` must not take
+     * the alert a more precise expectation needs */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ex->n_expect; i++) {
+            if ((pass == 0) != (ex->expect[i].body != NULL))
+                continue;
+            for (size_t k = 0; k < st.n_alerts && !found[i]; k++)
+                if (!used[k] && alert_matches(&ex->expect[i], &st.alerts[k]))
+                    used[k] = found[i] = true;
+        }
+    for (size_t i = 0; i < ex->n_expect; i++)
         ok &= found[i];
-    }
     for (size_t k = 0; k < st.n_alerts; k++)
         ok &= used[k];
 
@@ -286,11 +292,8 @@ static void run_example(suite *s, const char *path, example *ex, const char *con
         printf("  actual:\n");
         if (!st.n_alerts)
             printf("    (no alert)\n");
-        for (size_t k = 0; k < st.n_alerts; k++) {
-            if (!used[k])
-                fputs("  +", stdout);
-            print_actual(stdout, &st.alerts[k]);
-        }
+        for (size_t k = 0; k < st.n_alerts; k++)
+            print_actual(stdout, &st.alerts[k], used[k] ? ' ' : '+');
     }
     free(used);
     free(found);

@@ -1442,9 +1442,9 @@ Test(check, multi_from_not_input)
                  "rule r on payments by card\n"
                  "  match l from login within 1h\n",
                  false,
-                 "test.weir:7:11: error: stream 'login' is not an input of rule 'r' (it reads payments)\n"
+                 "test.weir:7:16: error: stream 'login' is not an input of rule 'r' (it reads payments)\n"
                  "      match l from login within 1h\n"
-                 "              ^~~~~~~~~~\n");
+                 "                   ^~~~~\n");
 }
 
 Test(check, multi_from_not_input_hint)
@@ -1453,9 +1453,9 @@ Test(check, multi_from_not_input_hint)
                  "rule r on payments by card, logins by card\n"
                  "  match l from login then p from payments within 1h\n",
                  false,
-                 "test.weir:7:11: error: stream 'login' is not an input of rule 'r' (did you mean 'logins'?)\n"
+                 "test.weir:7:16: error: stream 'login' is not an input of rule 'r' (did you mean 'logins'?)\n"
                  "      match l from login then p from payments within 1h\n"
-                 "              ^~~~~~~~~~\n");
+                 "                   ^~~~~\n");
 }
 
 Test(check, multi_ok)

@@ -398,3 +398,53 @@ Test(engine, processing_time_streams_use_the_clock)
     weir_ruleset_free(rs);
     captured_free(&got);
 }
+
+Test(engine, emit_reads_a_bare_field_from_whichever_stream_completed_the_match)
+{
+    fixture f;
+    /* `user` and `dev` sit at different positions in the two streams */
+    start(&f,
+          "stream logins event time ts { dev string, user string, ts time }\n"
+          "stream payments event time ts { amount decimal, note string, user string, ts time }\n"
+          "rule r on logins by user, payments by user\n"
+          "  match l from logins where dev != \"known\" then p from payments where amount > 100\n"
+          "  within 1h emit { user, dev: l.dev }\n");
+    cr_assert_eq(push(&f, "{\"stream\":\"logins\",\"dev\":\"d9\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    /* `note` is read by no rule: an event without it is fine */
+    cr_assert_eq(push(&f, "{\"stream\":\"payments\",\"amount\":500,\"user\":\"u1\",\"ts\":\"2026-01-05T10:05:00Z\"}"), 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_rejected, 0, "%s", f.got.n_rejected ? f.got.rejected[0] : "");
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"body\":{\"user\":\"u1\",\"dev\":\"d9\"}"), "%s",
+              f.got.alerts[0]);
+    stop(&f);
+}
+
+Test(engine, full_events_decode_unread_fields_without_requiring_them)
+{
+    fixture f;
+    start_with(&f, PAYMENTS "rule big on payments by card match b where amount > 100\n", true);
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":200,\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c2\",\"amount\":300,\"merchant\":\"m7\",\"ts\":\"2026-01-05T10:00:01Z\"}"), 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_rejected, 0);
+    cr_assert_eq(f.got.n_alerts, 2);
+    cr_assert(strstr(f.got.alerts[1], "\"merchant\":\"m7\""), "%s", f.got.alerts[1]);
+    stop(&f);
+}
+
+Test(engine, count_windows_give_each_alert_its_own_id)
+{
+    fixture f;
+    start(&f, PAYMENTS "rule pairs on payments by card window count 2 every 1\n"
+                       "  emit { card, n: count() }\n");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"m\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    weir_engine_finish(f.e);
+    cr_assert_geq(f.got.n_alerts, 2);
+    for (size_t i = 0; i < f.got.n_alerts; i++)
+        for (size_t k = i + 1; k < f.got.n_alerts; k++)
+            cr_assert(strncmp(f.got.alerts[i], f.got.alerts[k], 26) != 0, "same id: %s / %s",
+                      f.got.alerts[i], f.got.alerts[k]);
+    stop(&f);
+}

@@ -35,6 +35,58 @@ Test(lexer, durations)
     cr_assert(weir_parse_duration("2w", &ms));
     cr_assert_eq(ms, 14LL * 86400000);
     cr_assert_not(weir_parse_duration("99999999999999999999d", &ms));
+    cr_assert(weir_parse_duration("1m30ms", &ms)); /* m, then the smaller ms */
+    cr_assert_eq(ms, 60030);
+    cr_assert(weir_parse_duration("2w3d4h5m6s7ms", &ms));
+    cr_assert_eq(ms, ((((17LL * 24 + 4) * 60 + 5) * 60 + 6) * 1000) + 7);
+    cr_assert(weir_parse_duration("0s", &ms));
+    cr_assert_eq(ms, 0);
+}
+
+Test(lexer, durations_are_strict)
+{
+    int64_t ms = 42;
+    cr_assert_eq(weir_parse_duration_status("30s1h", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(weir_parse_duration_status("1h1h", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(weir_parse_duration_status("10ms5s", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(weir_parse_duration_status("1s1ms1s", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(weir_parse_duration_status("", &ms), WEIR_DURATION_MALFORMED);
+    cr_assert_eq(weir_parse_duration_status("5", &ms), WEIR_DURATION_MALFORMED);
+    cr_assert_eq(weir_parse_duration_status("5x", &ms), WEIR_DURATION_MALFORMED);
+    cr_assert_eq(weir_parse_duration_status("h", &ms), WEIR_DURATION_MALFORMED);
+    cr_assert_eq(weir_parse_duration_status("1h30", &ms), WEIR_DURATION_MALFORMED);
+    cr_assert_eq(weir_parse_duration_status("99999999999999999999d", &ms), WEIR_DURATION_OVERFLOW);
+    cr_assert_eq(weir_parse_duration_status("15250284453w", &ms), WEIR_DURATION_OVERFLOW);
+    cr_assert_eq(weir_parse_duration_status("15250284452w", &ms), WEIR_DURATION_OK);
+    cr_assert_eq(weir_parse_duration_status("15250284452w1w", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(weir_parse_duration_status("15250284452w4d", &ms), WEIR_DURATION_OVERFLOW);
+    ms = 42;
+    /* the spelling is judged before the size */
+    cr_assert_eq(weir_parse_duration_status("99999999999999999999d1w", &ms), WEIR_DURATION_UNIT_ORDER);
+    cr_assert_eq(ms, 42, "a failed parse leaves *ms alone");
+    cr_assert_not(weir_parse_duration("30s1h", &ms));
+}
+
+Test(lexer, duration_units_out_of_order)
+{
+    test_parse *t = test_parse_text("rule r on s by a match x within 30s1h\n");
+    cr_assert_not(t->parsed_ok);
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:33: error: invalid duration '30s1h': write each unit once, largest first, as in 1h30m\n"
+                     "    rule r on s by a match x within 30s1h\n"
+                     "                                    ^~~~~\n");
+    test_parse_free(t);
+    t = test_parse_text("rule r on s by a match x within 1h1h\n");
+    cr_assert(strstr(t->output, "error: invalid duration '1h1h'") != NULL, "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(lexer, duration_too_large)
+{
+    test_parse *t = test_parse_text("rule r on s by a match x within 99999999999999999999d\n");
+    cr_assert(strstr(t->output, "test.weir:1:33: error: duration '99999999999999999999d' is too large\n") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
 }
 
 Test(lexer, decimals)
@@ -160,10 +212,92 @@ Test(lexer, unterminated_string_at_eof)
     test_parse_free(t);
 }
 
+Test(lexer, empty_string_first)
+{
+    /* the string buffer is still NULL here; under UBSan this once was a
+     * memcpy from NULL */
+    test_parse *t = test_parse_text("include \"\"\n");
+    cr_assert(t->parsed_ok, "%s", t->output);
+    cr_assert_str_eq(t->prog->includes->path, "");
+    test_parse_free(t);
+}
+
+Test(lexer, empty_string_after_others)
+{
+    test_parse *t = test_parse_text("include \"abc\"\ninclude \"\"\ninclude \"d\"\n");
+    cr_assert(t->parsed_ok, "%s", t->output);
+    cr_assert_str_eq(t->prog->includes->path, "abc");
+    cr_assert_str_eq(t->prog->includes->next->path, "");
+    cr_assert_str_eq(t->prog->includes->next->next->path, "d");
+    test_parse_free(t);
+}
+
 Test(lexer, bad_escape)
 {
-    test_parse *t = test_parse_text("include \"a\\qb\"\n");
-    cr_assert(strstr(t->output, "error: unknown escape '\\q' in string") != NULL, "%s", t->output);
+    /* one error, at the escape; the rest of the string is still a string,
+     * so no "unterminated string" follows */
+    test_parse *t = test_parse_text("include \"a\\qb\"\nstream s { a int }\n");
+    cr_assert_not(t->parsed_ok);
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:11: error: unknown escape '\\q' in string (use \\\", \\\\, \\n, \\t, \\r or \\uXXXX)\n"
+                     "    include \"a\\qb\"\n"
+                     "              ^~\n");
+    cr_assert_str_eq(t->prog->streams->name.name, "s");
+    test_parse_free(t);
+}
+
+Test(lexer, bad_escapes_reported_once_per_string)
+{
+    test_parse *t = test_parse_text("list l = [\"\\q\\z\\u12\", \"\\w\"]\n");
+    int errors = 0;
+    for (const char *p = t->output; (p = strstr(p, ": error: ")); p++)
+        errors++;
+    cr_assert_eq(errors, 2, "%s", t->output);
+    cr_assert(strstr(t->output, "test.weir:1:12: error: unknown escape '\\q'") != NULL, "%s", t->output);
+    cr_assert(strstr(t->output, "test.weir:1:24: error: unknown escape '\\w'") != NULL, "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(lexer, bad_unicode_escapes)
+{
+    test_parse *t = test_parse_text("include \"\\u12\"\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:10: error: '\\u' needs 4 hexadecimal digits, as in \\u00e9\n"
+                     "    include \"\\u12\"\n"
+                     "             ^~\n");
+    test_parse_free(t);
+    t = test_parse_text("include \"a\\u0000b\"\n");
+    cr_assert(strstr(t->output, "test.weir:1:11: error: '\\u0000' is not allowed in a string\n") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
+    t = test_parse_text("include \"\\ud83d\"\n");
+    cr_assert(strstr(t->output, "test.weir:1:10: error: '\\ud83d' is half of a UTF-16 surrogate pair") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(lexer, escape_of_a_non_ascii_byte)
+{
+    test_parse *t = test_parse_text("include \"\\\xc3\xa9\"\n");
+    cr_assert(strstr(t->output, "test.weir:1:10: error: unknown escape in string: '\\' followed by byte 0xc3") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(lexer, backslash_newline_is_unterminated)
+{
+    test_parse *t = test_parse_text("include \"abc\\\n\"\n");
+    cr_assert(strstr(t->output, "test.weir:1:9: error: unterminated string\n") != NULL, "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(lexer, backslash_at_end_of_file)
+{
+    test_parse *t = test_parse_text("include \"abc\\");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:9: error: unterminated string\n"
+                     "    include \"abc\\\n"
+                     "            ^\n");
     test_parse_free(t);
 }
 

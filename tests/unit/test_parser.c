@@ -442,7 +442,7 @@ Test(parser, syntax_error_message)
 {
     test_parse *t = test_parse_text("rule r on p by c match a where amount < then b\n");
     cr_assert_str_eq(t->output,
-                     "test.weir:1:41: error: unexpected 'then'\n"
+                     "test.weir:1:41: error: unexpected 'then', expected an expression\n"
                      "    rule r on p by c match a where amount < then b\n"
                      "                                            ^~~~\n");
     test_parse_free(t);
@@ -452,7 +452,7 @@ Test(parser, syntax_error_expected_list)
 {
     test_parse *t = test_parse_text("rule r on p by c match a then\n");
     cr_assert_str_eq(t->output,
-                     "test.weir:1:30: error: unexpected end of file, expected a name or '('\n"
+                     "test.weir:1:30: error: unexpected end of file, expected 'any', a name or '('\n"
                      "    rule r on p by c match a then\n"
                      "                                 ^\n");
     test_parse_free(t);
@@ -490,7 +490,191 @@ Test(parser, recovers_at_next_declaration)
 Test(parser, duplicate_emit)
 {
     test_parse *t = test_parse_text("rule r on p by c match a emit { c } emit { c }\n");
-    cr_assert(strstr(t->output, "error: a rule has one 'emit' clause") != NULL, "%s", t->output);
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:37: error: duplicate 'emit' clause\n"
+                     "    rule r on p by c match a emit { c } emit { c }\n"
+                     "                                        ^~~~~~~~~~\n"
+                     "test.weir:1:26: note: first given here\n"
+                     "    rule r on p by c match a emit { c } emit { c }\n"
+                     "                             ^~~~~~~~~~\n");
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_on_timeout_emit)
+{
+    test_parse *t = test_parse_text("rule r on p by c match a within 1m on timeout emit on timeout emit\n");
+    cr_assert(strstr(t->output, "test.weir:1:52: error: duplicate 'on timeout emit' clause\n") != NULL,
+              "%s", t->output);
+    cr_assert(strstr(t->output, "test.weir:1:36: note: first given here\n") != NULL, "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_severity)
+{
+    test_parse *t = test_parse_text("rule r on p by c match a severity high severity low\n");
+    cr_assert_not(t->parsed_ok);
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:40: error: duplicate 'severity' clause\n"
+                     "    rule r on p by c match a severity high severity low\n"
+                     "                                           ^~~~~~~~~~~~\n"
+                     "test.weir:1:26: note: first given here\n"
+                     "    rule r on p by c match a severity high severity low\n"
+                     "                             ^~~~~~~~~~~~~\n");
+    /* the first one stands */
+    cr_assert_eq(t->prog->rules->severity, AST_SEVERITY_HIGH);
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_severity_even_when_the_first_is_bad)
+{
+    test_parse *t = test_parse_text("rule r on p by c match a severity urgent severity low\n");
+    cr_assert(strstr(t->output, "error: unknown severity 'urgent'") != NULL, "%s", t->output);
+    cr_assert(strstr(t->output, "test.weir:1:42: error: duplicate 'severity' clause\n") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_throttle)
+{
+    test_parse *t = test_parse_text("rule r on p by c match a throttle 1h\n  throttle 5m\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:2:3: error: duplicate 'throttle' clause\n"
+                     "      throttle 5m\n"
+                     "      ^~~~~~~~~~~\n"
+                     "test.weir:1:26: note: first given here\n"
+                     "    rule r on p by c match a throttle 1h\n"
+                     "                             ^~~~~~~~~~~\n");
+    cr_assert_eq(t->prog->rules->throttle_ms, 3600000);
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_within)
+{
+    test_parse *t = test_parse_text("rule r on p by c match a then b within 1h severity low within 5m\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:56: error: duplicate 'within' clause\n"
+                     "    rule r on p by c match a then b within 1h severity low within 5m\n"
+                     "                                                           ^~~~~~~~~\n"
+                     "test.weir:1:33: note: first given here\n"
+                     "    rule r on p by c match a then b within 1h severity low within 5m\n"
+                     "                                    ^~~~~~~~~\n");
+    cr_assert_eq(t->prog->rules->within_ms, 3600000);
+    test_parse_free(t);
+}
+
+Test(parser, duplicate_skip)
+{
+    /* two different strategies are as much a duplicate as the same one twice */
+    test_parse *t = test_parse_text("rule r on p by c match a+ then b no skip skip to first a\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:42: error: duplicate skip clause\n"
+                     "    rule r on p by c match a+ then b no skip skip to first a\n"
+                     "                                             ^~~~~~~~~~~~~~~\n"
+                     "test.weir:1:34: note: first given here\n"
+                     "    rule r on p by c match a+ then b no skip skip to first a\n"
+                     "                                     ^~~~~~~\n");
+    cr_assert_eq(t->prog->rules->skip, AST_SKIP_NO_SKIP);
+    cr_assert_null(t->prog->rules->skip_step.name);
+    test_parse_free(t);
+}
+
+Test(parser, every_clause_once_is_fine)
+{
+    test_parse *t;
+    ast_rule *r = rule_ok(&t,
+        "rule r on payments by card match a+ then b\n"
+        "  severity low throttle 1h within 10m skip to last a emit { card } on timeout emit\n");
+    cr_assert_eq(r->severity, AST_SEVERITY_LOW);
+    cr_assert_eq(r->skip, AST_SKIP_TO_LAST);
+    cr_assert_str_eq(loc_text(t, r->severity_loc), "severity low");
+    cr_assert_str_eq(loc_text(t, r->skip_loc), "skip to last a");
+    cr_assert_str_eq(loc_text(t, r->within_loc), "within 10m");
+    cr_assert_str_eq(loc_text(t, r->throttle_loc), "throttle 1h");
+    test_parse_free(t);
+}
+
+Test(parser, step_stream_location_is_the_name)
+{
+    test_parse *t = parse_ok(
+        "rule ato on resets by account, logins by account\n"
+        "  match r from resets then l  from   logins where device != \"x\" then m within 1h\n");
+    ast_elem *r = t->prog->rules->pattern;
+    cr_assert_str_eq(loc_text(t, r->step.stream_name.loc), "resets");
+    cr_assert_str_eq(loc_text(t, r->next->step.stream_name.loc), "logins");
+    /* no `from`: no name, and the step's own location is unaffected */
+    cr_assert_null(r->next->next->step.stream_name.name);
+    cr_assert_str_eq(loc_text(t, r->next->next->loc), "m");
+    cr_assert_str_eq(loc_text(t, r->next->loc), "l  from   logins where device != \"x\"");
+    test_parse_free(t);
+}
+
+Test(parser, window_session_without_gap)
+{
+    test_parse *t = test_parse_text("rule a on p by c window session 30m\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:25: error: a session window is written with 'gap': window session gap 30m\n"
+                     "    rule a on p by c window session 30m\n"
+                     "                            ^~~~~~~~~~~\n");
+    test_parse_free(t);
+}
+
+Test(parser, window_kind_in_the_wrong_shape)
+{
+    test_parse *t = test_parse_text("rule a on p by c window count 1h\n"
+                                    "rule b on p by c window tumbling 100\n"
+                                    "rule c on p by c window tumbling 1h every 5m\n"
+                                    "rule d on p by c window slidng 1h every 5m\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:31: error: a count window counts events, not time: window count <number of events>\n"
+                     "    rule a on p by c window count 1h\n"
+                     "                                  ^~\n"
+                     "test.weir:2:34: error: a tumbling window is measured in time: write a duration such as 10m or 1h\n"
+                     "    rule b on p by c window tumbling 100\n"
+                     "                                     ^~~\n"
+                     "test.weir:3:25: error: 'every' needs a sliding window: window sliding <size> every <slide>\n"
+                     "    rule c on p by c window tumbling 1h every 5m\n"
+                     "                            ^~~~~~~~\n"
+                     "test.weir:4:25: error: unknown window 'slidng 1h' (use tumbling, sliding, session or count)\n"
+                     "    rule d on p by c window slidng 1h every 5m\n"
+                     "                            ^~~~~~\n");
+    test_parse_free(t);
+}
+
+Test(parser, pattern_cannot_start_with_negation)
+{
+    test_parse *t = test_parse_text("rule r on p by c match not then a then b within 1m\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:24: error: unexpected 'not then', expected a name or '(' "
+                     "('not then' goes between two steps, as in 'a not then b')\n"
+                     "    rule r on p by c match not then a then b within 1m\n"
+                     "                           ^~~~~~~~\n");
+    test_parse_free(t);
+    t = test_parse_text("rule r on p by c match (not next a then b)\n");
+    cr_assert(strstr(t->output, "error: unexpected 'not next', expected a name or '(' "
+                                "('not next' goes between two steps, as in 'a not next b')\n") != NULL,
+              "%s", t->output);
+    test_parse_free(t);
+}
+
+Test(parser, expected_expression)
+{
+    test_parse *t = test_parse_text("list l = [\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:1:11: error: unexpected end of file, expected an expression or ']'\n"
+                     "    list l = [\n"
+                     "              ^\n");
+    test_parse_free(t);
+}
+
+Test(parser, missing_closing_bracket)
+{
+    test_parse *t = test_parse_text("rule r on p by c match (a then b{2} then c\nstream s { a int }\n");
+    cr_assert_str_eq(t->output,
+                     "test.weir:2:1: error: unexpected 'stream' (is a ')' missing?)\n"
+                     "    stream s { a int }\n"
+                     "    ^~~~~~\n");
+    /* recovery keeps the declaration that follows */
+    cr_assert_str_eq(t->prog->streams->name.name, "s");
     test_parse_free(t);
 }
 

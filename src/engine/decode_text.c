@@ -1,0 +1,303 @@
+/* decode_text.c — the exact text parsers behind the event decoder: JSON
+ * integers, decimals straight from their digits, RFC 3339 times, and the
+ * quoting of bad values in reason texts.
+ *
+ * Decimals never pass through a double: 0.1 has no exact binary form, and
+ * money read as 12.299999999 and rounded back is how cents go missing. The
+ * digits are accumulated into an integer of 1/10000ths with overflow checks;
+ * digits past the fourth decimal decide the rounding (half away from zero,
+ * like the language's decimal arithmetic) and are otherwise dropped, and an
+ * exponent only moves the decimal point. Every parser takes (pointer,
+ * length): tokens are not NUL-terminated. */
+#include "engine/decode-internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dsl/ast.h"
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The parts of a number: [sign] int-digits [. frac-digits] [e exp]. */
+typedef struct num_parts {
+    bool negative;
+    const char *int_digits;
+    size_t n_int;
+    const char *frac_digits;
+    size_t n_frac;
+    bool has_exp;
+    int64_t exp; /* saturated at +-EXP_LIMIT */
+} num_parts;
+
+/* Beyond any digit count a line can hold, so saturating never changes a
+ * result: |exp| this large gives 0 or out of range either way. */
+#define EXP_LIMIT ((int64_t)1 << 40)
+
+/* Splits s into parts. JSON grammar (strict) or, lenient, a leading '+'
+ * and leading zeros too. False when s is not such a number. */
+static bool split_number(const char *s, size_t len, bool lenient, num_parts *p)
+{
+    size_t i = 0;
+    memset(p, 0, sizeof *p);
+    if (i < len && (s[i] == '-' || (lenient && s[i] == '+'))) {
+        p->negative = s[i] == '-';
+        i++;
+    }
+    p->int_digits = s + i;
+    while (i < len && is_digit(s[i]))
+        i++;
+    p->n_int = (size_t)(s + i - p->int_digits);
+    if (p->n_int == 0 || (!lenient && p->n_int > 1 && p->int_digits[0] == '0'))
+        return false;
+    if (i < len && s[i] == '.') {
+        i++;
+        p->frac_digits = s + i;
+        while (i < len && is_digit(s[i]))
+            i++;
+        p->n_frac = (size_t)(s + i - p->frac_digits);
+        if (p->n_frac == 0)
+            return false;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        bool exp_negative = false;
+        p->has_exp = true;
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) {
+            exp_negative = s[i] == '-';
+            i++;
+        }
+        if (i == len || !is_digit(s[i]))
+            return false;
+        for (; i < len && is_digit(s[i]); i++)
+            if (p->exp < EXP_LIMIT)
+                p->exp = p->exp * 10 + (s[i] - '0');
+        if (p->exp > EXP_LIMIT)
+            p->exp = EXP_LIMIT;
+        if (exp_negative)
+            p->exp = -p->exp;
+    }
+    return i == len;
+}
+
+bool weir_decode_is_json_number(const char *s, size_t len)
+{
+    num_parts p;
+    return split_number(s, len, false, &p);
+}
+
+/* mag * 10 + digit, unless that passes limit (<= 2^63). No division:
+ * this runs for every digit of every number of every event. */
+static bool push_digit(uint64_t *mag, unsigned digit, uint64_t limit)
+{
+    uint64_t next;
+    if (__builtin_mul_overflow(*mag, 10, &next) || __builtin_add_overflow(next, digit, &next) ||
+        next > limit)
+        return false;
+    *mag = next;
+    return true;
+}
+
+/* The largest magnitude of an int64 of that sign. */
+static uint64_t magnitude_limit(bool negative)
+{
+    return negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+}
+
+static int64_t apply_sign(uint64_t mag, bool negative)
+{
+    if (!negative)
+        return (int64_t)mag;
+    /* -(2^63) is representable although +(2^63) is not. */
+    return mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
+}
+
+weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out)
+{
+    num_parts p;
+    if (!split_number(s, len, false, &p))
+        return WEIR_NUM_SYNTAX;
+    if (p.n_frac > 0 || p.has_exp)
+        return WEIR_NUM_NOT_INTEGER;
+    uint64_t mag = 0, limit = magnitude_limit(p.negative);
+    for (size_t i = 0; i < p.n_int; i++)
+        if (!push_digit(&mag, (unsigned)(p.int_digits[i] - '0'), limit))
+            return WEIR_NUM_RANGE;
+    *out = apply_sign(mag, p.negative);
+    return WEIR_NUM_OK;
+}
+
+/* Digit i of the number's digits, integer part then fraction. */
+static unsigned digit_at(const num_parts *p, size_t i)
+{
+    char c = i < p->n_int ? p->int_digits[i] : p->frac_digits[i - p->n_int];
+    return (unsigned)(c - '0');
+}
+
+weir_num_result weir_decode_parse_decimal(const char *s, size_t len, bool lenient,
+                                          int64_t *out)
+{
+    num_parts p;
+    if (!split_number(s, len, lenient, &p))
+        return WEIR_NUM_SYNTAX;
+    /* value = digits * 10^(exp - n_frac); scaled = digits * 10^shift. */
+    const int64_t scale_digits = 4; /* log10(WEIR_DECIMAL_SCALE) */
+    _Static_assert(WEIR_DECIMAL_SCALE == 10000, "scale_digits follows the scale");
+    size_t n_digits = p.n_int + p.n_frac;
+    int64_t shift = p.exp - (int64_t)p.n_frac + scale_digits;
+    /* Digits kept before the point of the scaled value; the rest round. */
+    int64_t kept = (int64_t)n_digits + (shift < 0 ? shift : 0);
+    uint64_t mag = 0, limit = magnitude_limit(p.negative);
+    for (int64_t i = 0; i < kept; i++)
+        if (!push_digit(&mag, digit_at(&p, (size_t)i), limit))
+            return WEIR_NUM_RANGE;
+    if (shift > 0 && mag != 0) {
+        for (int64_t i = 0; i < shift; i++)
+            if (!push_digit(&mag, 0, limit))
+                return WEIR_NUM_RANGE;
+    }
+    /* The first dropped digit decides: >= 5 rounds the magnitude up. */
+    if (kept >= 0 && (size_t)kept < n_digits && digit_at(&p, (size_t)kept) >= 5) {
+        if (mag == limit)
+            return WEIR_NUM_RANGE;
+        mag++;
+    }
+    *out = apply_sign(mag, p.negative);
+    return WEIR_NUM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* RFC 3339                                                             */
+
+/* n digits at s as a number, or -1. */
+static int fixed_digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static bool is_leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar: the
+ * well-known era arithmetic (400-year cycles of 146097 days, years counted
+ * from March so the leap day comes last). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;                                    /* [0, 399] */
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;   /* [0, 365] */
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            /* [0, 146096] */
+    return (int64_t)era * 146097 + doe - 719468;
+}
+
+bool weir_decode_parse_rfc3339(const char *s, size_t len, int64_t *out_ms)
+{
+    /* yyyy-mm-ddThh:mm:ss is 19 bytes; then [.frac] and Z or +hh:mm. */
+    if (len < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+        return false;
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+        return false;
+    int year = fixed_digits(s, 4), month = fixed_digits(s + 5, 2), day = fixed_digits(s + 8, 2);
+    int hour = fixed_digits(s + 11, 2), minute = fixed_digits(s + 14, 2);
+    int second = fixed_digits(s + 17, 2);
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+        return false;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60)
+        return false;
+    size_t i = 19;
+    int millis = 0;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        for (; i < len && is_digit(s[i]); i++)
+            if (i - start < 3)
+                millis = millis * 10 + (s[i] - '0');
+        if (i == start)
+            return false;
+        for (size_t n = i - start; n < 3; n++)
+            millis *= 10;
+    }
+    int offset_min = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        if (len - i < 6 || s[i + 3] != ':')
+            return false;
+        int oh = fixed_digits(s + i + 1, 2), om = fixed_digits(s + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return false;
+        offset_min = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return false;
+    }
+    if (i != len)
+        return false;
+    int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                   second - (int64_t)offset_min * 60;
+    *out_ms = secs * 1000 + millis;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Quoting                                                              */
+
+char *weir_decode_quote(char *dst, size_t cap, const char *s, size_t len, size_t max)
+{
+    size_t o = 0;
+    bool cut = len > max;
+    if (cut) {
+        len = max;
+        /* Do not end inside a UTF-8 character: back off continuation bytes
+         * and the lead byte they follow. */
+        size_t end = len;
+        while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80)
+            end--;
+        len = end;
+    }
+    /* Each input byte takes at most 4 output bytes ("\xNN"); stop while the
+     * closing quote, "..." and the NUL still fit. */
+    const size_t tail = 1 + 3 + 1;
+    if (cap < 2 + tail) {
+        dst[0] = '\0';
+        return dst;
+    }
+    dst[o++] = '"';
+    for (size_t i = 0; i < len && o + 4 + tail <= cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            dst[o++] = '\\';
+            dst[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7F) {
+            snprintf(dst + o, cap - o, "\\x%02x", c);
+            o += 4;
+        } else {
+            dst[o++] = (char)c;
+        }
+        if (i + 1 < len && o + 4 + tail > cap)
+            cut = true;
+    }
+    dst[o++] = '"';
+    if (cut) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+    return dst;
+}

@@ -1,0 +1,588 @@
+/* match_buffer.c — the shared, versioned buffer of matched events.
+ *
+ * See match_buffer.h for the design. The lock and release logic follows
+ * Flink's SharedBufferAccessor (lockNode, releaseNode, put,
+ * extractPatterns) step by step, because the lock counts decide when an
+ * edge disappears, and that decides which paths a later extraction sees.
+ *
+ * Every block comes from a free list reserved by the caller, so the
+ * functions that build the graph cannot fail half-way. The cascade of
+ * releaseNode and the depth-first search of extractPatterns use stacks in
+ * the shared scratch, sized by weir_mb_reserve() from the buffer's node
+ * and edge counts (a path visits each node at most once: its events are
+ * strictly older at each step back). */
+#include "engine/match_buffer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ pools */
+
+void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab)
+{
+    memset(p, 0, sizeof *p);
+    /* keep blocks aligned for any member (int64_t, pointers, weir_value) */
+    size_t align = sizeof(max_align_t);
+    p->block = (block + align - 1) / align * align;
+    p->per_slab = per_slab ? per_slab : 1;
+}
+
+void weir_mb_pool_fini(weir_mb_pool *p)
+{
+    void *s = p->slabs;
+    while (s) {
+        void *next = *(void **)s;
+        free(s);
+        s = next;
+    }
+    p->slabs = NULL;
+    p->free_list = NULL;
+    p->n_free = 0;
+    p->slab_bytes = 0;
+}
+
+/* One more slab; its blocks go on the free list. */
+static int pool_add_slab(weir_mb_pool *p)
+{
+    size_t head = sizeof(max_align_t); /* the slab's link, padded */
+    size_t bytes = head + p->block * p->per_slab;
+    char *s = malloc(bytes);
+    if (!s)
+        return -1;
+    *(void **)s = p->slabs;
+    p->slabs = s;
+    p->slab_bytes += bytes;
+    for (size_t i = p->per_slab; i-- > 0;) {
+        void *b = s + head + i * p->block;
+        *(void **)b = p->free_list;
+        p->free_list = b;
+    }
+    p->n_free += p->per_slab;
+    return 0;
+}
+
+int weir_mb_pool_reserve(weir_mb_pool *p, size_t n)
+{
+    while (p->n_free < n)
+        if (pool_add_slab(p) != 0)
+            return -1;
+    return 0;
+}
+
+void *weir_mb_pool_get(weir_mb_pool *p)
+{
+    if (!p->free_list && pool_add_slab(p) != 0)
+        return NULL;
+    void *b = p->free_list;
+    p->free_list = *(void **)b;
+    p->n_free--;
+    return b;
+}
+
+void weir_mb_pool_put(weir_mb_pool *p, void *block)
+{
+    *(void **)block = p->free_list;
+    p->free_list = block;
+    p->n_free++;
+}
+
+int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / elem)
+            return -1;
+        n *= 2;
+    }
+    void *a = realloc(*arr, n * elem);
+    if (!a)
+        return -1;
+    *arr = a;
+    *cap = n;
+    return 0;
+}
+
+/* --------------------------------------------------------- Dewey numbers */
+
+/* Same digits? x and y have the same length. Shared suffixes of the tree
+ * end the walk early. */
+static bool dewey_equal(const weir_dewey *x, const weir_dewey *y)
+{
+    while (x != y) {
+        if (!x || !y || x->digit != y->digit)
+            return false;
+        x = x->parent;
+        y = y->parent;
+    }
+    return true;
+}
+
+bool weir_dewey_compatible(const weir_dewey *a, const weir_dewey *b)
+{
+    if (a->len > b->len) {
+        const weir_dewey *x = a;
+        while (x->len > b->len)
+            x = x->parent;
+        return dewey_equal(x, b);
+    }
+    if (a->len == b->len)
+        return dewey_equal(a->parent, b->parent) && a->digit >= b->digit;
+    return false;
+}
+
+static weir_dewey *dewey_alloc(weir_match_buffer *b)
+{
+    weir_dewey *d = weir_mb_pool_get(&b->sh->dewey);
+    if (d) {
+        b->n_deweys++;
+        b->bytes += b->sh->dewey.block;
+    }
+    return d;
+}
+
+weir_dewey *weir_dewey_new(weir_match_buffer *b, uint32_t digit)
+{
+    weir_dewey *d = dewey_alloc(b);
+    if (!d)
+        return NULL;
+    d->parent = NULL;
+    d->digit = digit;
+    d->len = 1;
+    d->refs = 1;
+    return d;
+}
+
+weir_dewey *weir_dewey_ref(weir_dewey *d)
+{
+    if (d)
+        d->refs++;
+    return d;
+}
+
+weir_dewey *weir_dewey_increase(weir_match_buffer *b, weir_dewey *d, uint32_t n)
+{
+    if (n == 0)
+        return weir_dewey_ref(d);
+    weir_dewey *x = dewey_alloc(b);
+    if (!x)
+        return NULL;
+    x->parent = weir_dewey_ref(d->parent);
+    x->digit = d->digit + n; /* wraps after 2^32, see nfa_run.c */
+    x->len = d->len;
+    x->refs = 1;
+    return x;
+}
+
+weir_dewey *weir_dewey_add_stage(weir_match_buffer *b, weir_dewey *d)
+{
+    weir_dewey *x = dewey_alloc(b);
+    if (!x)
+        return NULL;
+    x->parent = weir_dewey_ref(d);
+    x->digit = 0;
+    x->len = d->len + 1;
+    x->refs = 1;
+    return x;
+}
+
+void weir_dewey_release(weir_match_buffer *b, weir_dewey *d)
+{
+    while (d && --d->refs == 0) {
+        weir_dewey *parent = d->parent;
+        weir_mb_pool_put(&b->sh->dewey, d);
+        b->n_deweys--;
+        b->bytes -= b->sh->dewey.block;
+        d = parent;
+    }
+}
+
+/* ------------------------------------------------------------- events */
+
+static size_t class_size(uint32_t k)
+{
+    return (size_t)64 << k;
+}
+
+static uint32_t class_for(size_t bytes)
+{
+    for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++)
+        if (bytes <= class_size(k))
+            return k;
+    return WEIR_MB_BIG;
+}
+
+size_t weir_mb_event_size(const weir_value *fields, uint32_t n_fields,
+                          const uint32_t *string_fields, uint32_t n_string_fields)
+{
+    size_t n = sizeof(weir_mb_event) + (size_t)n_fields * sizeof(weir_value);
+    for (uint32_t i = 0; i < n_string_fields; i++) {
+        const weir_value *v = &fields[string_fields[i]];
+        if (!v->missing)
+            n += v->len;
+    }
+    return n;
+}
+
+weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *fields,
+                                   uint32_t n_fields, const uint32_t *string_fields,
+                                   uint32_t n_string_fields, unsigned stream,
+                                   int64_t ts, uint64_t seq)
+{
+    weir_mb_shared *sh = b->sh;
+    size_t need = weir_mb_event_size(fields, n_fields, string_fields, n_string_fields);
+    uint32_t k = class_for(need);
+    weir_mb_event *ev;
+    size_t bytes;
+    if (k == WEIR_MB_BIG) {
+        if (!sh->big || sh->big_size < need)
+            return NULL;
+        ev = sh->big;
+        bytes = sh->big_size;
+        sh->big = NULL;
+        sh->big_size = 0;
+    } else {
+        ev = weir_mb_pool_get(&sh->event[k]);
+        if (!ev)
+            return NULL;
+        bytes = sh->event[k].block;
+    }
+    ev->refs = 1;
+    ev->size_class = k;
+    ev->bytes = bytes;
+    ev->ts = ts;
+    ev->seq = seq;
+    ev->stream = stream;
+    ev->n_fields = n_fields;
+    memcpy(ev->fields, fields, (size_t)n_fields * sizeof(weir_value));
+    char *bytes_at = (char *)(ev->fields + n_fields);
+    for (uint32_t i = 0; i < n_string_fields; i++) {
+        weir_value *v = &ev->fields[string_fields[i]];
+        if (v->missing)
+            continue;
+        if (v->len)
+            memcpy(bytes_at, v->u.s, v->len);
+        v->u.s = bytes_at;
+        bytes_at += v->len;
+    }
+    b->n_events++;
+    b->bytes += bytes;
+    return ev;
+}
+
+void weir_mb_event_hold(weir_mb_event *ev)
+{
+    ev->refs++;
+}
+
+void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
+{
+    if (--ev->refs > 0)
+        return;
+    b->n_events--;
+    b->bytes -= ev->bytes;
+    if (ev->size_class == WEIR_MB_BIG) {
+        /* keep it as the spare if it is the larger one */
+        if (ev->bytes > b->sh->big_size) {
+            free(b->sh->big);
+            b->sh->big = ev;
+            b->sh->big_size = ev->bytes;
+        } else {
+            free(ev);
+        }
+    } else {
+        weir_mb_pool_put(&b->sh->event[ev->size_class], ev);
+    }
+}
+
+/* ------------------------------------------------------------- shared */
+
+/* The extraction stack: Flink's ExtractionState, with the path kept in one
+ * array (xpath) indexed by depth instead of a copied stack per branch. */
+typedef struct weir_mb_xstate {
+    weir_mb_node *node;          /* NULL: a complete path */
+    const weir_dewey *version;
+    size_t depth;                /* where node goes in xpath */
+} weir_mb_xstate;
+
+void weir_mb_shared_init(weir_mb_shared *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    weir_mb_pool_init(&sh->dewey, sizeof(weir_dewey), 256);
+    weir_mb_pool_init(&sh->node, sizeof(weir_mb_node), 128);
+    weir_mb_pool_init(&sh->edge, sizeof(weir_mb_edge), 128);
+    for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++) {
+        size_t size = class_size(k);
+        size_t per = (64 * 1024) / size;
+        weir_mb_pool_init(&sh->event[k], size, per ? per : 1);
+    }
+}
+
+void weir_mb_shared_fini(weir_mb_shared *sh)
+{
+    weir_mb_pool_fini(&sh->dewey);
+    weir_mb_pool_fini(&sh->node);
+    weir_mb_pool_fini(&sh->edge);
+    for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++)
+        weir_mb_pool_fini(&sh->event[k]);
+    free(sh->big);
+    free(sh->rel_nodes);
+    free(sh->rel_versions);
+    free(sh->xstack);
+    free(sh->xpath);
+    free(sh->pnodes);
+    memset(sh, 0, sizeof *sh);
+}
+
+size_t weir_mb_shared_bytes(const weir_mb_shared *sh)
+{
+    size_t n = sh->dewey.slab_bytes + sh->node.slab_bytes + sh->edge.slab_bytes + sh->big_size;
+    for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++)
+        n += sh->event[k].slab_bytes;
+    n += sh->rel_cap * (sizeof *sh->rel_nodes + sizeof *sh->rel_versions);
+    n += sh->xstack_cap * sizeof *sh->xstack;
+    n += sh->xpath_cap * sizeof *sh->xpath;
+    n += sh->pnodes_cap * sizeof *sh->pnodes;
+    return n;
+}
+
+/* ------------------------------------------------------------ per key */
+
+void weir_match_buffer_init(weir_match_buffer *b, weir_mb_shared *sh)
+{
+    memset(b, 0, sizeof *b);
+    b->sh = sh;
+}
+
+static void free_edge(weir_match_buffer *b, weir_mb_edge *e)
+{
+    weir_dewey_release(b, e->version);
+    weir_mb_pool_put(&b->sh->edge, e);
+    b->n_edges--;
+    b->bytes -= b->sh->edge.block;
+}
+
+/* Removes a node from the buffer (Flink's removeEntry + releaseEvent):
+ * its remaining edges go with it. */
+static void free_node(weir_match_buffer *b, weir_mb_node *n)
+{
+    weir_mb_edge *e = n->edges;
+    while (e) {
+        weir_mb_edge *next = e->next;
+        free_edge(b, e);
+        e = next;
+    }
+    if (n->live_prev)
+        n->live_prev->live_next = n->live_next;
+    else
+        b->live = n->live_next;
+    if (n->live_next)
+        n->live_next->live_prev = n->live_prev;
+    if (b->slots && b->slots[n->step] == n)
+        b->slots[n->step] = NULL; /* a later put for this event makes a new one */
+    weir_mb_event_release(b, n->event);
+    weir_mb_pool_put(&b->sh->node, n);
+    b->n_nodes--;
+    b->bytes -= b->sh->node.block;
+}
+
+void weir_match_buffer_clear(weir_match_buffer *b)
+{
+    while (b->live)
+        free_node(b, b->live);
+}
+
+int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t n_edge,
+                    size_t event_bytes, size_t extra_nodes, size_t extra_edges)
+{
+    weir_mb_shared *sh = b->sh;
+    if (weir_mb_pool_reserve(&sh->dewey, n_dewey) != 0 ||
+        weir_mb_pool_reserve(&sh->node, n_node) != 0 ||
+        weir_mb_pool_reserve(&sh->edge, n_edge) != 0)
+        return -1;
+    if (event_bytes) {
+        uint32_t k = class_for(event_bytes);
+        if (k != WEIR_MB_BIG) {
+            if (weir_mb_pool_reserve(&sh->event[k], 1) != 0)
+                return -1;
+        } else if (sh->big_size < event_bytes) {
+            void *big = malloc(event_bytes);
+            if (!big)
+                return -1;
+            free(sh->big);
+            sh->big = big;
+            sh->big_size = event_bytes;
+        }
+    }
+    size_t nodes = b->n_nodes + extra_nodes + 2;
+    size_t edges = b->n_edges + extra_edges + 2;
+    size_t rel = sh->rel_cap;
+    if (weir_mb_grow((void **)&sh->rel_nodes, &rel, edges, sizeof *sh->rel_nodes) != 0)
+        return -1;
+    size_t rel2 = sh->rel_cap;
+    if (weir_mb_grow((void **)&sh->rel_versions, &rel2, edges, sizeof *sh->rel_versions) != 0)
+        return -1;
+    sh->rel_cap = rel < rel2 ? rel : rel2;
+    if (weir_mb_grow((void **)&sh->xstack, &sh->xstack_cap, edges, sizeof *sh->xstack) != 0 ||
+        weir_mb_grow((void **)&sh->xpath, &sh->xpath_cap, nodes, sizeof *sh->xpath) != 0 ||
+        weir_mb_grow((void **)&sh->pnodes, &sh->pnodes_cap, 2 * nodes, sizeof *sh->pnodes) != 0)
+        return -1;
+    return 0;
+}
+
+void weir_mb_lock(weir_mb_node *node, const weir_dewey *version)
+{
+    if (!node)
+        return;
+    node->locks++;
+    for (weir_mb_edge *e = node->edges; e; e = e->next)
+        if (weir_dewey_compatible(version, e->version))
+            e->locks++;
+}
+
+/* Flink's Lockable.release(): true when the count is (or was already)
+ * zero. */
+static bool lockable_release(uint32_t *locks)
+{
+    if (*locks == 0)
+        return true;
+    return --*locks == 0;
+}
+
+weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
+                          weir_mb_node *prev, weir_dewey *version)
+{
+    weir_mb_shared *sh = b->sh;
+    if (prev)
+        weir_mb_lock(prev, version);
+    weir_mb_node **slot = &b->slots[step];
+    weir_mb_node *n = *slot;
+    if (!n) {
+        n = weir_mb_pool_get(&sh->node);
+        if (!n)
+            return NULL;
+        memset(n, 0, sizeof *n);
+        n->event = ev;
+        n->step = step;
+        weir_mb_event_hold(ev); /* Flink's lockEvent */
+        n->live_next = b->live;
+        if (b->live)
+            b->live->live_prev = n;
+        b->live = n;
+        b->n_nodes++;
+        b->bytes += sh->node.block;
+        *slot = n;
+    }
+    weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+    if (!e)
+        return n; /* not reached: callers reserve */
+    e->next = NULL;
+    e->target = prev;
+    e->version = weir_dewey_ref(version);
+    e->locks = 0;
+    if (n->edges_tail)
+        n->edges_tail->next = e;
+    else
+        n->edges = e;
+    n->edges_tail = e;
+    b->n_edges++;
+    b->bytes += sh->edge.block;
+    return n;
+}
+
+void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *version)
+{
+    weir_mb_shared *sh = b->sh;
+    if (!node)
+        return;
+    /* Each stack entry holds a reference to its version: it is an edge's,
+     * and the edge (with its reference) may be freed before the entry is
+     * popped. An entry whose node was freed meanwhile becomes NULL: Flink
+     * finds no entry for it and stops the whole release there. */
+    size_t top = 0;
+    sh->rel_nodes[top] = node;
+    sh->rel_versions[top] = weir_dewey_ref(version);
+    top++;
+    while (top > 0) {
+        weir_mb_node *cur = sh->rel_nodes[--top];
+        weir_dewey *ver = sh->rel_versions[top];
+        if (!cur) {
+            weir_dewey_release(b, ver);
+            while (top > 0)
+                weir_dewey_release(b, sh->rel_versions[--top]);
+            return;
+        }
+        weir_mb_edge **link = &cur->edges;
+        weir_mb_edge *prev_edge = NULL;
+        while (*link) {
+            weir_mb_edge *e = *link;
+            if (weir_dewey_compatible(ver, e->version) && lockable_release(&e->locks)) {
+                *link = e->next;
+                if (cur->edges_tail == e)
+                    cur->edges_tail = prev_edge;
+                if (e->target && top < sh->rel_cap) { /* reserved: always */
+                    sh->rel_nodes[top] = e->target;
+                    sh->rel_versions[top] = weir_dewey_ref(e->version);
+                    top++;
+                }
+                free_edge(b, e);
+                continue;
+            }
+            prev_edge = e;
+            link = &e->next;
+        }
+        weir_dewey_release(b, ver);
+        if (lockable_release(&cur->locks)) {
+            for (size_t i = 0; i < top; i++)
+                if (sh->rel_nodes[i] == cur)
+                    sh->rel_nodes[i] = NULL;
+            free_node(b, cur);
+        }
+    }
+}
+
+size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewey *version,
+                       size_t max_paths, weir_mb_paths *out)
+{
+    weir_mb_shared *sh = b->sh;
+    out->nodes = sh->pnodes;
+    out->first = sh->pfirst;
+    out->n_paths = 0;
+    sh->pfirst[0] = 0;
+    if (!node || max_paths == 0)
+        return 0;
+    if (max_paths > WEIR_MB_MAX_PATHS)
+        max_paths = WEIR_MB_MAX_PATHS;
+    size_t used = 0; /* of pnodes */
+    size_t top = 0;
+    if (sh->xstack_cap == 0 || sh->xpath_cap == 0)
+        return 0;
+    sh->xstack[top++] = (weir_mb_xstate){node, version, 0};
+    while (top > 0) {
+        weir_mb_xstate x = sh->xstack[--top];
+        if (!x.node) {
+            /* a complete path: xpath[0 .. depth) */
+            if (used + x.depth > sh->pnodes_cap)
+                break;
+            memcpy(sh->pnodes + used, sh->xpath, x.depth * sizeof *sh->xpath);
+            used += x.depth;
+            out->n_paths++;
+            sh->pfirst[out->n_paths] = used;
+            if (out->n_paths == max_paths)
+                break;
+            continue;
+        }
+        if (x.depth >= sh->xpath_cap)
+            continue; /* cannot happen: paths visit distinct nodes */
+        sh->xpath[x.depth] = x.node;
+        for (weir_mb_edge *e = x.node->edges; e; e = e->next) {
+            if (!weir_dewey_compatible(x.version, e->version))
+                continue;
+            if (top == sh->xstack_cap)
+                break; /* reserved for every edge; not reached */
+            sh->xstack[top++] = (weir_mb_xstate){e->target, e->version, x.depth + 1};
+        }
+    }
+    return out->n_paths;
+}

@@ -1,0 +1,242 @@
+/* match_buffer.h — the shared, versioned buffer of matched events (per key).
+ *
+ * A pattern rule keeps, per key, many partial matches at once: every event
+ * the first step accepts starts one, and a Kleene step branches one run
+ * into several. Copying each run's events would make memory grow with the
+ * number of runs times their length. Instead, as in SASE+ and Flink's
+ * SharedBuffer, every run points at one NODE of a shared graph:
+ *
+ *   - a node is "this event was taken by this step" — one node per
+ *     (event, step), however many runs took it;
+ *   - a node has EDGES to the node of the event taken before it, one per
+ *     distinct predecessor, each labelled with the Dewey number (a
+ *     version, weir_dewey) of the run that added it;
+ *   - a run is (node, version): its events are found by walking back from
+ *     its node along the edges whose version is compatible with the run's
+ *     (weir_mb_extract), exactly as Flink's extractPatterns does.
+ *
+ * weir promises FlinkCEP's matches, so the buffer reproduces Flink's
+ * SharedBufferAccessor to the letter: the same lock counts on nodes and on
+ * edges (weir_mb_lock / weir_mb_release, including Flink's cascade order),
+ * the same removal of an edge when its count drops to zero, the same
+ * depth-first extraction order. Where two runs' versions collide the
+ * results therefore follow Flink's, not an idealised buffer's.
+ *
+ * Dewey numbers (Flink's DeweyNumber, an int[] that grows by one digit per
+ * stage) are stored as a persistent tree: a number is (parent, last digit),
+ * so increase() and addStage() allocate one small fixed-size block instead
+ * of copying the whole array, and a run that took n events costs O(n) in
+ * total, not O(n²).
+ *
+ * Events are copied (field array and string bytes, in one block) only when
+ * the first run takes them, and freed when the last node referring to them
+ * goes. Nodes, edges, Dewey numbers and event blocks come from free lists
+ * of slabs (weir_mb_shared) owned by the pattern runtime of one thread and
+ * shared by all its keys: in steady state the hot path calls no allocator.
+ * Callers reserve blocks before an operation (weir_mb_reserve) so that an
+ * out-of-memory is reported before anything changes, never half-way.
+ *
+ * Ownership: weir_mb_shared owns its slabs and scratch arrays; a
+ * weir_match_buffer (one per key) borrows the shared part, which must
+ * outlive it, and owns its nodes, edges and events until
+ * weir_match_buffer_clear(). Nothing here is thread-safe: one thread owns a
+ * shared part and every buffer using it. */
+#ifndef WEIR_ENGINE_MATCH_BUFFER_H
+#define WEIR_ENGINE_MATCH_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile/expr.h"
+
+/* ------------------------------------------------------------------ pools */
+
+/* Fixed-size blocks carved from slabs, kept on a free list. */
+typedef struct weir_mb_pool {
+    size_t block;       /* bytes per block (>= sizeof(void *)) */
+    size_t per_slab;    /* blocks per slab */
+    void *free_list;    /* linked through each block's first word */
+    size_t n_free;
+    void *slabs;        /* linked through each slab's first word */
+    size_t slab_bytes;  /* bytes of all slabs */
+} weir_mb_pool;
+
+void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab);
+/* Frees every slab (blocks still in use become invalid). */
+void weir_mb_pool_fini(weir_mb_pool *p);
+/* Makes sure at least n blocks are free. Returns 0, or -1 when out of
+ * memory (the pool is unchanged but may hold more free blocks). */
+int weir_mb_pool_reserve(weir_mb_pool *p, size_t n);
+/* A free block; NULL only when none was reserved and a slab cannot be
+ * allocated. */
+void *weir_mb_pool_get(weir_mb_pool *p);
+void weir_mb_pool_put(weir_mb_pool *p, void *block);
+
+/* A growable array of `elem`-sized items; used for scratch space. Returns
+ * 0, or -1 when out of memory (the array is unchanged). */
+int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* --------------------------------------------------------- Dewey numbers */
+
+/* A version, Flink's DeweyNumber: digits d1.d2...dn. Shared and
+ * reference-counted; never changed once made. */
+typedef struct weir_dewey {
+    struct weir_dewey *parent; /* d1...d(n-1); NULL when n == 1 (owned ref) */
+    uint32_t digit;            /* dn */
+    uint32_t len;              /* n >= 1 */
+    uint32_t refs;
+} weir_dewey;
+
+/* Flink's isCompatibleWith: `a` descends from `b` (b is a proper prefix of
+ * a), or a and b have the same length, the same digits but the last, and
+ * a's last digit is >= b's. */
+bool weir_dewey_compatible(const weir_dewey *a, const weir_dewey *b);
+
+/* ------------------------------------------------------------------ graph */
+
+/* A stored copy of an event: its field array, then its string bytes. */
+typedef struct weir_mb_event {
+    uint32_t refs;       /* nodes referring to it, plus holds taken with
+                            weir_mb_event_hold() (Flink's registration lock) */
+    uint32_t size_class; /* free list it returns to; WEIR_MB_BIG: malloc'd */
+    size_t bytes;        /* size of the block */
+    int64_t ts;          /* event time, ms */
+    uint64_t seq;        /* arrival sequence number */
+    unsigned stream;     /* index in the rule set's streams */
+    uint32_t n_fields;
+    weir_value fields[]; /* strings point into the bytes after the array */
+} weir_mb_event;
+
+#define WEIR_MB_BIG UINT32_MAX
+
+typedef struct weir_mb_edge {
+    struct weir_mb_edge *next;   /* next edge of the same node, in the order
+                                    they were added */
+    struct weir_mb_node *target; /* the predecessor; NULL: first event */
+    weir_dewey *version;         /* owned ref */
+    uint32_t locks;              /* Flink's Lockable refCounter */
+} weir_mb_edge;
+
+typedef struct weir_mb_node {
+    struct weir_mb_node *live_prev, *live_next; /* the buffer's nodes */
+    weir_mb_event *event;        /* owned ref */
+    weir_mb_edge *edges, *edges_tail;
+    uint32_t step;               /* ast_step.index that took the event */
+    uint32_t locks;
+} weir_mb_node;
+
+/* ------------------------------------------------------- the shared part */
+
+/* Event blocks: classes of 64 << k bytes; bigger events are malloc'd. */
+#define WEIR_MB_EVENT_CLASSES 11
+
+/* A path: the nodes of one extracted match, latest first. */
+typedef struct weir_mb_paths {
+    weir_mb_node **nodes;     /* every path, one after another */
+    size_t *first;            /* path k is nodes[first[k] .. first[k+1]) */
+    size_t n_paths;
+} weir_mb_paths;
+
+/* What the keys of one runtime share: free lists and scratch space. */
+typedef struct weir_mb_shared {
+    weir_mb_pool dewey, node, edge;
+    weir_mb_pool event[WEIR_MB_EVENT_CLASSES];
+    void *big;          /* one spare block for an event above the largest */
+    size_t big_size;    /* class, reserved ahead; 0 when none */
+
+    /* scratch for release and extraction (sizes reserved by callers) */
+    weir_mb_node **rel_nodes;
+    weir_dewey **rel_versions;
+    size_t rel_cap;
+    struct weir_mb_xstate *xstack;
+    size_t xstack_cap;
+    weir_mb_node **xpath;
+    size_t xpath_cap;
+    weir_mb_node **pnodes;
+    size_t pnodes_cap;
+    size_t pfirst[17];   /* path offsets: at most 16 paths */
+} weir_mb_shared;
+
+/* Paths extracted at once, at most (Flink keeps all; more than one means
+ * colliding versions, which Flink itself treats as an error in most
+ * places). */
+#define WEIR_MB_MAX_PATHS 16
+
+void weir_mb_shared_init(weir_mb_shared *sh);
+void weir_mb_shared_fini(weir_mb_shared *sh);
+/* Bytes of slabs and scratch. */
+size_t weir_mb_shared_bytes(const weir_mb_shared *sh);
+
+/* ------------------------------------------------------------ per key */
+
+typedef struct weir_match_buffer {
+    weir_mb_shared *sh;   /* borrowed */
+    weir_mb_node *live;   /* every node, newest first */
+    weir_mb_node **slots; /* while an event is processed: its node per step
+                             (Flink looks nodes up by (event, step)); the
+                             caller's array, NULL entries at first; NULL
+                             between events */
+    size_t n_nodes, n_edges, n_events, n_deweys;
+    size_t bytes;         /* blocks held: nodes, edges, Deweys, events */
+} weir_match_buffer;
+
+void weir_match_buffer_init(weir_match_buffer *b, weir_mb_shared *sh);
+/* Frees every node, edge and event of the buffer, whatever their locks
+ * (the key is being dropped). Dewey numbers held elsewhere (by runs) must
+ * be released by their holders. */
+void weir_match_buffer_clear(weir_match_buffer *b);
+
+/* Makes sure the next operations find their blocks: n_dewey Dewey numbers,
+ * n_node nodes, n_edge edges, one event block for an event of `event_bytes`
+ * bytes (0: none), and scratch for releasing and extracting over the
+ * buffer as it is plus `extra_edges` edges and `extra_nodes` nodes.
+ * Returns 0, or -1 when out of memory. */
+int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t n_edge,
+                    size_t event_bytes, size_t extra_nodes, size_t extra_edges);
+
+/* Dewey numbers. Each returns a new reference. */
+weir_dewey *weir_dewey_new(weir_match_buffer *b, uint32_t digit);
+weir_dewey *weir_dewey_ref(weir_dewey *d);
+/* Flink's increase(n): the last digit plus n (n == 0: d itself). */
+weir_dewey *weir_dewey_increase(weir_match_buffer *b, weir_dewey *d, uint32_t n);
+/* Flink's addStage(): d with a digit 0 appended. */
+weir_dewey *weir_dewey_add_stage(weir_match_buffer *b, weir_dewey *d);
+void weir_dewey_release(weir_match_buffer *b, weir_dewey *d);
+
+/* Bytes a stored copy of the event needs. */
+size_t weir_mb_event_size(const weir_value *fields, uint32_t n_fields,
+                          const uint32_t *string_fields, uint32_t n_string_fields);
+/* Copies an event in (the fields listed in string_fields are strings whose
+ * bytes are copied; missing ones are not). Returns it with one hold
+ * (Flink's registerEvent), or NULL when no block was reserved. */
+weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *fields,
+                                   uint32_t n_fields, const uint32_t *string_fields,
+                                   uint32_t n_string_fields, unsigned stream,
+                                   int64_t ts, uint64_t seq);
+void weir_mb_event_hold(weir_mb_event *ev);
+/* Drops one reference; frees the event at zero. */
+void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev);
+
+/* Flink's put(): the node of (ev, step), found in b->slots[step] or made
+ * (ev is the event being processed), gets an edge to `prev` labelled
+ * `version` (a new reference is taken); `prev`, if any, is locked with
+ * `version` first. */
+weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
+                          weir_mb_node *prev, weir_dewey *version);
+/* Flink's lockNode(): the node and its edges compatible with version. */
+void weir_mb_lock(weir_mb_node *node, const weir_dewey *version);
+/* Flink's releaseNode(): unlocks the node and its compatible edges; edges
+ * that reach zero are removed and their targets released in turn; nodes
+ * that reach zero are freed with their event reference. */
+void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *version);
+
+/* Flink's extractPatterns(): the paths from `node` back to a first event
+ * along edges compatible with the version, depth first, in Flink's order;
+ * at most max_paths (<= WEIR_MB_MAX_PATHS). Writes into the shared
+ * scratch (valid until the next extraction) and returns the number of
+ * paths. */
+size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewey *version,
+                       size_t max_paths, weir_mb_paths *out);
+
+#endif

@@ -1,0 +1,1527 @@
+/* nfa_run.c — FlinkCEP's NFA, run for one key at a time.
+ *
+ * weir promises exactly FlinkCEP's matches, in FlinkCEP's order, so this
+ * file re-implements the run-time half of Flink's CEP library (Flink 1.17:
+ * NFA.process / advanceTime / computeNextStates / createDecisionGraph /
+ * findFinalStateAfterProceed / processMatchesAccordingToSkipStrategy, and
+ * the AfterMatchSkipStrategy classes) over weir's NFA (compile/nfa.h) and
+ * match buffer (match_buffer.h). The names of the functions below are
+ * those of the Flink methods they mirror, so both can be read side by side.
+ *
+ * A run (Flink's ComputationState) is (state, buffer node, Dewey version,
+ * start event). Per event, every run expands into the runs its outgoing
+ * edges allow:
+ *   - the decision graph: the run's state's edges whose condition holds;
+ *     a PROCEED edge adds the edges of its target (an explicit stack, in
+ *     Flink's order, without a visited set, exactly as Flink);
+ *   - IGNORE: same node, a new version (Flink's Dewey arithmetic, below);
+ *     never from the start state;
+ *   - TAKE: the event goes into the buffer under the edge's step, linked
+ *     to the run's node; if the target can PROCEED to the final state on
+ *     this event, a completed run is made as well;
+ *   - the start state always survives, with its version increased.
+ * Runs reaching the final state are matches; reaching a stop state (a
+ * negated step seen) discards every other run made from the same parent.
+ *
+ * Order. Flink keeps runs, completed runs and candidate matches in
+ * java.util.PriorityQueues ordered by start event (timestamp, then arrival
+ * order; the start state last), iterates them in heap-array order and
+ * polls matches from one. Runs with the same start event are ties, and
+ * their order then depends on the heap's internals; so weir keeps the
+ * same binary heaps with the same sift-up / sift-down rules as Java's
+ * PriorityQueue (add, poll, and removeAll as bulk removal followed by
+ * heapify, as in JDK 11 and later, the JDK Flink 1.17 runs on), and gets
+ * the same order in every case, ties included.
+ *
+ * Skip strategies. With any strategy but `no skip`, a completed match is
+ * held (in the key's completed heap) while a partial match that started
+ * earlier is alive, then the strategy prunes the runs whose start event is
+ * before (or at) the pruning event, as Flink's processMatchesAccordingTo-
+ * SkipStrategy does; `skip to first/last X` with X not in the match
+ * prunes nothing (Flink's default, without throwExceptionOnMiss).
+ *
+ * Time. A run times out when time - (its first event's ts) >= within
+ * (Flink's isStateTimedOut: the comparison is >=, so a match needs
+ * last - first < within); time advances before each new timestamp's
+ * events and with the watermark. A run in a PENDING state (absence:
+ * `not then x` last) that times out is a match.
+ *
+ * Reluctant quantifiers (weir's extension; FlinkCEP has none): all states
+ * made for a reluctant step (or inside a reluctant group) form one
+ * "element". A run that enters the element starts a family (an anchor
+ * id); its continuations inside the element keep the family. The first
+ * time runs of a family leave the element (any edge into a state outside
+ * it but a stop state, the final state included), the one that took the
+ * fewest events in the element wins (ties: the first in Flink's order) and
+ * every other run of the family is dropped. So each way of reaching the
+ * element keeps only its shortest stay in it: `p+? then b` over p1 p2 p3 B
+ * gives {p1 B} {p2 B} {p3 B}. Leaving by an IGNORE counts: under `then`, a
+ * run that has moved on to wait for the next step has left. The family is
+ * the entry into the element, not the whole match's start, so runs that
+ * differ before the element (`a then any x then p+? ...`) stay apart.
+ *
+ * Conditions. Each edge's postfix program (nfa.h) is turned into a small
+ * tree when the runtime is made, so AND/OR short-circuit: the STREAM leaf
+ * guards its step's `where`, which must not read a field array of another
+ * stream. A WHERE/UNTIL/GROUP_UNTIL leaf tested on an event of a stream
+ * its program was not written for is false (an `until` on a payments step
+ * does not hold for a login). Leaf results are cached per event, or per
+ * run and event when the program reads earlier steps (probe[-1],
+ * sum(probe.amount)), which needs the run's events: they are extracted
+ * from the buffer once per run and event, and only then.
+ *
+ * Memory. Before each process/advance the worst case of blocks and
+ * scratch is reserved (from per-state bounds computed when the runtime is
+ * made), so running out of memory is reported before anything changes.
+ * In steady state nothing is allocated: runs, buffer blocks and events
+ * come from free lists, arrays keep their capacity. */
+#include "engine/nfa_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile/nfa.h"
+#include "engine/match_buffer.h"
+
+/* ---------------------------------------------------------------- types */
+
+/* Flink's ComputationState. */
+typedef struct run {
+    uint32_t state;       /* index into nfa->states */
+    uint32_t anchor;      /* reluctant family; 0: none */
+    uint32_t rel_count;   /* events taken in the reluctant element */
+    uint32_t depth;       /* events taken along the run */
+    bool has_start;       /* Flink's startEventID != null */
+    weir_mb_node *node;   /* previous buffer entry; NULL for the start */
+    weir_dewey *version;  /* owned reference */
+    int64_t start_ts;     /* Flink's startTimestamp; -1 for the start */
+    int64_t sid_ts;       /* start event id: (timestamp, arrival) */
+    uint64_t sid_seq;
+} run;
+
+/* A java.util.PriorityQueue<ComputationState> with Flink's comparator. */
+typedef struct jheap {
+    run **a;
+    size_t n, cap;
+} jheap;
+
+/* One node of an edge's condition, as a tree. */
+typedef struct ctree {
+    uint16_t op;  /* weir_nfa_cond_op */
+    uint32_t arg;
+    int32_t a, b; /* children; -1 when none */
+} ctree;
+
+/* What the runtime needs to copy events of one stream. */
+typedef struct stream_info {
+    unsigned stream;
+    uint32_t n_fields;
+    uint32_t *strings; /* indices of string fields */
+    uint32_t n_strings;
+} stream_info;
+
+enum { OUT_RETAIN, OUT_FINAL, OUT_STOP };
+
+/* A run made while processing one event. */
+typedef struct out_item {
+    run *r;
+    uint32_t family;      /* the parent's reluctant family, when the parent
+                             was inside its element; else 0 */
+    uint32_t leave_count; /* when leaving: events taken in the element */
+    uint8_t kind;
+    bool leaves;          /* left the parent's reluctant element */
+    bool dropped;
+} out_item;
+
+/* The events of one (partial) match per step, for the evaluator. */
+typedef struct view_arrays {
+    uint32_t *first;            /* n_steps + 1 offsets */
+    const weir_value **vals;
+    unsigned n_steps;
+} view_arrays;
+
+/* An event of a match, with the step that took it. */
+typedef struct pair {
+    weir_mb_event *ev;
+    uint32_t step;
+} pair;
+
+/* A timed-out partial match waiting to be reported. */
+typedef struct timeout_rec {
+    size_t first, n; /* into rt->tpairs, latest first */
+    int64_t time;
+} timeout_rec;
+
+struct weir_pattern_key {
+    weir_match_buffer buf;
+    jheap partial;        /* Flink's NFAState.partialMatches */
+    jheap completed;      /* Flink's NFAState.completedMatches */
+    int64_t now;          /* the last time advanced to */
+    bool has_now;
+    uint32_t next_anchor; /* reluctant families */
+    size_t n_runs;
+    int64_t within_ms;    /* the rule's, 0 when none (for deadlines) */
+};
+
+struct weir_pattern_runtime {
+    const weir_rule_plan *plan;
+    const weir_nfa *nfa;
+    uint32_t n_steps, n_groups;
+    weir_mb_shared sh;
+    weir_mb_pool runs;
+
+    /* conditions */
+    ctree *ctree;
+    uint32_t n_ctree;
+    int32_t *edge_root;            /* per edge */
+    uint32_t n_leaves;             /* slots: WHERE s, UNTIL n+s, GROUP 2n+g */
+    const weir_expr_program **leaf_prog;
+    unsigned *leaf_stream;
+    bool *leaf_uses_match;
+    uint64_t *leaf_gen;
+    bool *leaf_val;
+    uint64_t gen_event, gen_run;
+
+    /* per state */
+    uint32_t *max_out;   /* TAKE + IGNORE edges its decision graph can hold */
+    uint32_t *max_take;  /* TAKE edges among them */
+    uint32_t *rel_elem;  /* reluctant element; 0: none */
+    bool has_reluctant;
+    uint32_t dfs_max;    /* deepest PROCEED stack any state needs */
+
+    stream_info *streams;
+    uint32_t n_streams;
+
+    /* the event being processed */
+    const weir_value *ev_fields;
+    const stream_info *ev_info;
+    unsigned ev_stream;
+    int64_t ev_ts;
+    uint64_t ev_seq;
+    weir_mb_event *ev_stored;
+    weir_mb_node **slots; /* n_steps */
+
+    /* the run whose edges are being evaluated */
+    const run *cur_run;
+    weir_match_buffer *cur_buf;
+    bool view_ready;
+    view_arrays cview;
+    weir_eval_match cmatch;
+    size_t cvals_cap;
+    uint32_t *vcur;       /* n_steps: fill cursors */
+
+    /* scratch */
+    uint32_t *dg;         /* decision graph: edge indices */
+    size_t dg_cap;
+    uint32_t *stack;      /* states to visit */
+    size_t stack_cap;
+    out_item *out;
+    size_t out_cap, n_out;
+    jheap newp, pot;
+
+    /* matches handed to the callback */
+    view_arrays mview;
+    weir_eval_match mmatch;
+    size_t mvals_cap;
+    weir_pattern_event *mev;
+    size_t mev_cap;
+    pair *mpairs;
+    size_t mpairs_cap;
+
+    /* timed-out partial matches, reported after the matches */
+    pair *tpairs;
+    size_t tpairs_cap, n_tpairs;
+    timeout_rec *tmo;
+    size_t tmo_cap, n_tmo;
+
+    char scratch_buf[1024];
+    weir_eval_scratch scratch;
+};
+
+/* ------------------------------------------------------ Java's heap */
+
+static int run_cmp(const run *x, const run *y)
+{
+    int64_t xt = x->has_start ? x->sid_ts : INT64_MAX;
+    int64_t yt = y->has_start ? y->sid_ts : INT64_MAX;
+    if (xt != yt)
+        return xt < yt ? -1 : 1;
+    uint64_t xs = x->has_start ? x->sid_seq : UINT64_MAX;
+    uint64_t ys = y->has_start ? y->sid_seq : UINT64_MAX;
+    if (xs != ys)
+        return xs < ys ? -1 : 1;
+    return 0;
+}
+
+/* PriorityQueue.siftUpUsingComparator */
+static void jheap_sift_up(jheap *h, size_t k, run *x)
+{
+    while (k > 0) {
+        size_t parent = (k - 1) >> 1;
+        run *e = h->a[parent];
+        if (run_cmp(x, e) >= 0)
+            break;
+        h->a[k] = e;
+        k = parent;
+    }
+    h->a[k] = x;
+}
+
+/* PriorityQueue.siftDownUsingComparator */
+static void jheap_sift_down(jheap *h, size_t k, run *x, size_t n)
+{
+    size_t half = n >> 1;
+    while (k < half) {
+        size_t child = (k << 1) + 1;
+        run *c = h->a[child];
+        size_t right = child + 1;
+        if (right < n && run_cmp(c, h->a[right]) > 0)
+            c = h->a[child = right];
+        if (run_cmp(x, c) <= 0)
+            break;
+        h->a[k] = c;
+        k = child;
+    }
+    h->a[k] = x;
+}
+
+/* PriorityQueue.offer; capacity reserved by the caller. */
+static void jheap_add(jheap *h, run *x)
+{
+    size_t i = h->n++;
+    jheap_sift_up(h, i, x);
+}
+
+/* PriorityQueue.poll */
+static run *jheap_poll(jheap *h)
+{
+    if (h->n == 0)
+        return NULL;
+    run *result = h->a[0];
+    size_t n = --h->n;
+    run *x = h->a[n];
+    h->a[n] = NULL;
+    if (n > 0)
+        jheap_sift_down(h, 0, x, n);
+    return result;
+}
+
+/* PriorityQueue.heapify */
+static void jheap_heapify(jheap *h)
+{
+    size_t n = h->n;
+    for (size_t i = n >> 1; i-- > 0;)
+        jheap_sift_down(h, i, h->a[i], n);
+}
+
+static int jheap_reserve(jheap *h, size_t need)
+{
+    return weir_mb_grow((void **)&h->a, &h->cap, need ? need : 1, sizeof *h->a);
+}
+
+/* ----------------------------------------------------------- runs */
+
+static run *run_new(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    run *r = weir_mb_pool_get(&rt->runs);
+    if (r) {
+        memset(r, 0, sizeof *r);
+        key->n_runs++;
+    }
+    return r;
+}
+
+static void run_free(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
+{
+    weir_dewey_release(&key->buf, r->version);
+    weir_mb_pool_put(&rt->runs, r);
+    key->n_runs--;
+}
+
+/* Releases the run's hold on the buffer, then the run (Flink's
+ * releaseNode for a run that is dropped). */
+static void run_drop(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
+{
+    if (r->node)
+        weir_mb_release(&key->buf, r->node, r->version);
+    run_free(rt, key, r);
+}
+
+static const weir_nfa_state *state_of(const weir_pattern_runtime *rt, uint32_t s)
+{
+    return &rt->nfa->states[s];
+}
+
+static weir_nfa_state_kind kind_of(const weir_pattern_runtime *rt, const run *r)
+{
+    return state_of(rt, r->state)->kind;
+}
+
+/* ------------------------------------------------------------- views */
+
+static size_t view_count(const void *self, unsigned step)
+{
+    const view_arrays *v = self;
+    if (step >= v->n_steps)
+        return 0;
+    return v->first[step + 1] - v->first[step];
+}
+
+static const weir_value *view_event(const void *self, unsigned step, size_t i)
+{
+    const view_arrays *v = self;
+    return v->vals[v->first[step] + i];
+}
+
+static const weir_eval_match_ops view_ops = {view_count, view_event};
+
+/* Fills a view from a path (latest first); mev, when not NULL, receives
+ * the weir_pattern_event of each, in the same order as vals. Returns the
+ * positions of the earliest and the latest event through *first_k and
+ * *last_k. */
+static void view_fill(weir_pattern_runtime *rt, view_arrays *v, const pair *path, size_t n,
+                      weir_pattern_event *mev, size_t *first_k, size_t *last_k)
+{
+    uint32_t ns = rt->n_steps;
+    memset(v->first, 0, (ns + 1) * sizeof *v->first);
+    for (size_t i = 0; i < n; i++)
+        if (path[i].step < ns)
+            v->first[path[i].step + 1]++;
+    for (uint32_t s = 0; s < ns; s++)
+        v->first[s + 1] += v->first[s];
+    memcpy(rt->vcur, v->first, ns * sizeof *rt->vcur);
+    for (size_t i = n; i-- > 0;) {
+        uint32_t s = path[i].step;
+        if (s >= ns)
+            continue;
+        size_t k = rt->vcur[s]++;
+        const weir_mb_event *ev = path[i].ev;
+        v->vals[k] = ev->fields;
+        if (mev) {
+            mev[k].ts = ev->ts;
+            mev[k].seq = ev->seq;
+            mev[k].stream = ev->stream;
+            mev[k].fields = ev->fields;
+        }
+        if (i == n - 1 && first_k)
+            *first_k = k;
+        if (i == 0 && last_k)
+            *last_k = k;
+    }
+}
+
+/* Flink's extractCurrentMatches for the run being expanded, into the
+ * condition view (the current event not included). */
+static void ensure_view(weir_pattern_runtime *rt)
+{
+    if (rt->view_ready)
+        return;
+    rt->view_ready = true;
+    const run *r = rt->cur_run;
+    weir_mb_paths paths;
+    size_t n = 0;
+    if (r->node && weir_mb_extract(rt->cur_buf, r->node, r->version, 1, &paths) > 0) {
+        n = paths.first[1];
+        if (n > rt->mpairs_cap)
+            n = rt->mpairs_cap; /* reserved: not reached */
+        for (size_t i = 0; i < n; i++) {
+            rt->mpairs[i].ev = paths.nodes[i]->event;
+            rt->mpairs[i].step = paths.nodes[i]->step;
+        }
+    }
+    view_fill(rt, &rt->cview, rt->mpairs, n, NULL, NULL, NULL);
+}
+
+/* -------------------------------------------------------- conditions */
+
+static bool leaf_eval(weir_pattern_runtime *rt, uint16_t op, uint32_t arg)
+{
+    const weir_rule_plan *plan = rt->plan;
+    uint32_t slot;
+    switch ((weir_nfa_cond_op)op) {
+    case WEIR_COND_TRUE:
+        return true;
+    case WEIR_COND_STREAM:
+        return arg < rt->n_steps && rt->ev_stream == plan->steps[arg].stream;
+    case WEIR_COND_WHERE:
+        slot = arg;
+        break;
+    case WEIR_COND_UNTIL:
+        slot = rt->n_steps + arg;
+        break;
+    case WEIR_COND_GROUP_UNTIL:
+        slot = 2 * rt->n_steps + arg;
+        break;
+    default:
+        return false;
+    }
+    if (slot >= rt->n_leaves)
+        return false;
+    if (rt->ev_stream != rt->leaf_stream[slot])
+        return false; /* the program reads fields of another stream */
+    const weir_expr_program *p = rt->leaf_prog[slot];
+    if (!p) /* a step without `where` takes every event; no until holds */
+        return op == WEIR_COND_WHERE;
+    uint64_t gen = rt->leaf_uses_match[slot] ? rt->gen_run : rt->gen_event;
+    if (rt->leaf_gen[slot] == gen)
+        return rt->leaf_val[slot];
+    if (rt->leaf_uses_match[slot])
+        ensure_view(rt);
+    weir_eval_scratch_reset(&rt->scratch);
+    weir_eval_ctx ctx = {
+        .event = rt->ev_fields,
+        .match = &rt->cmatch,
+        .scratch = &rt->scratch,
+    };
+    bool v = weir_eval_condition(p, &ctx);
+    rt->leaf_gen[slot] = gen;
+    rt->leaf_val[slot] = v;
+    return v;
+}
+
+/* Evaluates a condition tree with short-circuit AND / OR. Depth is
+ * bounded by nfa->cond_max_depth. */
+static bool cond_eval(weir_pattern_runtime *rt, int32_t n)
+{
+    const ctree *c = &rt->ctree[n];
+    switch ((weir_nfa_cond_op)c->op) {
+    case WEIR_COND_NOT:
+        return !cond_eval(rt, c->a);
+    case WEIR_COND_AND:
+        return cond_eval(rt, c->a) && cond_eval(rt, c->b);
+    case WEIR_COND_OR:
+        return cond_eval(rt, c->a) || cond_eval(rt, c->b);
+    default:
+        return leaf_eval(rt, c->op, c->arg);
+    }
+}
+
+static bool edge_holds(weir_pattern_runtime *rt, uint32_t edge)
+{
+    return cond_eval(rt, rt->edge_root[edge]);
+}
+
+/* ------------------------------------------------------- reluctance */
+
+static bool step_in_elem(const weir_pattern_runtime *rt, uint32_t elem, int32_t step)
+{
+    if (elem == 0 || step < 0)
+        return false;
+    if (elem <= rt->n_steps)
+        return (uint32_t)step == elem - 1;
+    const weir_nfa_group *g = &rt->nfa->groups[elem - rt->n_steps - 1];
+    return (uint32_t)step >= g->first_step && (uint32_t)step < g->first_step + g->n_steps;
+}
+
+static uint32_t fresh_anchor(weir_pattern_key *key)
+{
+    if (++key->next_anchor == 0)
+        key->next_anchor = 1;
+    return key->next_anchor;
+}
+
+/* ----------------------------------------------------- the NFA step */
+
+/* Flink's addComputationState: a new run in `state`, holding `node` with
+ * `version` (whose reference it takes). `parent` gives the start event and
+ * the reluctant family; `taken` the step that took the event (-1 for an
+ * IGNORE). */
+static run *add_run(weir_pattern_runtime *rt, weir_pattern_key *key, const run *parent,
+                    uint32_t state, weir_mb_node *node, weir_dewey *version, int32_t taken,
+                    bool parent_is_start)
+{
+    run *r = run_new(rt, key);
+    if (!r) { /* not reached: reserved */
+        weir_dewey_release(&key->buf, version);
+        return NULL;
+    }
+    r->state = state;
+    r->node = node;
+    r->version = version;
+    if (parent_is_start && taken >= 0) {
+        r->has_start = true;
+        r->start_ts = rt->ev_ts;
+        r->sid_ts = rt->ev_ts;
+        r->sid_seq = rt->ev_seq;
+    } else {
+        r->has_start = parent->has_start;
+        r->start_ts = parent->start_ts;
+        r->sid_ts = parent->sid_ts;
+        r->sid_seq = parent->sid_seq;
+    }
+    r->depth = parent->depth + (taken >= 0 ? 1 : 0);
+    weir_mb_lock(node, version);
+
+    out_item *o = &rt->out[rt->n_out++];
+    memset(o, 0, sizeof *o);
+    o->r = r;
+    weir_nfa_state_kind kind = state_of(rt, state)->kind;
+    o->kind = kind == WEIR_NFA_FINAL ? OUT_FINAL : kind == WEIR_NFA_STOP ? OUT_STOP : OUT_RETAIN;
+
+    if (rt->has_reluctant) {
+        uint32_t ep = rt->rel_elem[parent->state];
+        uint32_t et = rt->rel_elem[state];
+        uint32_t family = ep && parent->anchor ? parent->anchor : 0;
+        if (et) {
+            bool took_here = step_in_elem(rt, et, taken);
+            if (et == ep && family) {
+                r->anchor = family;
+                r->rel_count = parent->rel_count + took_here;
+            } else {
+                r->anchor = fresh_anchor(key);
+                r->rel_count = took_here;
+            }
+        }
+        if (family && et != ep && kind != WEIR_NFA_STOP) {
+            o->family = family;
+            o->leaves = true;
+            o->leave_count = parent->rel_count + step_in_elem(rt, ep, taken);
+        } else if (family && et == ep) {
+            o->family = family;
+        }
+    }
+    return r;
+}
+
+/* The event, copied into the buffer the first time a run takes it
+ * (Flink's EventWrapper.getEventId). */
+static weir_mb_event *stored_event(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (!rt->ev_stored) {
+        const stream_info *si = rt->ev_info;
+        rt->ev_stored = weir_mb_event_store(&key->buf, rt->ev_fields, si->n_fields, si->strings,
+                                            si->n_strings, rt->ev_stream, rt->ev_ts, rt->ev_seq);
+    }
+    return rt->ev_stored;
+}
+
+/* Flink's calculateIncreasingSelfState */
+static uint32_t increasing_self_state(uint32_t ignores, uint32_t takes)
+{
+    return takes == 0 && ignores == 0 ? 0 : ignores + (takes > 1 ? takes : 1);
+}
+
+/* Flink's createDecisionGraph: fills rt->dg with the TAKE and IGNORE
+ * edges, in Flink's order. */
+static uint32_t create_decision_graph(weir_pattern_runtime *rt, uint32_t from)
+{
+    const weir_nfa *nfa = rt->nfa;
+    uint32_t n = 0;
+    size_t top = 0;
+    rt->stack[top++] = from;
+    while (top > 0) {
+        const weir_nfa_state *s = &nfa->states[rt->stack[--top]];
+        for (uint32_t k = 0; k < s->n_edges; k++) {
+            uint32_t ei = s->first_edge + k;
+            if (!edge_holds(rt, ei))
+                continue;
+            const weir_nfa_edge *e = &nfa->edges[ei];
+            if (e->action == WEIR_NFA_PROCEED) {
+                if (top < rt->stack_cap)
+                    rt->stack[top++] = e->target;
+            } else if (n < rt->dg_cap) {
+                rt->dg[n++] = ei;
+            }
+        }
+    }
+    return n;
+}
+
+/* Flink's findFinalStateAfterProceed: the final state if `state` can
+ * PROCEED to it on this event, else -1. */
+static int64_t find_final_after_proceed(weir_pattern_runtime *rt, uint32_t state)
+{
+    const weir_nfa *nfa = rt->nfa;
+    size_t top = 0;
+    rt->stack[top++] = state;
+    while (top > 0) {
+        const weir_nfa_state *s = &nfa->states[rt->stack[--top]];
+        for (uint32_t k = 0; k < s->n_edges; k++) {
+            uint32_t ei = s->first_edge + k;
+            const weir_nfa_edge *e = &nfa->edges[ei];
+            if (e->action != WEIR_NFA_PROCEED || !edge_holds(rt, ei))
+                continue;
+            if (nfa->states[e->target].kind == WEIR_NFA_FINAL)
+                return e->target;
+            if (top < rt->stack_cap)
+                rt->stack[top++] = e->target;
+        }
+    }
+    return -1;
+}
+
+/* Flink's computeNextStates: appends the runs `cs` becomes to rt->out,
+ * then releases cs's hold on the buffer (the caller frees cs). */
+static void compute_next_states(weir_pattern_runtime *rt, weir_pattern_key *key, run *cs)
+{
+    weir_match_buffer *b = &key->buf;
+    const weir_nfa *nfa = rt->nfa;
+    rt->cur_run = cs;
+    rt->cur_buf = b;
+    rt->view_ready = false;
+    rt->gen_run++;
+
+    uint32_t n = create_decision_graph(rt, cs->state);
+    uint32_t total_take = 0, total_ignore = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const weir_nfa_edge *e = &nfa->edges[rt->dg[i]];
+        /* OutgoingEdges.add: a self IGNORE (to the run's own state) is not
+         * a branch */
+        if (e->action == WEIR_NFA_IGNORE && e->target != cs->state)
+            total_ignore++;
+        else if (e->action == WEIR_NFA_TAKE)
+            total_take++;
+    }
+    uint32_t take_to_visit = total_take > 0 ? total_take - 1 : 0;
+    uint32_t ignore_to_visit = total_ignore;
+    uint32_t total_take_to_skip = take_to_visit;
+    bool is_start = kind_of(rt, cs) == WEIR_NFA_START;
+
+    for (uint32_t i = 0; i < n; i++) {
+        const weir_nfa_edge *e = &nfa->edges[rt->dg[i]];
+        if (e->action == WEIR_NFA_IGNORE) {
+            if (is_start)
+                continue;
+            weir_dewey *version;
+            if (e->target == cs->state) {
+                version = weir_dewey_increase(b, cs->version,
+                                              increasing_self_state(total_ignore, total_take));
+            } else {
+                weir_dewey *v = weir_dewey_increase(b, cs->version,
+                                                    total_take_to_skip + ignore_to_visit);
+                version = weir_dewey_add_stage(b, v);
+                weir_dewey_release(b, v);
+                ignore_to_visit--;
+            }
+            add_run(rt, key, cs, e->target, cs->node, version, -1, is_start);
+        } else { /* TAKE */
+            weir_dewey *cur = weir_dewey_increase(b, cs->version, take_to_visit);
+            weir_dewey *next = weir_dewey_add_stage(b, cur);
+            take_to_visit--;
+            weir_mb_event *ev = stored_event(rt, key);
+            weir_mb_node *node = weir_mb_put(b, ev, (uint32_t)e->step, cs->node, cur);
+            weir_dewey_release(b, cur);
+            add_run(rt, key, cs, e->target, node, weir_dewey_ref(next), e->step, is_start);
+            int64_t fin = find_final_after_proceed(rt, e->target);
+            if (fin >= 0)
+                add_run(rt, key, cs, (uint32_t)fin, node, weir_dewey_ref(next), e->step,
+                        is_start);
+            weir_dewey_release(b, next);
+        }
+    }
+
+    if (is_start) {
+        /* the start state always survives (Flink's createStartState) */
+        run *s = run_new(rt, key);
+        if (s) {
+            s->state = cs->state;
+            s->version = weir_dewey_increase(b, cs->version,
+                                             increasing_self_state(total_ignore, total_take));
+            s->start_ts = -1;
+            out_item *o = &rt->out[rt->n_out++];
+            memset(o, 0, sizeof *o);
+            o->r = s;
+            o->kind = OUT_RETAIN;
+        }
+    }
+    if (cs->node)
+        weir_mb_release(b, cs->node, cs->version);
+}
+
+/* weir's reluctant quantifiers: in each family that left its element on
+ * this event, keep the leaving run with the fewest events in the element
+ * and drop every other run of the family. */
+static void reluctant_filter(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    for (size_t i = 0; i < rt->n_out; i++) {
+        out_item *w = &rt->out[i];
+        if (w->dropped || !w->leaves)
+            continue;
+        /* i is the first leaving run of its family: find the winner */
+        uint32_t fam = w->family;
+        size_t best = i;
+        for (size_t j = i + 1; j < rt->n_out; j++) {
+            const out_item *o = &rt->out[j];
+            if (!o->dropped && o->leaves && o->family == fam &&
+                o->leave_count < rt->out[best].leave_count)
+                best = j;
+        }
+        for (size_t j = 0; j < rt->n_out; j++) {
+            out_item *o = &rt->out[j];
+            if (j == best || o->dropped || o->family != fam)
+                continue;
+            o->dropped = true;
+            run_drop(rt, key, o->r);
+            o->r = NULL;
+        }
+        rt->out[best].leaves = false;
+        rt->out[best].family = 0;
+    }
+}
+
+/* Which partial matches a completed one prunes: Flink's
+ * AfterMatchSkipStrategy.getPruningId over every extracted path. */
+static bool pruning_id(const weir_pattern_runtime *rt, const weir_mb_paths *paths,
+                       int64_t *pts, uint64_t *pseq)
+{
+    const weir_nfa *nfa = rt->nfa;
+    bool have = false;
+    for (size_t p = 0; p < paths->n_paths; p++) {
+        weir_mb_node *const *nodes = paths->nodes + paths->first[p];
+        size_t len = paths->first[p + 1] - paths->first[p];
+        for (size_t i = 0; i < len; i++) {
+            const weir_mb_event *ev = nodes[i]->event;
+            bool take;
+            switch (nfa->skip) {
+            case AST_SKIP_TO_NEXT: /* the earliest event */
+                take = !have || ev->ts < *pts || (ev->ts == *pts && ev->seq < *pseq);
+                break;
+            case AST_SKIP_PAST_LAST: /* the latest event */
+                take = !have || ev->ts > *pts || (ev->ts == *pts && ev->seq > *pseq);
+                break;
+            case AST_SKIP_TO_FIRST:
+            case AST_SKIP_TO_LAST: {
+                if (nodes[i]->step != (uint32_t)nfa->skip_step)
+                    continue;
+                /* the first (last) event of the step in this path: paths
+                 * run latest first */
+                bool is_it = true;
+                for (size_t j = 0; j < len; j++) {
+                    if (nodes[j]->step != nodes[i]->step || j == i)
+                        continue;
+                    if (nfa->skip == AST_SKIP_TO_FIRST ? j > i : j < i)
+                        is_it = false;
+                }
+                if (!is_it)
+                    continue;
+                /* max over the paths */
+                take = !have || ev->ts > *pts || (ev->ts == *pts && ev->seq > *pseq);
+                break;
+            }
+            default:
+                return false;
+            }
+            if (take) {
+                *pts = ev->ts;
+                *pseq = ev->seq;
+                have = true;
+            }
+        }
+    }
+    return have;
+}
+
+/* AfterMatchSkipStrategy.prune over one heap. */
+static void prune(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, int64_t pts,
+                  uint64_t pseq)
+{
+    bool inclusive = rt->nfa->skip == AST_SKIP_TO_NEXT || rt->nfa->skip == AST_SKIP_PAST_LAST;
+    size_t w = 0;
+    bool any = false;
+    for (size_t i = 0; i < h->n; i++) {
+        run *r = h->a[i];
+        bool drop = false;
+        if (r->has_start) {
+            int c = r->sid_ts != pts ? (r->sid_ts < pts ? -1 : 1)
+                    : r->sid_seq != pseq ? (r->sid_seq < pseq ? -1 : 1) : 0;
+            drop = inclusive ? c <= 0 : c < 0;
+        }
+        if (drop) {
+            run_drop(rt, key, r);
+            any = true;
+        } else {
+            h->a[w++] = r;
+        }
+    }
+    if (!any)
+        return;
+    for (size_t i = w; i < h->n; i++)
+        h->a[i] = NULL;
+    h->n = w;
+    jheap_heapify(h); /* JDK 11+ PriorityQueue.bulkRemove */
+}
+
+/* Hands one match (or timed-out partial match) to the callback. */
+static void emit(weir_pattern_runtime *rt, const pair *path, size_t n, bool timed_out,
+                 bool absence, int64_t time, weir_match_cb cb, void *user)
+{
+    if (!cb || n == 0)
+        return;
+    size_t first_k = 0, last_k = 0;
+    view_fill(rt, &rt->mview, path, n, rt->mev, &first_k, &last_k);
+    weir_pattern_match m = {
+        .view = &rt->mmatch,
+        .n_steps = rt->n_steps,
+        .step_first = rt->mview.first,
+        .events = rt->mev,
+        .n_events = rt->mview.first[rt->n_steps],
+        .first = &rt->mev[first_k],
+        .last = &rt->mev[last_k],
+        .time = absence || timed_out ? time : rt->mev[last_k].ts,
+        .timed_out = timed_out,
+        .absence = absence,
+    };
+    cb(user, &m);
+}
+
+/* Flink's processMatchesAccordingToSkipStrategy. */
+static void process_matches(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *potential,
+                            jheap *partials, weir_match_cb cb, void *user)
+{
+    const weir_nfa *nfa = rt->nfa;
+    bool skipping = nfa->skip != AST_SKIP_NO_SKIP && nfa->skip != AST_SKIP_DEFAULT;
+    for (size_t i = 0; i < potential->n; i++)
+        jheap_add(&key->completed, potential->a[i]);
+    potential->n = 0;
+    while (key->completed.n > 0) {
+        run *m = key->completed.a[0];
+        if (skipping && partials->n > 0 && run_cmp(m, partials->a[0]) > 0)
+            break;
+        jheap_poll(&key->completed);
+        weir_mb_paths paths;
+        weir_mb_extract(&key->buf, m->node, m->version, WEIR_MB_MAX_PATHS, &paths);
+        int64_t pts = 0;
+        uint64_t pseq = 0;
+        if (skipping && pruning_id(rt, &paths, &pts, &pseq)) {
+            prune(rt, key, partials, pts, pseq);
+            prune(rt, key, &key->completed, pts, pseq);
+        }
+        size_t n = paths.n_paths ? paths.first[1] : 0;
+        if (n > rt->mpairs_cap)
+            n = rt->mpairs_cap; /* reserved: not reached */
+        for (size_t i = 0; i < n; i++) {
+            rt->mpairs[i].ev = paths.nodes[i]->event;
+            rt->mpairs[i].step = paths.nodes[i]->step;
+        }
+        bool absence = kind_of(rt, m) == WEIR_NFA_PENDING;
+        int64_t deadline = m->start_ts + nfa->within_ms;
+        emit(rt, rt->mpairs, n, false, absence, deadline, cb, user);
+        run_drop(rt, key, m);
+    }
+}
+
+/* ------------------------------------------------------ reservations */
+
+/* Room for the view and match arrays over every node the key may hold. */
+static int reserve_views(weir_pattern_runtime *rt, size_t nodes)
+{
+    nodes += 1;
+    if (weir_mb_grow((void **)&rt->cview.vals, &rt->cvals_cap, nodes, sizeof *rt->cview.vals) ||
+        weir_mb_grow((void **)&rt->mview.vals, &rt->mvals_cap, nodes, sizeof *rt->mview.vals) ||
+        weir_mb_grow((void **)&rt->mev, &rt->mev_cap, nodes, sizeof *rt->mev) ||
+        weir_mb_grow((void **)&rt->mpairs, &rt->mpairs_cap, nodes, sizeof *rt->mpairs))
+        return -1;
+    return 0;
+}
+
+static const stream_info *find_stream(const weir_pattern_runtime *rt, unsigned stream)
+{
+    for (uint32_t i = 0; i < rt->n_streams; i++)
+        if (rt->streams[i].stream == stream)
+            return &rt->streams[i];
+    return NULL;
+}
+
+static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
+                           const weir_value *fields, const stream_info *si)
+{
+    size_t runs = 0, takes = 0;
+    for (size_t i = 0; i < key->partial.n; i++) {
+        uint32_t s = key->partial.a[i]->state;
+        runs += (size_t)rt->max_out[s] + rt->max_take[s] + 1;
+        takes += rt->max_take[s];
+    }
+    size_t event_bytes = si ? weir_mb_event_size(fields, si->n_fields, si->strings, si->n_strings)
+                            : 0;
+    if (weir_mb_pool_reserve(&rt->runs, runs) != 0 ||
+        weir_mb_reserve(&key->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
+                        takes) != 0 ||
+        weir_mb_grow((void **)&rt->out, &rt->out_cap, runs, sizeof *rt->out) != 0 ||
+        jheap_reserve(&rt->newp, runs) != 0 || jheap_reserve(&rt->pot, runs) != 0 ||
+        jheap_reserve(&key->completed, key->completed.n + runs) != 0 ||
+        reserve_views(rt, key->buf.n_nodes + rt->n_steps) != 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ process */
+
+/* Flink's isStateTimedOut */
+static bool timed_out(const weir_pattern_runtime *rt, const run *r, int64_t t)
+{
+    const weir_nfa *nfa = rt->nfa;
+    if (kind_of(rt, r) == WEIR_NFA_START || !nfa->has_within || nfa->within_ms <= 0)
+        return false;
+    /* t - start >= within, without overflow */
+    if (t < r->start_ts)
+        return false;
+    return (uint64_t)t - (uint64_t)r->start_ts >= (uint64_t)nfa->within_ms;
+}
+
+static void swap_heaps(jheap *a, jheap *b)
+{
+    jheap t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Flink's NFA.advanceTime */
+static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t t,
+                        weir_match_cb cb, void *user)
+{
+    const weir_nfa *nfa = rt->nfa;
+    size_t n = key->partial.n;
+    size_t tpairs = 0, n_out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (timed_out(rt, key->partial.a[i], t)) {
+            n_out++;
+            tpairs += key->partial.a[i]->depth;
+        }
+    if (n_out == 0) {
+        /* Flink would rebuild the same heap and find nothing to emit: the
+         * held matches were looked at when the partial matches last
+         * changed */
+        key->now = t;
+        key->has_now = true;
+        return 0;
+    }
+    if (weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(&rt->newp, n) != 0 ||
+        jheap_reserve(&rt->pot, n) != 0 ||
+        jheap_reserve(&key->completed, key->completed.n + n) != 0 ||
+        weir_mb_grow((void **)&rt->tpairs, &rt->tpairs_cap, tpairs + 1, sizeof *rt->tpairs) != 0 ||
+        weir_mb_grow((void **)&rt->tmo, &rt->tmo_cap, n + 1, sizeof *rt->tmo) != 0 ||
+        reserve_views(rt, key->buf.n_nodes) != 0)
+        return -1;
+
+    key->now = t;
+    key->has_now = true;
+    rt->newp.n = 0;
+    rt->pot.n = 0;
+    rt->n_tpairs = 0;
+    rt->n_tmo = 0;
+    for (size_t i = 0; i < n; i++) {
+        run *r = key->partial.a[i];
+        if (!timed_out(rt, r, t)) {
+            jheap_add(&rt->newp, r);
+            continue;
+        }
+        if (kind_of(rt, r) == WEIR_NFA_PENDING) {
+            jheap_add(&rt->pot, r);
+            continue;
+        }
+        if (nfa->handle_timeout) {
+            /* materialise now (Flink does, before releasing), report after
+             * the matches: hold the events meanwhile */
+            weir_mb_paths paths;
+            size_t len = 0;
+            if (r->node && weir_mb_extract(&key->buf, r->node, r->version, 1, &paths) > 0)
+                len = paths.first[1];
+            if (len > rt->tpairs_cap - rt->n_tpairs)
+                len = rt->tpairs_cap - rt->n_tpairs; /* collision: truncated */
+            timeout_rec *rec = &rt->tmo[rt->n_tmo++];
+            rec->first = rt->n_tpairs;
+            rec->n = len;
+            rec->time = r->start_ts + nfa->within_ms;
+            for (size_t k = 0; k < len; k++) {
+                pair *p = &rt->tpairs[rt->n_tpairs++];
+                p->ev = paths.nodes[k]->event;
+                p->step = paths.nodes[k]->step;
+                weir_mb_event_hold(p->ev);
+            }
+        }
+        run_drop(rt, key, r);
+    }
+    key->partial.n = 0;
+    process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
+    swap_heaps(&key->partial, &rt->newp);
+    rt->newp.n = 0;
+
+    for (size_t i = 0; i < rt->n_tmo; i++) {
+        const timeout_rec *rec = &rt->tmo[i];
+        emit(rt, rt->tpairs + rec->first, rec->n, true, false, rec->time, cb, user);
+    }
+    for (size_t i = 0; i < rt->n_tpairs; i++)
+        weir_mb_event_release(&key->buf, rt->tpairs[i].ev);
+    rt->n_tpairs = 0;
+    rt->n_tmo = 0;
+    return 0;
+}
+
+int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t time,
+                         weir_match_cb cb, void *user)
+{
+    if (key->has_now && time < key->now)
+        return 0;
+    return advance_time(rt, key, time, cb, user);
+}
+
+int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
+                         const weir_value *fields, unsigned stream, int64_t ts,
+                         uint64_t seq, weir_match_cb cb, void *user)
+{
+    const stream_info *si = find_stream(rt, stream);
+    if (!key->has_now || ts > key->now)
+        if (advance_time(rt, key, ts, cb, user) != 0)
+            return -1;
+    if (!si)
+        return 0; /* not a stream of this rule: no step can take it */
+    if (reserve_process(rt, key, fields, si) != 0)
+        return -1;
+
+    rt->ev_fields = fields;
+    rt->ev_info = si;
+    rt->ev_stream = stream;
+    rt->ev_ts = ts;
+    rt->ev_seq = seq;
+    rt->ev_stored = NULL;
+    rt->gen_event++;
+    memset(rt->slots, 0, rt->n_steps * sizeof *rt->slots);
+    key->buf.slots = rt->slots;
+    rt->n_out = 0;
+
+    /* NFA.doProcess: each run in heap order; the runs it becomes go to the
+     * new partial matches, the completed ones to the potential matches;
+     * one that reaches a stop state discards the others from its parent */
+    size_t n = key->partial.n;
+    for (size_t i = 0; i < n; i++) {
+        run *cs = key->partial.a[i];
+        size_t first = rt->n_out;
+        compute_next_states(rt, key, cs);
+        bool discard = false;
+        for (size_t j = first; j < rt->n_out; j++) {
+            out_item *o = &rt->out[j];
+            if (o->kind == OUT_STOP) {
+                discard = true;
+                o->dropped = true;
+                run_drop(rt, key, o->r);
+                o->r = NULL;
+            }
+        }
+        if (discard)
+            for (size_t j = first; j < rt->n_out; j++) {
+                out_item *o = &rt->out[j];
+                if (!o->dropped && o->kind == OUT_RETAIN) {
+                    o->dropped = true;
+                    run_drop(rt, key, o->r);
+                    o->r = NULL;
+                }
+            }
+        run_free(rt, key, cs);
+    }
+    key->partial.n = 0;
+    if (rt->has_reluctant)
+        reluctant_filter(rt, key);
+
+    rt->newp.n = 0;
+    rt->pot.n = 0;
+    for (size_t j = 0; j < rt->n_out; j++) {
+        out_item *o = &rt->out[j];
+        if (o->dropped)
+            continue;
+        jheap_add(o->kind == OUT_FINAL ? &rt->pot : &rt->newp, o->r);
+    }
+    rt->n_out = 0;
+    process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
+    swap_heaps(&key->partial, &rt->newp);
+    rt->newp.n = 0;
+
+    key->buf.slots = NULL;
+    if (rt->ev_stored)
+        weir_mb_event_release(&key->buf, rt->ev_stored); /* EventWrapper.close */
+    rt->ev_stored = NULL;
+    rt->ev_fields = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
+{
+    weir_pattern_key *key = calloc(1, sizeof *key);
+    if (!key)
+        return NULL;
+    weir_match_buffer_init(&key->buf, &rt->sh);
+    key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
+    if (jheap_reserve(&key->partial, 4) != 0 || jheap_reserve(&key->completed, 4) != 0 ||
+        weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
+        weir_mb_reserve(&key->buf, 1, 0, 0, 0, 0, 0) != 0) {
+        free(key->partial.a);
+        free(key->completed.a);
+        free(key);
+        return NULL;
+    }
+    /* NFA.createInitialNFAState: one run in the start state, version 1 */
+    run *s = run_new(rt, key);
+    s->state = rt->nfa->start;
+    s->version = weir_dewey_new(&key->buf, 1);
+    s->start_ts = -1;
+    jheap_add(&key->partial, s);
+    return key;
+}
+
+void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (!key)
+        return;
+    for (size_t i = 0; i < key->partial.n; i++)
+        run_free(rt, key, key->partial.a[i]);
+    for (size_t i = 0; i < key->completed.n; i++)
+        run_free(rt, key, key->completed.a[i]);
+    weir_match_buffer_clear(&key->buf);
+    free(key->partial.a);
+    free(key->completed.a);
+    free(key);
+}
+
+int64_t weir_pattern_key_next_deadline(const weir_pattern_key *key)
+{
+    int64_t best = INT64_MAX;
+    if (key->within_ms <= 0)
+        return best;
+    for (size_t i = 0; i < key->partial.n; i++) {
+        const run *r = key->partial.a[i];
+        if (!r->has_start && !r->node)
+            continue; /* the start state never times out */
+        int64_t d = r->start_ts > INT64_MAX - key->within_ms ? INT64_MAX
+                                                             : r->start_ts + key->within_ms;
+        if (d < best)
+            best = d;
+    }
+    return best;
+}
+
+bool weir_pattern_key_idle(const weir_pattern_key *key)
+{
+    if (key->completed.n > 0)
+        return false;
+    for (size_t i = 0; i < key->partial.n; i++)
+        if (key->partial.a[i]->has_start || key->partial.a[i]->node)
+            return false;
+    return true;
+}
+
+size_t weir_pattern_key_bytes(const weir_pattern_key *key)
+{
+    return sizeof *key + key->buf.bytes + key->n_runs * sizeof(run) +
+           (key->partial.cap + key->completed.cap) * sizeof(run *);
+}
+
+size_t weir_pattern_key_partials(const weir_pattern_key *key)
+{
+    size_t n = key->completed.n;
+    for (size_t i = 0; i < key->partial.n; i++)
+        if (key->partial.a[i]->has_start || key->partial.a[i]->node)
+            n++;
+    return n;
+}
+
+size_t weir_pattern_key_events(const weir_pattern_key *key)
+{
+    return key->buf.n_events;
+}
+
+/* -------------------------------------------------------------- runtime */
+
+/* Does the program read earlier steps' events? */
+static bool uses_match(const weir_expr_program *p)
+{
+    if (!p)
+        return false;
+    for (uint32_t i = 0; i < p->n_code; i++) {
+        switch ((weir_opcode)p->code[i].op) {
+        case WEIR_OP_STEP_FIELD:
+        case WEIR_OP_STEP_COUNT:
+        case WEIR_OP_STEP_AGG:
+        case WEIR_OP_STEP_CDIST_I64:
+        case WEIR_OP_STEP_CDIST_F64:
+        case WEIR_OP_STEP_CDIST_STR:
+        case WEIR_OP_STEP_CDIST_BOOL:
+            return true;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
+/* Turns each edge's postfix program into a tree. */
+static int build_conditions(weir_pattern_runtime *rt)
+{
+    const weir_nfa *nfa = rt->nfa;
+    rt->ctree = calloc(nfa->n_conds ? nfa->n_conds : 1, sizeof *rt->ctree);
+    rt->edge_root = calloc(nfa->n_edges ? nfa->n_edges : 1, sizeof *rt->edge_root);
+    int32_t *stack = calloc(nfa->n_conds + 1, sizeof *stack);
+    if (!rt->ctree || !rt->edge_root || !stack) {
+        free(stack);
+        return -1;
+    }
+    int rc = 0;
+    for (uint32_t e = 0; e < nfa->n_edges && rc == 0; e++) {
+        const weir_nfa_edge *edge = &nfa->edges[e];
+        uint32_t top = 0;
+        for (uint32_t k = 0; k < edge->cond_len; k++) {
+            const weir_nfa_cond *c = &nfa->conds[edge->cond + k];
+            ctree *t = &rt->ctree[rt->n_ctree];
+            t->op = c->op;
+            t->arg = c->arg;
+            t->a = t->b = -1;
+            if (c->op == WEIR_COND_NOT) {
+                if (top < 1) {
+                    rc = -1;
+                    break;
+                }
+                t->a = stack[--top];
+            } else if (c->op == WEIR_COND_AND || c->op == WEIR_COND_OR) {
+                if (top < 2) {
+                    rc = -1;
+                    break;
+                }
+                t->b = stack[--top];
+                t->a = stack[--top];
+            }
+            stack[top++] = (int32_t)rt->n_ctree++;
+        }
+        if (rc == 0 && top != 1)
+            rc = -1;
+        if (rc == 0)
+            rt->edge_root[e] = stack[0];
+    }
+    free(stack);
+    return rc;
+}
+
+/* Upper bounds per state over its decision graph (every PROCEED taken),
+ * and the stack depth a search from it needs. Returns -1 on a PROCEED
+ * cycle (the compiler refuses those) or absurd sizes. */
+enum { VISIT_NONE, VISIT_OPEN, VISIT_DONE };
+#define BOUND_LIMIT (1u << 20)
+
+static int bound_state(weir_pattern_runtime *rt, uint32_t s, uint8_t *mark, uint32_t *visits)
+{
+    if (mark[s] == VISIT_DONE)
+        return 0;
+    if (mark[s] == VISIT_OPEN)
+        return -1;
+    mark[s] = VISIT_OPEN;
+    const weir_nfa *nfa = rt->nfa;
+    const weir_nfa_state *st = &nfa->states[s];
+    uint64_t out = 0, take = 0, vis = 1;
+    for (uint32_t k = 0; k < st->n_edges; k++) {
+        const weir_nfa_edge *e = &nfa->edges[st->first_edge + k];
+        if (e->action == WEIR_NFA_PROCEED) {
+            if (bound_state(rt, e->target, mark, visits) != 0)
+                return -1;
+            out += rt->max_out[e->target];
+            take += rt->max_take[e->target];
+            vis += visits[e->target] + st->n_edges;
+        } else {
+            out++;
+            take += e->action == WEIR_NFA_TAKE;
+        }
+    }
+    if (out > BOUND_LIMIT || vis > BOUND_LIMIT)
+        return -1;
+    rt->max_out[s] = (uint32_t)out;
+    rt->max_take[s] = (uint32_t)take;
+    visits[s] = (uint32_t)vis;
+    mark[s] = VISIT_DONE;
+    return 0;
+}
+
+static bool group_contains(const weir_nfa *nfa, uint32_t outer, uint32_t inner)
+{
+    const weir_nfa_group *g = &nfa->groups[outer], *h = &nfa->groups[inner];
+    return inner >= outer && h->first_step >= g->first_step &&
+           h->first_step + h->n_steps <= g->first_step + g->n_steps;
+}
+
+/* The reluctant element of each state (see the top of the file). */
+static void find_reluctant(weir_pattern_runtime *rt)
+{
+    const weir_nfa *nfa = rt->nfa;
+    for (uint32_t s = 0; s < nfa->n_states; s++) {
+        const weir_nfa_state *st = &nfa->states[s];
+        uint32_t e = 0;
+        if (st->group >= 0)
+            for (uint32_t g = 0; g < nfa->n_groups && !e; g++)
+                if (nfa->groups[g].elem && nfa->groups[g].elem->quant.reluctant &&
+                    group_contains(nfa, g, (uint32_t)st->group))
+                    e = rt->n_steps + 1 + g;
+        if (!e && st->reluctant && st->step >= 0)
+            e = (uint32_t)st->step + 1;
+        rt->rel_elem[s] = e;
+    }
+    /* a reluctant group's loop-back state lies outside the group: it
+     * belongs to the element of the group's first state */
+    for (uint32_t s = 0; s < nfa->n_states; s++) {
+        const weir_nfa_state *st = &nfa->states[s];
+        if (!st->reluctant || st->step >= 0 || rt->rel_elem[s])
+            continue;
+        for (uint32_t k = 0; k < st->n_edges; k++) {
+            const weir_nfa_edge *e = &nfa->edges[st->first_edge + k];
+            if (e->action == WEIR_NFA_PROCEED && rt->rel_elem[e->target]) {
+                rt->rel_elem[s] = rt->rel_elem[e->target];
+                break;
+            }
+        }
+    }
+    for (uint32_t s = 0; s < nfa->n_states; s++)
+        rt->has_reluctant |= rt->rel_elem[s] != 0;
+}
+
+static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_stream *as)
+{
+    if (find_stream(rt, stream))
+        return 0;
+    stream_info *si = &rt->streams[rt->n_streams];
+    memset(si, 0, sizeof *si);
+    si->stream = stream;
+    si->n_fields = as ? as->n_fields : 0;
+    si->strings = calloc(si->n_fields ? si->n_fields : 1, sizeof *si->strings);
+    if (!si->strings)
+        return -1;
+    rt->n_streams++;
+    if (as)
+        for (const ast_field *f = as->fields; f; f = f->next)
+            if (f->type == WEIR_T_STRING && f->index < si->n_fields)
+                si->strings[si->n_strings++] = f->index;
+    return 0;
+}
+
+weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
+{
+    if (!plan || !plan->nfa || !plan->ast)
+        return NULL;
+    weir_pattern_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    const weir_nfa *nfa = plan->nfa;
+    rt->plan = plan;
+    rt->nfa = nfa;
+    rt->n_steps = nfa->n_steps;
+    rt->n_groups = nfa->n_groups;
+    weir_mb_shared_init(&rt->sh);
+    weir_mb_pool_init(&rt->runs, sizeof(run), 128);
+    rt->scratch.buf = rt->scratch_buf;
+    rt->scratch.cap = sizeof rt->scratch_buf;
+    rt->gen_event = rt->gen_run = 1;
+
+    uint32_t ns = rt->n_steps, nst = nfa->n_states;
+    rt->n_leaves = 2 * ns + rt->n_groups;
+    size_t nl = rt->n_leaves ? rt->n_leaves : 1;
+    rt->leaf_prog = calloc(nl, sizeof *rt->leaf_prog);
+    rt->leaf_stream = calloc(nl, sizeof *rt->leaf_stream);
+    rt->leaf_uses_match = calloc(nl, sizeof *rt->leaf_uses_match);
+    rt->leaf_gen = calloc(nl, sizeof *rt->leaf_gen);
+    rt->leaf_val = calloc(nl, sizeof *rt->leaf_val);
+    rt->max_out = calloc(nst, sizeof *rt->max_out);
+    rt->max_take = calloc(nst, sizeof *rt->max_take);
+    rt->rel_elem = calloc(nst, sizeof *rt->rel_elem);
+    rt->streams = calloc(ns ? ns : 1, sizeof *rt->streams);
+    rt->slots = calloc(ns ? ns : 1, sizeof *rt->slots);
+    rt->vcur = calloc(ns ? ns : 1, sizeof *rt->vcur);
+    rt->cview.first = calloc(ns + 1, sizeof *rt->cview.first);
+    rt->mview.first = calloc(ns + 1, sizeof *rt->mview.first);
+    uint8_t *mark = calloc(nst ? nst : 1, 1);
+    uint32_t *visits = calloc(nst ? nst : 1, sizeof *visits);
+    bool ok = rt->leaf_prog && rt->leaf_stream && rt->leaf_uses_match && rt->leaf_gen &&
+              rt->leaf_val && rt->max_out && rt->max_take && rt->rel_elem && rt->streams &&
+              rt->slots && rt->vcur && rt->cview.first && rt->mview.first && mark && visits;
+    ok = ok && build_conditions(rt) == 0;
+    for (uint32_t s = 0; ok && s < nst; s++)
+        ok = bound_state(rt, s, mark, visits) == 0;
+    if (ok) {
+        uint32_t dg = 1;
+        for (uint32_t s = 0; s < nst; s++) {
+            if (rt->max_out[s] > dg)
+                dg = rt->max_out[s];
+            if (visits[s] > rt->dfs_max)
+                rt->dfs_max = visits[s];
+        }
+        rt->dg_cap = dg;
+        rt->stack_cap = (size_t)rt->dfs_max + nst + 1;
+        rt->dg = calloc(rt->dg_cap, sizeof *rt->dg);
+        rt->stack = calloc(rt->stack_cap, sizeof *rt->stack);
+        ok = rt->dg && rt->stack;
+    }
+    free(mark);
+    free(visits);
+    for (uint32_t s = 0; ok && s < ns; s++) {
+        const weir_step_plan *sp = &plan->steps[s];
+        rt->leaf_prog[s] = sp->where;
+        rt->leaf_prog[ns + s] = sp->until;
+        rt->leaf_stream[s] = rt->leaf_stream[ns + s] = sp->stream;
+        rt->leaf_uses_match[s] = uses_match(sp->where);
+        rt->leaf_uses_match[ns + s] = uses_match(sp->until);
+        const ast_stream *as = s < plan->ast->n_steps && plan->ast->steps
+                                   ? plan->ast->steps[s]->stream : NULL;
+        ok = add_stream(rt, sp->stream, as) == 0;
+    }
+    for (uint32_t g = 0; ok && g < rt->n_groups; g++) {
+        const weir_expr_program *p = plan->group_until ? plan->group_until[g] : NULL;
+        uint32_t first = nfa->groups[g].first_step;
+        rt->leaf_prog[2 * ns + g] = p;
+        rt->leaf_stream[2 * ns + g] = first < ns ? plan->steps[first].stream : 0;
+        rt->leaf_uses_match[2 * ns + g] = uses_match(p);
+    }
+    if (!ok) {
+        weir_pattern_runtime_free(rt);
+        return NULL;
+    }
+    find_reluctant(rt);
+    rt->cview.n_steps = rt->mview.n_steps = ns;
+    rt->cmatch.ops = &view_ops;
+    rt->cmatch.self = &rt->cview;
+    rt->mmatch.ops = &view_ops;
+    rt->mmatch.self = &rt->mview;
+    return rt;
+}
+
+void weir_pattern_runtime_free(weir_pattern_runtime *rt)
+{
+    if (!rt)
+        return;
+    weir_mb_shared_fini(&rt->sh);
+    weir_mb_pool_fini(&rt->runs);
+    free(rt->ctree);
+    free(rt->edge_root);
+    free(rt->leaf_prog);
+    free(rt->leaf_stream);
+    free(rt->leaf_uses_match);
+    free(rt->leaf_gen);
+    free(rt->leaf_val);
+    free(rt->max_out);
+    free(rt->max_take);
+    free(rt->rel_elem);
+    for (uint32_t i = 0; i < rt->n_streams; i++)
+        free(rt->streams[i].strings);
+    free(rt->streams);
+    free(rt->slots);
+    free(rt->vcur);
+    free(rt->cview.first);
+    free(rt->cview.vals);
+    free(rt->mview.first);
+    free(rt->mview.vals);
+    free(rt->dg);
+    free(rt->stack);
+    free(rt->out);
+    free(rt->newp.a);
+    free(rt->pot.a);
+    free(rt->mev);
+    free(rt->mpairs);
+    free(rt->tpairs);
+    free(rt->tmo);
+    free(rt);
+}
+
+size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)
+{
+    size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes;
+    n += rt->n_ctree * sizeof *rt->ctree + rt->nfa->n_edges * sizeof *rt->edge_root;
+    n += rt->out_cap * sizeof *rt->out + (rt->newp.cap + rt->pot.cap) * sizeof(run *);
+    n += (rt->cvals_cap + rt->mvals_cap) * sizeof(weir_value *) +
+         rt->mev_cap * sizeof *rt->mev + rt->mpairs_cap * sizeof *rt->mpairs +
+         rt->tpairs_cap * sizeof *rt->tpairs + rt->tmo_cap * sizeof *rt->tmo;
+    n += (rt->dg_cap + rt->stack_cap) * sizeof(uint32_t);
+    return n;
+}

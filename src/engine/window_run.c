@@ -1,0 +1,673 @@
+/* window_run.c — the window runtime: panes, firing, string copies (see
+ * window_run.h for the semantics).
+ *
+ * A key's pending state is a ring of panes, oldest first, in one block of
+ * fixed-size slots owned by the key. Events come in timestamp order, so a
+ * new event always lands in the newest pane or in a new pane appended at
+ * the tail, and windows fire from the head: both ends are O(1), nothing is
+ * searched or shifted, and the panes a window merges sit next to each
+ * other in memory (keys are many and cold: the cache misses of chasing
+ * separately allocated panes were most of the cost). A slot holds the
+ * pane's header, one weir_agg_state per aggregate slot and one string-copy
+ * buffer per aggregate that keeps a string value. Slots are reused in
+ * place when panes leave, buffers included, and the ring only grows (by
+ * doubling): that is the key's free list, so steady state allocates
+ * nothing.
+ *
+ * Time windows. Pane j covers [j*P, (j+1)*P) with P = gcd(SIZE, SLIDE);
+ * window k covers [k*SLIDE, k*SLIDE + SIZE). The key remembers next_k, the
+ * first window not fired yet. The next window to fire is the later of
+ * next_k and the first window that contains the oldest pane (windows
+ * before it hold no event: they do not exist). After window k fires, the
+ * panes that start before window k+1 are no longer needed and leave the
+ * ring. Boundary arithmetic is done in __int128 and saturated to int64
+ * when reported, so no timestamp can overflow it.
+ *
+ * Firing merges the window's panes into the runtime's scratch states
+ * (acc) with the aggregates' merge(), oldest first as merge() requires,
+ * then takes result() of each; a window of one pane (tumbling windows,
+ * sessions) reads the pane's states directly. `when` and the emit fields
+ * are then evaluated over the results. */
+#include "engine/window_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/eval.h"
+
+/* Bytes for lower()/upper() results while evaluating one event's
+ * arguments, or one window's `when` and emit fields. */
+#define SCRATCH_BYTES 4096
+/* Estimated bytes per member of a count distinct set (the slot and a share
+ * of the table's slack): only for weir_window_key_bytes(). */
+#define SET_MEMBER_BYTES 32
+/* Slots of a key's first ring; it doubles when full. */
+#define RING_MIN 2
+
+/* A copy of the string value a min/max/first/last state holds. */
+typedef struct str_copy {
+    char *buf;  /* owned by the slot; kept when the pane leaves */
+    size_t cap;
+} str_copy;
+
+typedef struct pane {
+    int64_t index;       /* time windows: the pane covers [index*P,
+                            (index+1)*P) */
+    int64_t n_events;    /* events folded in, > 0 while in use */
+    weir_millis min_ts;  /* times of its earliest and latest event */
+    weir_millis max_ts;
+    uint64_t first_seq;  /* seq of its first and last event */
+    uint64_t last_seq;
+    size_t set_bytes;    /* estimated size of its count distinct sets */
+    weir_agg_state st[]; /* n_aggs states; the string copies follow */
+} pane;
+
+struct weir_window_runtime {
+    const weir_window_plan *plan; /* borrowed */
+    ast_window_kind kind;
+    int64_t pane_ms;     /* time windows: gcd(size, slide) */
+    int64_t size_ms;
+    int64_t slide_ms;    /* = size for tumbling windows */
+    int64_t gap_ms;
+    int64_t count_size;  /* count windows, in events */
+    int64_t count_slide;
+    int64_t count_pane;  /* gcd(count_size, count_slide) */
+    unsigned n_aggs;
+    unsigned n_str;      /* aggregates that keep a string value */
+    int *str_slot;       /* owned, per aggregate slot: index of its string
+                            copy in a pane, or -1 */
+    size_t pane_bytes;   /* one ring slot: header, states, string copies */
+    weir_agg_state *acc; /* owned, n_aggs: a window's merged panes */
+    weir_value *results; /* owned, n_aggs */
+    weir_value *emit;    /* owned, plan->n_emit */
+    char *scratch_buf;   /* owned, SCRATCH_BYTES */
+    weir_eval_scratch scratch;
+};
+
+struct weir_window_key {
+    unsigned char *ring; /* owned: cap slots of rt->pane_bytes */
+    uint32_t cap;        /* slots */
+    uint32_t first;      /* slot of the oldest pane */
+    uint32_t n;          /* panes in use, from `first` on, wrapping */
+    __int128 next_k;     /* time windows: first window not fired yet */
+    weir_millis deadline;/* cached weir_window_key_next_deadline() */
+    weir_millis last_ts; /* newest event seen (taken or filtered);
+                            INT64_MIN before any */
+    weir_millis watermark; /* highest watermark seen; INT64_MIN before */
+    int64_t since_fire;  /* count windows: events taken since the last
+                            firing, < count_slide */
+    size_t bytes;        /* weir_window_key_bytes() */
+    weir_value key;      /* the key value; a string points to key_buf */
+    char *key_buf;       /* owned */
+    bool has_key;        /* key was set from the first event */
+};
+
+/* ------------------------------------------------------------------ */
+/* Arithmetic                                                           */
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static __int128 floor_div128(__int128 a, __int128 b)
+{
+    __int128 q = a / b;
+    if (a % b != 0 && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static int64_t floor_div64(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if (a % b != 0 && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static weir_millis saturate(__int128 x)
+{
+    return x > INT64_MAX ? INT64_MAX : x < INT64_MIN ? INT64_MIN : (weir_millis)x;
+}
+
+/* ------------------------------------------------------------------ */
+/* The ring of panes                                                    */
+
+static pane *slot_at(const weir_window_runtime *rt, const weir_window_key *key, uint32_t slot)
+{
+    return (pane *)(void *)(key->ring + (size_t)slot * rt->pane_bytes);
+}
+
+/* The i-th oldest pane in use (i < key->n). */
+static pane *pane_at(const weir_window_runtime *rt, const weir_window_key *key, uint32_t i)
+{
+    uint32_t slot = key->first + i;
+    if (slot >= key->cap)
+        slot -= key->cap;
+    return slot_at(rt, key, slot);
+}
+
+static pane *head(const weir_window_runtime *rt, const weir_window_key *key)
+{
+    return pane_at(rt, key, 0);
+}
+
+static str_copy *pane_strs(const weir_window_runtime *rt, pane *p)
+{
+    return (str_copy *)(void *)&p->st[rt->n_aggs];
+}
+
+/* Doubles the ring, keeping the panes in use (now from slot 0) and the
+ * free slots with their string buffers. Returns 0 or -1. */
+static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
+{
+    uint32_t cap = key->cap ? key->cap * 2 : RING_MIN;
+    if (cap < key->cap) /* 2^32 panes: never in practice */
+        return -1;
+    unsigned char *ring = malloc((size_t)cap * rt->pane_bytes);
+    if (!ring)
+        return -1;
+    for (uint32_t i = 0; i < key->cap; i++)
+        memcpy(ring + (size_t)i * rt->pane_bytes, pane_at(rt, key, i), rt->pane_bytes);
+    for (uint32_t i = key->cap; i < cap; i++) {
+        str_copy *sc = pane_strs(rt, (pane *)(void *)(ring + (size_t)i * rt->pane_bytes));
+        for (unsigned j = 0; j < rt->n_str; j++)
+            sc[j] = (str_copy){NULL, 0};
+    }
+    free(key->ring);
+    key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
+    key->ring = ring;
+    key->cap = cap;
+    key->first = 0;
+    return 0;
+}
+
+/* A pane with zeroed aggregates appended after the newest; NULL on
+ * out-of-memory. */
+static pane *pane_append(const weir_window_runtime *rt, weir_window_key *key)
+{
+    if (key->n == key->cap && ring_grow(rt, key) != 0)
+        return NULL;
+    pane *p = pane_at(rt, key, key->n++);
+    for (unsigned i = 0; i < rt->n_aggs; i++)
+        rt->plan->aggs[i].ops->init(&p->st[i]);
+    p->index = 0;
+    p->n_events = 0;
+    p->min_ts = INT64_MAX;
+    p->max_ts = INT64_MIN;
+    p->first_seq = p->last_seq = 0;
+    p->set_bytes = 0;
+    return p;
+}
+
+static void pane_fini(const weir_window_runtime *rt, weir_window_key *key, pane *p)
+{
+    for (unsigned i = 0; i < rt->n_aggs; i++)
+        if (rt->plan->aggs[i].ops->fini)
+            rt->plan->aggs[i].ops->fini(&p->st[i]);
+    key->bytes -= p->set_bytes;
+    p->set_bytes = 0;
+}
+
+/* The oldest pane leaves; its slot (and string buffers) stay for reuse. */
+static void drop_head(const weir_window_runtime *rt, weir_window_key *key)
+{
+    pane_fini(rt, key, head(rt, key));
+    key->first = key->first + 1 == key->cap ? 0 : key->first + 1;
+    key->n--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deadlines                                                            */
+
+/* The first window containing pane j: the smallest k with
+ * k*SLIDE + SIZE > j*P. */
+static __int128 first_window_of(const weir_window_runtime *rt, int64_t j)
+{
+    int64_t t;
+    /* 64-bit division when it cannot overflow, which is always in practice */
+    if (!__builtin_mul_overflow(j, rt->pane_ms, &t) &&
+        !__builtin_sub_overflow(t, rt->size_ms, &t))
+        return (__int128)floor_div64(t, rt->slide_ms) + 1;
+    return floor_div128((__int128)j * rt->pane_ms - rt->size_ms, rt->slide_ms) + 1;
+}
+
+/* The window the key fires next, given that it has panes. */
+static __int128 next_window(const weir_window_runtime *rt, const weir_window_key *key)
+{
+    __int128 k = first_window_of(rt, head(rt, key)->index);
+    return k > key->next_k ? k : key->next_k;
+}
+
+static void update_deadline(const weir_window_runtime *rt, weir_window_key *key)
+{
+    if (key->n == 0) {
+        key->deadline = INT64_MAX;
+        return;
+    }
+    switch (rt->kind) {
+    case AST_WINDOW_TUMBLING:
+    case AST_WINDOW_SLIDING:
+        key->deadline = saturate(next_window(rt, key) * rt->slide_ms + rt->size_ms);
+        break;
+    case AST_WINDOW_SESSION:
+        key->deadline = saturate((__int128)head(rt, key)->max_ts + rt->gap_ms);
+        break;
+    case AST_WINDOW_COUNT:
+        key->deadline = INT64_MAX;
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Runtime and keys                                                     */
+
+static bool keeps_string(const weir_window_agg *ag)
+{
+    return ag->arg_type == WEIR_T_STRING &&
+           (ag->kind == WEIR_AGG_MIN || ag->kind == WEIR_AGG_MAX ||
+            ag->kind == WEIR_AGG_FIRST || ag->kind == WEIR_AGG_LAST);
+}
+
+weir_window_runtime *weir_window_runtime_new(const weir_window_plan *plan)
+{
+    weir_window_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    rt->plan = plan;
+    rt->kind = plan->kind;
+    rt->n_aggs = plan->n_aggs;
+    rt->size_ms = plan->size_ms > 0 ? plan->size_ms : 1;
+    rt->slide_ms = plan->kind == AST_WINDOW_SLIDING && plan->slide_ms > 0 ? plan->slide_ms
+                                                                          : rt->size_ms;
+    rt->pane_ms = gcd64(rt->size_ms, rt->slide_ms);
+    rt->gap_ms = plan->gap_ms > 0 ? plan->gap_ms : 1;
+    rt->count_size = plan->count > 0 ? plan->count : 1;
+    rt->count_slide = plan->count_slide > 0 ? plan->count_slide : rt->count_size;
+    rt->count_pane = gcd64(rt->count_size, rt->count_slide);
+
+    size_t n = rt->n_aggs ? rt->n_aggs : 1;
+    rt->str_slot = malloc(n * sizeof *rt->str_slot);
+    rt->acc = calloc(n, sizeof *rt->acc);
+    rt->results = calloc(n, sizeof *rt->results);
+    rt->emit = calloc(plan->n_emit ? plan->n_emit : 1, sizeof *rt->emit);
+    rt->scratch_buf = malloc(SCRATCH_BYTES);
+    if (!rt->str_slot || !rt->acc || !rt->results || !rt->emit || !rt->scratch_buf) {
+        weir_window_runtime_free(rt);
+        return NULL;
+    }
+    rt->scratch = (weir_eval_scratch){.buf = rt->scratch_buf, .cap = SCRATCH_BYTES};
+    for (unsigned i = 0; i < rt->n_aggs; i++)
+        rt->str_slot[i] = keeps_string(&plan->aggs[i]) ? (int)rt->n_str++ : -1;
+    rt->pane_bytes = sizeof(pane) + rt->n_aggs * sizeof(weir_agg_state) +
+                     rt->n_str * sizeof(str_copy);
+    return rt;
+}
+
+void weir_window_runtime_free(weir_window_runtime *rt)
+{
+    if (!rt)
+        return;
+    free(rt->str_slot);
+    free(rt->acc);
+    free(rt->results);
+    free(rt->emit);
+    free(rt->scratch_buf);
+    free(rt);
+}
+
+weir_window_key *weir_window_key_new(weir_window_runtime *rt)
+{
+    (void)rt;
+    weir_window_key *key = calloc(1, sizeof *key);
+    if (!key)
+        return NULL;
+    key->next_k = (__int128)INT64_MIN * 4; /* before any window */
+    key->deadline = INT64_MAX;
+    key->last_ts = INT64_MIN;
+    key->watermark = INT64_MIN;
+    key->key = weir_value_missing();
+    key->bytes = sizeof *key;
+    return key;
+}
+
+void weir_window_key_free(weir_window_runtime *rt, weir_window_key *key)
+{
+    if (!key)
+        return;
+    while (key->n)
+        drop_head(rt, key);
+    for (uint32_t i = 0; i < key->cap; i++) {
+        str_copy *sc = pane_strs(rt, slot_at(rt, key, i));
+        for (unsigned j = 0; j < rt->n_str; j++)
+            free(sc[j].buf);
+    }
+    free(key->ring);
+    free(key->key_buf);
+    free(key);
+}
+
+bool weir_window_key_idle(const weir_window_key *key)
+{
+    return key->n == 0;
+}
+
+size_t weir_window_key_bytes(const weir_window_key *key)
+{
+    return key->bytes;
+}
+
+weir_millis weir_window_key_next_deadline(const weir_window_key *key)
+{
+    return key->deadline;
+}
+
+/* Copies the key value out of the first event, so `when` and emit can read
+ * it after the event is gone. */
+static int set_key(const weir_window_runtime *rt, weir_window_key *key, const weir_value *fields)
+{
+    weir_value v = fields[rt->plan->key_field];
+    if (!v.missing && rt->plan->key_type == WEIR_T_STRING) {
+        key->key_buf = malloc(v.len ? v.len : 1);
+        if (!key->key_buf)
+            return -1;
+        if (v.len)
+            memcpy(key->key_buf, v.u.s, v.len);
+        v.u.s = key->key_buf;
+        key->bytes += v.len ? v.len : 1;
+    }
+    key->key = v;
+    key->has_key = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Adding an event                                                      */
+
+/* The state now holds the argument's string, which lives in the caller's
+ * event: copy it into the pane's buffer. */
+static int keep_string(const weir_window_runtime *rt, weir_window_key *key, pane *p,
+                       unsigned slot)
+{
+    str_copy *sc = &pane_strs(rt, p)[rt->str_slot[slot]];
+    weir_value *v = &p->st[slot].v;
+    if (v->len > sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 16;
+        if (cap < v->len)
+            cap = v->len;
+        char *nb = realloc(sc->buf, cap);
+        if (!nb) {
+            *v = weir_value_missing(); /* never point into a dead event */
+            return -1;
+        }
+        key->bytes += cap - sc->cap;
+        sc->buf = nb;
+        sc->cap = cap;
+    }
+    if (v->len)
+        memcpy(sc->buf, v->u.s, v->len);
+    v->u.s = sc->buf ? sc->buf : "";
+    return 0;
+}
+
+/* Folds the event into pane p: evaluates each aggregate's argument and
+ * adds it. */
+static int fold(const weir_window_runtime *rt, weir_window_key *key, pane *p,
+                const weir_eval_ctx *ctx, weir_millis ts, uint64_t seq)
+{
+    const weir_window_plan *plan = rt->plan;
+    int rc = 0;
+    if (p->n_events++ == 0)
+        p->first_seq = seq;
+    p->last_seq = seq;
+    if (ts < p->min_ts)
+        p->min_ts = ts;
+    if (ts > p->max_ts)
+        p->max_ts = ts;
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        const weir_window_agg *ag = &plan->aggs[i];
+        weir_agg_state *st = &p->st[i];
+        if (!ag->arg) {
+            ag->ops->add(st, NULL);
+            continue;
+        }
+        weir_value v;
+        weir_eval_run(ag->arg, ctx, &v);
+        if (ag->kind == WEIR_AGG_COUNT_DISTINCT) {
+            size_t before = st->set ? weir_value_set_size(st->set) : 0;
+            ag->ops->add(st, &v);
+            size_t after = st->set ? weir_value_set_size(st->set) : 0;
+            p->set_bytes += (after - before) * SET_MEMBER_BYTES;
+            key->bytes += (after - before) * SET_MEMBER_BYTES;
+            continue;
+        }
+        ag->ops->add(st, &v);
+        /* min/max/first/last took the event's string: copy it. */
+        if (rt->str_slot[i] >= 0 && !v.missing && !st->v.missing && st->v.u.s == v.u.s &&
+            keep_string(rt, key, p, i) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* The pane an event at ts goes to (appending one if needed). */
+static pane *pane_for(const weir_window_runtime *rt, weir_window_key *key, weir_millis ts)
+{
+    pane *t = key->n ? pane_at(rt, key, key->n - 1) : NULL;
+    switch (rt->kind) {
+    case AST_WINDOW_TUMBLING:
+    case AST_WINDOW_SLIDING: {
+        int64_t j = floor_div64(ts, rt->pane_ms);
+        if (t && t->index == j)
+            return t;
+        pane *p = pane_append(rt, key);
+        if (p)
+            p->index = j;
+        return p;
+    }
+    case AST_WINDOW_SESSION:
+        if (t && (__int128)ts < (__int128)t->max_ts + rt->gap_ms)
+            return t;
+        return pane_append(rt, key);
+    case AST_WINDOW_COUNT:
+        if (t && t->n_events < rt->count_pane)
+            return t;
+        return pane_append(rt, key);
+    }
+    return NULL;
+}
+
+static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first,
+                   uint32_t n_panes, weir_millis start, weir_millis end, weir_window_cb cb,
+                   void *user);
+
+/* Count windows: the window over the last count_size events, then drop the
+ * panes the next window will not need. */
+static void fire_count(weir_window_runtime *rt, weir_window_key *key, weir_window_cb cb,
+                       void *user)
+{
+    int64_t panes = rt->count_size / rt->count_pane;
+    uint32_t want = panes > UINT32_MAX ? UINT32_MAX : (uint32_t)panes;
+    uint32_t n = key->n < want ? key->n : want;
+    fire(rt, key, key->n - n, n, 0, 0, cb, user);
+    uint32_t keep = rt->count_size > rt->count_slide
+                        ? (uint32_t)((rt->count_size - rt->count_slide) / rt->count_pane)
+                        : 0;
+    while (key->n > keep)
+        drop_head(rt, key);
+}
+
+weir_window_status weir_window_add(weir_window_runtime *rt, weir_window_key *key,
+                                   const weir_value *fields, weir_millis ts, uint64_t seq,
+                                   weir_window_cb cb, void *user)
+{
+    const weir_window_plan *plan = rt->plan;
+    if (rt->kind != AST_WINDOW_COUNT && (ts < key->watermark || ts < key->last_ts))
+        return WEIR_WINDOW_LATE;
+    if (!key->has_key && set_key(rt, key, fields) != 0)
+        return WEIR_WINDOW_ERROR;
+    if (ts > key->last_ts)
+        key->last_ts = ts;
+
+    weir_eval_scratch_reset(&rt->scratch);
+    weir_eval_ctx ctx = {.event = fields, .key = key->key, .scratch = &rt->scratch};
+    if (plan->filter && !weir_eval_condition(plan->filter, &ctx))
+        return WEIR_WINDOW_FILTERED;
+
+    pane *p = pane_for(rt, key, ts);
+    if (!p)
+        return WEIR_WINDOW_ERROR;
+    int rc = fold(rt, key, p, &ctx, ts, seq);
+    /* The deadline follows the oldest pane: it moves when that pane is new,
+     * or when a session it holds grows. */
+    if (key->n == 1 && (p->n_events == 1 || rt->kind == AST_WINDOW_SESSION))
+        update_deadline(rt, key);
+    if (rt->kind == AST_WINDOW_COUNT && ++key->since_fire == rt->count_slide) {
+        key->since_fire = 0;
+        fire_count(rt, key, cb, user);
+    }
+    return rc == 0 ? WEIR_WINDOW_TAKEN : WEIR_WINDOW_ERROR;
+}
+
+/* ------------------------------------------------------------------ */
+/* Firing                                                               */
+
+/* Reports the window made of the n_panes panes from the first-th oldest
+ * on (the bounds of a count window come from its events: pass 0, 0).
+ * Returns 1 if it passed `when`, else 0. */
+static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first,
+                   uint32_t n_panes, weir_millis start, weir_millis end, weir_window_cb cb,
+                   void *user)
+{
+    const weir_window_plan *plan = rt->plan;
+    const pane *p0 = pane_at(rt, key, first);
+    const weir_agg_state *st = p0->st;
+    bool merged = n_panes > 1;
+    if (merged) {
+        for (unsigned i = 0; i < rt->n_aggs; i++)
+            plan->aggs[i].ops->init(&rt->acc[i]);
+        st = rt->acc;
+    }
+    int64_t n_events = 0;
+    weir_millis lo = INT64_MAX, hi = INT64_MIN;
+    uint64_t last_seq = p0->last_seq;
+    for (uint32_t k = 0; k < n_panes; k++) {
+        const pane *p = pane_at(rt, key, first + k);
+        n_events += p->n_events;
+        lo = p->min_ts < lo ? p->min_ts : lo;
+        hi = p->max_ts > hi ? p->max_ts : hi;
+        last_seq = p->last_seq;
+        if (merged)
+            for (unsigned i = 0; i < rt->n_aggs; i++)
+                /* out of memory in count distinct leaves it flagged:
+                   its result is then missing */
+                (void)plan->aggs[i].ops->merge(&rt->acc[i], &p->st[i]);
+    }
+    if (rt->kind == AST_WINDOW_COUNT) {
+        start = lo;
+        end = saturate((__int128)hi + 1);
+    }
+    for (unsigned i = 0; i < rt->n_aggs; i++)
+        plan->aggs[i].ops->result(&st[i], &rt->results[i]);
+
+    weir_eval_scratch_reset(&rt->scratch);
+    weir_eval_ctx ctx = {.aggs = rt->results,
+                         .key = key->key,
+                         .window_start = start,
+                         .window_end = end,
+                         .scratch = &rt->scratch};
+    size_t passed = 0;
+    if (!plan->when || weir_eval_condition(plan->when, &ctx)) {
+        passed = 1;
+        for (unsigned i = 0; i < plan->n_emit; i++)
+            weir_eval_run(plan->emit[i].value, &ctx, &rt->emit[i]);
+        weir_window_fired w = {.start = start,
+                               .end = end,
+                               .n_events = n_events,
+                               .first_seq = p0->first_seq,
+                               .last_seq = last_seq,
+                               .key = key->key,
+                               .aggs = rt->results,
+                               .n_aggs = rt->n_aggs,
+                               .emit = plan->n_emit ? rt->emit : NULL,
+                               .n_emit = plan->n_emit};
+        if (cb)
+            cb(&w, user);
+    }
+    if (merged)
+        for (unsigned i = 0; i < rt->n_aggs; i++)
+            if (plan->aggs[i].ops->fini)
+                plan->aggs[i].ops->fini(&rt->acc[i]);
+    return passed;
+}
+
+static size_t advance_time(weir_window_runtime *rt, weir_window_key *key, weir_millis wm,
+                           weir_window_cb cb, void *user)
+{
+    size_t fired = 0;
+    while (key->n) {
+        __int128 k = next_window(rt, key);
+        __int128 start = k * rt->slide_ms, end = start + rt->size_ms;
+        if (saturate(end) > wm)
+            break;
+        if ((__int128)head(rt, key)->index * rt->pane_ms < start) {
+            /* in no window: only when SLIDE > SIZE leaves gaps */
+            drop_head(rt, key);
+            continue;
+        }
+        uint32_t n_panes = 1;
+        while (n_panes < key->n &&
+               (__int128)pane_at(rt, key, n_panes)->index * rt->pane_ms < end)
+            n_panes++;
+        fired += fire(rt, key, 0, n_panes, saturate(start), saturate(end), cb, user);
+        key->next_k = k + 1;
+        __int128 next_start = key->next_k * rt->slide_ms;
+        while (key->n && (__int128)head(rt, key)->index * rt->pane_ms < next_start)
+            drop_head(rt, key);
+    }
+    return fired;
+}
+
+static size_t advance_session(weir_window_runtime *rt, weir_window_key *key, weir_millis wm,
+                              weir_window_cb cb, void *user)
+{
+    size_t fired = 0;
+    while (key->n) {
+        pane *p = head(rt, key);
+        weir_millis end = saturate((__int128)p->max_ts + rt->gap_ms);
+        if (end > wm)
+            break;
+        fired += fire(rt, key, 0, 1, p->min_ts, end, cb, user);
+        drop_head(rt, key);
+    }
+    return fired;
+}
+
+size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key, weir_millis watermark,
+                           weir_window_cb cb, void *user)
+{
+    if (watermark > key->watermark)
+        key->watermark = watermark;
+    if (key->n == 0 || key->watermark < key->deadline)
+        return 0;
+    size_t fired = 0;
+    switch (rt->kind) {
+    case AST_WINDOW_TUMBLING:
+    case AST_WINDOW_SLIDING:
+        fired = advance_time(rt, key, key->watermark, cb, user);
+        break;
+    case AST_WINDOW_SESSION:
+        fired = advance_session(rt, key, key->watermark, cb, user);
+        break;
+    case AST_WINDOW_COUNT:
+        return 0;
+    }
+    update_deadline(rt, key);
+    return fired;
+}
