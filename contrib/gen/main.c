@@ -288,7 +288,10 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = 1;
+    /* At most half the cards: normal traffic needs cards that are free. */
     size_t wanted = (size_t)((double)s.cards * s.fraud_rate + 0.5);
+    if (wanted > s.cards / 2)
+        wanted = s.cards / 2;
     if (gen_plan_shape(&plan, &world, s.seed, wanted, s.events / 2) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         goto done;

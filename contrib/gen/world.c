@@ -100,7 +100,6 @@ enum {
     MIN_MERCHANTS = 500,
     MAX_MERCHANTS = 200000,
     CARDS_PER_MERCHANT = 20,
-    HOME_PERMILLE = 850, /* share of a card's payments in its home city */
 };
 
 static uint32_t weighted_pick(const uint32_t *cumulative, uint32_t n, uint32_t x)

@@ -4,8 +4,8 @@
  * conflicts (%expect 0). Actions only build the syntax tree (ast.h): names
  * are resolved and types checked later, by check.c, so the grammar stays
  * about shape. A few checks that are purely about spelling (a window kind,
- * `skip past last`, `from file`) are done here because only the parser
- * knows which words the user wrote.
+ * `skip past last`, `from file`, a rule clause written twice) are done here
+ * because only the parser knows which words the user wrote.
  *
  * Error recovery: a syntax error skips to the next top-level declaration
  * (`rule`, `stream`, `sink`, `list`, `include`), so one run reports an error
@@ -19,6 +19,9 @@
 %define api.prefix {weir_yy}
 %define api.location.type {weir_loc}
 %define parse.error custom
+/* Lookahead correction: without it, default reductions run before an
+ * error is noticed and the "expected ..." list describes a later state
+ * (after `[` at end of file it would offer only `]`). */
 %define parse.lac full
 %locations
 %expect 0

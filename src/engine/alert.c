@@ -95,8 +95,9 @@ static void write_body(weir_engine *e, const alert_input *in)
 int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
 {
     engine_rule *r = in->rule;
-    weir_key_entry *entry = e->cur_entry;
     key_block *b = e->cur_block;
+    if (r->throttled && !b && e->cur_key && !(b = weir_engine_current_block(e, r)))
+        return -1;
     if (r->throttled && b) {
         int64_t last = b->last_alert[r->pos];
         if (last != INT64_MIN && in->time < last + r->throttle_ms) {
@@ -108,10 +109,11 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
     const weir_type key_type = e->maps[r->map].keys.key_type;
     const char *rule_name = r->plan->ast->name.name;
     uint64_t h = mix_bytes(WEIR_DETECTION_SEED, rule_name, strlen(rule_name) + 1);
-    if (entry && key_type == WEIR_T_STRING)
-        h = mix_bytes(h, entry->key.u.s, entry->key.len);
-    else if (entry)
-        h = weir_detection_mix(h, (uint64_t)entry->key.u.i);
+    const weir_value *key = e->cur_key;
+    if (key && !key->missing && key_type == WEIR_T_STRING)
+        h = mix_bytes(h, key->u.s, key->len);
+    else if (key && !key->missing)
+        h = weir_detection_mix(h, (uint64_t)key->u.i);
     h = weir_detection_mix(h, in->detection);
     h = weir_detection_mix(h, in->timed_out);
     char id[17], when[64];
@@ -127,8 +129,8 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
     yajl_gen_string(g, (const unsigned char *)rule_name, strlen(rule_name));
     weir_json_key(g, "severity");
     yajl_gen_string(g, (const unsigned char *)r->severity, strlen(r->severity));
-    if (entry)
-        write_key(g, "key", key_type, &entry->key);
+    if (key)
+        write_key(g, "key", key_type, key);
     weir_json_key(g, "time");
     weir_format_time(in->time, when);
     yajl_gen_string(g, (const unsigned char *)when, strlen(when));

@@ -100,6 +100,10 @@ static bool push_digit(uint64_t *mag, unsigned digit, uint64_t limit)
     return true;
 }
 
+/* Up to 18 digits cannot pass 2^63 (10^18 - 1 < 2^63): timestamps, ids
+ * and amounts take this path and skip the overflow checks. */
+#define SAFE_DIGITS 18
+
 /* The largest magnitude of an int64 of that sign. */
 static uint64_t magnitude_limit(bool negative)
 {
@@ -122,9 +126,14 @@ weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out)
     if (p.n_frac > 0 || p.has_exp)
         return WEIR_NUM_NOT_INTEGER;
     uint64_t mag = 0, limit = magnitude_limit(p.negative);
-    for (size_t i = 0; i < p.n_int; i++)
-        if (!push_digit(&mag, (unsigned)(p.int_digits[i] - '0'), limit))
-            return WEIR_NUM_RANGE;
+    if (p.n_int <= SAFE_DIGITS) {
+        for (size_t i = 0; i < p.n_int; i++)
+            mag = mag * 10 + (unsigned)(p.int_digits[i] - '0');
+    } else {
+        for (size_t i = 0; i < p.n_int; i++)
+            if (!push_digit(&mag, (unsigned)(p.int_digits[i] - '0'), limit))
+                return WEIR_NUM_RANGE;
+    }
     *out = apply_sign(mag, p.negative);
     return WEIR_NUM_OK;
 }
@@ -150,9 +159,14 @@ weir_num_result weir_decode_parse_decimal(const char *s, size_t len, bool lenien
     /* Digits kept before the point of the scaled value; the rest round. */
     int64_t kept = (int64_t)n_digits + (shift < 0 ? shift : 0);
     uint64_t mag = 0, limit = magnitude_limit(p.negative);
-    for (int64_t i = 0; i < kept; i++)
-        if (!push_digit(&mag, digit_at(&p, (size_t)i), limit))
-            return WEIR_NUM_RANGE;
+    if (kept <= SAFE_DIGITS) {
+        for (int64_t i = 0; i < kept; i++)
+            mag = mag * 10 + digit_at(&p, (size_t)i);
+    } else {
+        for (int64_t i = 0; i < kept; i++)
+            if (!push_digit(&mag, digit_at(&p, (size_t)i), limit))
+                return WEIR_NUM_RANGE;
+    }
     if (shift > 0 && mag != 0) {
         for (int64_t i = 0; i < shift; i++)
             if (!push_digit(&mag, 0, limit))

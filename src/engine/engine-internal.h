@@ -34,6 +34,9 @@ typedef struct engine_rule {
     uint32_t **remap;
     unsigned first_input;     /* stream index of the rule's first input */
     weir_value *remapped;     /* scratch: the last event in first-input layout */
+    void *spare;              /* a fresh key state: an event of a key with no
+                                 state runs on it first, and only if it
+                                 leaves something pending is a key made */
     const char *severity;
     const char **sinks;       /* borrowed names, owned array */
     size_t n_sinks;
@@ -84,7 +87,9 @@ struct weir_engine {
     weir_eval_scratch scratch;
     char scratch_buf[4096];
     yajl_gen gen;
-    /* the key entry being processed, for alerts */
+    /* the key being processed, for alerts: its value, and its entry and
+     * block when it has them (NULL while an event runs on a spare state) */
+    const weir_value *cur_key;
     weir_key_entry *cur_entry;
     key_block *cur_block;
 };
@@ -128,5 +133,9 @@ uint64_t weir_detection_mix(uint64_t h, uint64_t v);
  * engine's callback. The key is the engine's current key. Returns 0, or -1
  * on out of memory. */
 int weir_engine_raise_alert(weir_engine *e, const alert_input *in);
+
+/* The current key's block, made if the key has none yet (for throttling an
+ * alert raised on a spare state). NULL when out of memory. */
+key_block *weir_engine_current_block(weir_engine *e, const engine_rule *r);
 
 #endif

@@ -294,6 +294,8 @@ void weir_engine_free(weir_engine *e)
     }
     free(e->maps);
     for (size_t i = 0; i < e->n_rules; i++) {
+        if (e->rules[i].spare)
+            weir_rule_key_free(&e->rules[i], e->rules[i].spare);
         weir_rule_runner_fini(&e->rules[i]);
         if (e->rules[i].remap)
             for (size_t s = 0; s < e->n_streams; s++)
@@ -384,6 +386,79 @@ static int settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry,
     return 0;
 }
 
+/* The entry and block of `key` in map m, made if absent. NULL when out of
+ * memory. */
+static weir_key_entry *key_entry(weir_engine *e, engine_map *m, const weir_value *key,
+                                 uint64_t hash)
+{
+    uint32_t slot;
+    weir_key_entry *entry = weir_key_map_upsert(&m->keys, key, hash, &slot);
+    if (!entry)
+        return NULL;
+    if (!entry->state) {
+        entry->state = new_block(m->n_rules);
+        if (!entry->state) {
+            weir_key_map_remove(&m->keys, entry);
+            return NULL;
+        }
+        if (++e->stats.keys > e->stats.peak_keys)
+            e->stats.peak_keys = e->stats.keys;
+    }
+    return entry;
+}
+
+key_block *weir_engine_current_block(weir_engine *e, const engine_rule *r)
+{
+    engine_map *m = &e->maps[r->map];
+    weir_key_entry *entry =
+        key_entry(e, m, e->cur_key, weir_key_hash(m->keys.key_type, e->cur_key));
+    if (!entry)
+        return NULL;
+    e->cur_entry = entry;
+    e->cur_block = entry->state;
+    return entry->state;
+}
+
+/* Runs one rule on an event of a key that has no state for it, on the
+ * rule's spare state. Most events start nothing (a payment that is not a
+ * probe): they cost no key, no block and no state. */
+static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const weir_value *key,
+                        uint64_t hash, const weir_value *fields, unsigned stream, int64_t ts,
+                        uint64_t seq)
+{
+    if (!r->spare && !(r->spare = weir_rule_key_new(r)))
+        return -1;
+    e->cur_key = key;
+    e->cur_entry = NULL;
+    e->cur_block = NULL;
+    int rc = weir_rule_process(e, r, r->spare, fields, stream, ts, seq);
+    e->cur_key = NULL;
+    e->cur_entry = NULL;
+    e->cur_block = NULL;
+    if (rc != 0)
+        return -1;
+    bool idle = weir_rule_idle(r, r->spare);
+    weir_key_entry *entry = NULL;
+    if (!idle) {
+        if (!(entry = key_entry(e, m, key, hash)))
+            return -1;
+        key_block *b = entry->state;
+        b->states[r->pos] = r->spare;
+        r->spare = NULL;
+        count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]));
+    } else {
+        /* a window state remembers the key it saw, even when it kept
+         * nothing: it cannot serve another key */
+        if (r->plan->window) {
+            weir_rule_key_free(r, r->spare);
+            r->spare = NULL;
+        }
+        /* a throttled alert may have made the entry */
+        entry = weir_key_map_find(&m->keys, key, hash);
+    }
+    return entry ? settle_key(e, r->map, entry, ts) : 0;
+}
+
 /* Runs every rule reading `stream` on one event. */
 static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, int64_t ts,
                     uint64_t seq)
@@ -397,30 +472,20 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
             continue; /* no key, no state: the event cannot match per key */
         engine_map *m = &e->maps[r->map];
         uint64_t hash = weir_key_hash(m->keys.key_type, key);
-        uint32_t slot;
-        weir_key_entry *entry = weir_key_map_upsert(&m->keys, key, hash, &slot);
-        if (!entry)
-            return -1;
-        if (!entry->state) {
-            entry->state = new_block(m->n_rules);
-            if (!entry->state) {
-                weir_key_map_remove(&m->keys, entry);
+        weir_key_entry *entry = weir_key_map_find(&m->keys, key, hash);
+        key_block *b = entry ? entry->state : NULL;
+        if (!b || !b->states[r->pos]) {
+            if (run_on_spare(e, r, m, key, hash, fields, stream, ts, seq) != 0)
                 return -1;
-            }
-            if (++e->stats.keys > e->stats.peak_keys)
-                e->stats.peak_keys = e->stats.keys;
+            continue;
         }
-        key_block *b = entry->state;
-        if (!b->states[r->pos]) {
-            b->states[r->pos] = weir_rule_key_new(r);
-            if (!b->states[r->pos])
-                return -1;
-        }
+        e->cur_key = &entry->key;
         e->cur_entry = entry;
         e->cur_block = b;
         size_t before = weir_rule_partials(r, b->states[r->pos]);
         int rc = weir_rule_process(e, r, b->states[r->pos], fields, stream, ts, seq);
         count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]) - (int64_t)before);
+        e->cur_key = NULL;
         e->cur_entry = NULL;
         e->cur_block = NULL;
         if (rc != 0 || settle_key(e, r->map, entry, ts) != 0)
@@ -439,6 +504,7 @@ static int fire_timer(weir_engine *e, weir_timer t)
     entry->timer_at = INT64_MAX;
     e->stats.timers_fired++;
     key_block *b = entry->state;
+    e->cur_key = &entry->key;
     e->cur_entry = entry;
     e->cur_block = b;
     for (uint32_t i = 0; i < m->n_rules; i++) {
@@ -449,10 +515,13 @@ static int fire_timer(weir_engine *e, weir_timer t)
         int rc = weir_rule_advance(e, r, b->states[i], t.at);
         count_partials(e, (int64_t)weir_rule_partials(r, b->states[i]) - (int64_t)before);
         if (rc != 0) {
+            e->cur_key = NULL;
             e->cur_entry = NULL;
+            e->cur_block = NULL;
             return -1;
         }
     }
+    e->cur_key = NULL;
     e->cur_entry = NULL;
     e->cur_block = NULL;
     return settle_key(e, t.map, entry, t.at);

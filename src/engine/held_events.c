@@ -1,4 +1,5 @@
 /* held_events.c — the watermark wait queue; see held_events.h. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,14 @@ typedef union free_block {
     weir_held_event ev;
 } free_block;
 
+/* Most events arrive in order: those that sort after the last queued one
+ * go to a FIFO ring (O(1)); only the out-of-order rest pay for the heap.
+ * The earliest event is the earlier of the two heads. */
 struct weir_held_queue {
     weir_held_event **heap;
     size_t n, cap;
+    weir_held_event **ring;
+    size_t ring_head, ring_n, ring_cap; /* ring_cap is a power of two */
     free_block *free_lists[N_CLASSES + 1];
     size_t bytes;
 };
@@ -33,6 +39,9 @@ void weir_held_queue_free(weir_held_queue *q)
     for (size_t i = 0; i < q->n; i++)
         free(q->heap[i]);
     free(q->heap);
+    for (size_t i = 0; i < q->ring_n; i++)
+        free(q->ring[(q->ring_head + i) & (q->ring_cap - 1)]);
+    free(q->ring);
     for (size_t c = 0; c <= N_CLASSES; c++) {
         free_block *b = q->free_lists[c];
         while (b) {
@@ -47,6 +56,21 @@ void weir_held_queue_free(weir_held_queue *q)
 static bool earlier(const weir_held_event *a, const weir_held_event *b)
 {
     return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static int grow_ring(weir_held_queue *q)
+{
+    size_t cap = q->ring_cap ? q->ring_cap * 2 : 1024;
+    weir_held_event **ring = malloc(cap * sizeof *ring);
+    if (!ring)
+        return -1;
+    for (size_t i = 0; i < q->ring_n; i++)
+        ring[i] = q->ring[(q->ring_head + i) & (q->ring_cap - 1)];
+    free(q->ring);
+    q->ring = ring;
+    q->ring_cap = cap;
+    q->ring_head = 0;
+    return 0;
 }
 
 static weir_held_event *alloc_block(weir_held_queue *q, size_t size, uint32_t *cls)
@@ -97,6 +121,8 @@ int weir_held_queue_push(weir_held_queue *q, const weir_value *fields, uint32_t 
         q->heap = heap;
         q->cap = cap;
     }
+    if (q->ring_n == q->ring_cap && grow_ring(q) != 0)
+        return -1;
     uint32_t cls;
     weir_held_event *ev = alloc_block(q, size, &cls);
     if (!ev)
@@ -116,6 +142,11 @@ int weir_held_queue_push(weir_held_queue *q, const weir_value *fields, uint32_t 
             bytes += fields[i].len;
         }
     }
+    if (q->ring_n == 0 || !earlier(ev, q->ring[(q->ring_head + q->ring_n - 1) & (q->ring_cap - 1)])) {
+        q->ring[(q->ring_head + q->ring_n) & (q->ring_cap - 1)] = ev;
+        q->ring_n++;
+        return 0;
+    }
     size_t i = q->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -128,13 +159,29 @@ int weir_held_queue_push(weir_held_queue *q, const weir_value *fields, uint32_t 
     return 0;
 }
 
+/* true when the earliest event is the ring's head */
+static bool ring_first(const weir_held_queue *q)
+{
+    if (!q->ring_n)
+        return false;
+    return !q->n || earlier(q->ring[q->ring_head], q->heap[0]);
+}
+
 const weir_held_event *weir_held_queue_peek(const weir_held_queue *q)
 {
+    if (ring_first(q))
+        return q->ring[q->ring_head];
     return q->n ? q->heap[0] : NULL;
 }
 
 void weir_held_queue_pop(weir_held_queue *q)
 {
+    if (ring_first(q)) {
+        release_block(q, q->ring[q->ring_head]);
+        q->ring_head = (q->ring_head + 1) & (q->ring_cap - 1);
+        q->ring_n--;
+        return;
+    }
     if (!q->n)
         return;
     release_block(q, q->heap[0]);
@@ -158,10 +205,10 @@ void weir_held_queue_pop(weir_held_queue *q)
 
 size_t weir_held_queue_size(const weir_held_queue *q)
 {
-    return q->n;
+    return q->n + q->ring_n;
 }
 
 size_t weir_held_queue_bytes(const weir_held_queue *q)
 {
-    return q->bytes + q->cap * sizeof(weir_held_event *);
+    return q->bytes + (q->cap + q->ring_cap) * sizeof(weir_held_event *);
 }

@@ -4,8 +4,9 @@
  * event that must wait (its timestamp is above the watermark) is copied
  * here: its field array and the bytes of its strings in one block. Blocks
  * come from size-class free lists owned by the queue, so in steady state
- * holding an event allocates nothing. The queue is a binary min-heap on
- * (timestamp, sequence): equal timestamps keep their arrival order. */
+ * holding an event allocates nothing. Events come out in (timestamp,
+ * sequence) order: equal timestamps keep their arrival order. In-order
+ * arrivals queue in a FIFO ring, the others in a binary min-heap. */
 #ifndef WEIR_ENGINE_HELD_EVENTS_H
 #define WEIR_ENGINE_HELD_EVENTS_H
 

@@ -21,18 +21,35 @@ void weir_key_map_clear(weir_key_map *m)
     weir_key_map_init(m, m->key_type);
 }
 
-/* 64-bit FNV-1a then a final mix, so short keys spread over the table. */
+/* Eight bytes at a time, each word multiplied in and folded (a
+ * multiply-xorshift mix, as in splitmix64's finaliser): card numbers and
+ * account ids are short, so this is a handful of multiplies per key. */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
 static uint64_t hash_bytes(const void *data, size_t len)
 {
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0xff51afd7ed558ccdULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix64(h ^ w);
+        p += 8;
+        len -= 8;
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
+    if (len) {
+        uint64_t w = 0;
+        memcpy(&w, p, len);
+        h = mix64(h ^ w ^ 0x5555555555555555ULL);
+    }
     return h;
 }
 

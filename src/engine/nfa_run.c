@@ -70,6 +70,11 @@
  * sum(probe.amount)), which needs the run's events: they are extracted
  * from the buffer once per run and event, and only then.
  *
+ * Versions are Flink's Dewey numbers with 32-bit digits. The start
+ * state's single digit grows at every event that opens branches, so a key
+ * that is never idle (an idle key's state is dropped and starts afresh)
+ * would wrap it after 2^32 such events; Flink's int overflows at 2^31.
+ *
  * Memory. Before each process/advance the worst case of blocks and
  * scratch is reserved (from per-state bounds computed when the runtime is
  * made), so running out of memory is reported before anything changes.
@@ -191,6 +196,9 @@ struct weir_pattern_runtime {
 
     stream_info *streams;
     uint32_t n_streams;
+    stream_info other;    /* an input of the rule no step reads: such an
+                             event is never taken, but it counts for
+                             `next` (strict contiguity) */
 
     /* the event being processed */
     const weir_value *ev_fields;
@@ -206,6 +214,9 @@ struct weir_pattern_runtime {
     weir_match_buffer *cur_buf;
     bool view_ready;
     view_arrays cview;
+    struct lazy_view {
+        weir_pattern_runtime *rt;
+    } cself;              /* what cmatch reads through: extracts on demand */
     weir_eval_match cmatch;
     size_t cvals_cap;
     uint32_t *vcur;       /* n_steps: fill cursors */
@@ -432,6 +443,25 @@ static void ensure_view(weir_pattern_runtime *rt)
     view_fill(rt, &rt->cview, rt->mpairs, n, NULL, NULL, NULL);
 }
 
+/* The condition view: the run's events are extracted from the buffer the
+ * first time a program actually reads them (`kind == "B" and
+ * v != probe[-1].v` does not when the kind differs). */
+static size_t lazy_count(const void *self, unsigned step)
+{
+    weir_pattern_runtime *rt = ((const struct lazy_view *)self)->rt;
+    ensure_view(rt);
+    return view_count(&rt->cview, step);
+}
+
+static const weir_value *lazy_event(const void *self, unsigned step, size_t i)
+{
+    weir_pattern_runtime *rt = ((const struct lazy_view *)self)->rt;
+    ensure_view(rt);
+    return view_event(&rt->cview, step, i);
+}
+
+static const weir_eval_match_ops lazy_ops = {lazy_count, lazy_event};
+
 /* -------------------------------------------------------- conditions */
 
 static bool leaf_eval(weir_pattern_runtime *rt, uint16_t op, uint32_t arg)
@@ -465,8 +495,6 @@ static bool leaf_eval(weir_pattern_runtime *rt, uint16_t op, uint32_t arg)
     uint64_t gen = rt->leaf_uses_match[slot] ? rt->gen_run : rt->gen_event;
     if (rt->leaf_gen[slot] == gen)
         return rt->leaf_val[slot];
-    if (rt->leaf_uses_match[slot])
-        ensure_view(rt);
     weir_eval_scratch_reset(&rt->scratch);
     weir_eval_ctx ctx = {
         .event = rt->ev_fields,
@@ -759,8 +787,25 @@ static void reluctant_filter(weir_pattern_runtime *rt, weir_pattern_key *key)
     }
 }
 
+/* Keeps in (*pts, *pseq) the earlier (or later) of it and ev. */
+static void keep_event(const weir_mb_event *ev, bool later, bool *have, int64_t *pts,
+                       uint64_t *pseq)
+{
+    bool take = !*have;
+    if (!take && later)
+        take = ev->ts > *pts || (ev->ts == *pts && ev->seq > *pseq);
+    else if (!take)
+        take = ev->ts < *pts || (ev->ts == *pts && ev->seq < *pseq);
+    if (take) {
+        *pts = ev->ts;
+        *pseq = ev->seq;
+        *have = true;
+    }
+}
+
 /* Which partial matches a completed one prunes: Flink's
- * AfterMatchSkipStrategy.getPruningId over every extracted path. */
+ * AfterMatchSkipStrategy.getPruningId over every extracted path (paths
+ * run latest event first). false: none (Flink's null). */
 static bool pruning_id(const weir_pattern_runtime *rt, const weir_mb_paths *paths,
                        int64_t *pts, uint64_t *pseq)
 {
@@ -769,43 +814,32 @@ static bool pruning_id(const weir_pattern_runtime *rt, const weir_mb_paths *path
     for (size_t p = 0; p < paths->n_paths; p++) {
         weir_mb_node *const *nodes = paths->nodes + paths->first[p];
         size_t len = paths->first[p + 1] - paths->first[p];
-        for (size_t i = 0; i < len; i++) {
-            const weir_mb_event *ev = nodes[i]->event;
-            bool take;
-            switch (nfa->skip) {
-            case AST_SKIP_TO_NEXT: /* the earliest event */
-                take = !have || ev->ts < *pts || (ev->ts == *pts && ev->seq < *pseq);
-                break;
-            case AST_SKIP_PAST_LAST: /* the latest event */
-                take = !have || ev->ts > *pts || (ev->ts == *pts && ev->seq > *pseq);
-                break;
-            case AST_SKIP_TO_FIRST:
-            case AST_SKIP_TO_LAST: {
+        switch (nfa->skip) {
+        case AST_SKIP_TO_NEXT: /* the first event of each step: the earliest */
+            for (size_t i = 0; i < len; i++)
+                keep_event(nodes[i]->event, false, &have, pts, pseq);
+            break;
+        case AST_SKIP_PAST_LAST: /* the last event of each step: the latest */
+            for (size_t i = 0; i < len; i++)
+                keep_event(nodes[i]->event, true, &have, pts, pseq);
+            break;
+        case AST_SKIP_TO_FIRST:
+        case AST_SKIP_TO_LAST: {
+            /* the step's first (last) event in this path; the latest over
+             * the paths */
+            const weir_mb_event *pick = NULL;
+            for (size_t i = 0; i < len; i++) {
                 if (nodes[i]->step != (uint32_t)nfa->skip_step)
                     continue;
-                /* the first (last) event of the step in this path: paths
-                 * run latest first */
-                bool is_it = true;
-                for (size_t j = 0; j < len; j++) {
-                    if (nodes[j]->step != nodes[i]->step || j == i)
-                        continue;
-                    if (nfa->skip == AST_SKIP_TO_FIRST ? j > i : j < i)
-                        is_it = false;
-                }
-                if (!is_it)
-                    continue;
-                /* max over the paths */
-                take = !have || ev->ts > *pts || (ev->ts == *pts && ev->seq > *pseq);
-                break;
+                if (nfa->skip == AST_SKIP_TO_FIRST || !pick)
+                    pick = nodes[i]->event;
             }
-            default:
-                return false;
-            }
-            if (take) {
-                *pts = ev->ts;
-                *pseq = ev->seq;
-                have = true;
-            }
+            if (pick)
+                keep_event(pick, true, &have, pts, pseq);
+            break;
+        }
+        default:
+            return false;
         }
     }
     return have;
@@ -1063,8 +1097,15 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     if (!key->has_now || ts > key->now)
         if (advance_time(rt, key, ts, cb, user) != 0)
             return -1;
-    if (!si)
-        return 0; /* not a stream of this rule: no step can take it */
+    if (!si) {
+        /* with one input, an event of another stream is not the rule's;
+         * with several, it is one of an input no step reads: it takes
+         * no step (every condition tests the stream) but is an event */
+        if (rt->plan->ast->n_inputs <= 1)
+            return 0;
+        rt->other.stream = stream;
+        si = &rt->other;
+    }
     if (reserve_process(rt, key, fields, si) != 0)
         return -1;
 
@@ -1470,8 +1511,9 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
     }
     find_reluctant(rt);
     rt->cview.n_steps = rt->mview.n_steps = ns;
-    rt->cmatch.ops = &view_ops;
-    rt->cmatch.self = &rt->cview;
+    rt->cself.rt = rt;
+    rt->cmatch.ops = &lazy_ops;
+    rt->cmatch.self = &rt->cself;
     rt->mmatch.ops = &view_ops;
     rt->mmatch.self = &rt->mview;
     return rt;

@@ -98,8 +98,9 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key);
  * ordered by it; it also identifies the event in matches). Events must
  * come in (ts, seq) order. First advances time to ts when ts is later than
  * the key's time (see above). Calls cb for every match this completes, in
- * FlinkCEP's order. Returns 0, or -1 when out of memory (then nothing
- * changed: the event was not processed). */
+ * FlinkCEP's order. An event of a stream that is not an input of the
+ * rule is ignored. Returns 0, or -1 when out of memory (then the event
+ * was not processed, though time may have advanced to ts). */
 int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts,
                          uint64_t seq, weir_match_cb cb, void *user);

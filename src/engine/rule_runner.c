@@ -38,7 +38,7 @@ static void on_match(void *user, const weir_pattern_match *m)
     weir_eval_ctx ctx = {
         .event = event,
         .match = m->view,
-        .key = call->e->cur_entry ? call->e->cur_entry->key : weir_value_missing(),
+        .key = call->e->cur_key ? *call->e->cur_key : weir_value_missing(),
         .scratch = &call->e->scratch,
     };
     weir_eval_scratch_reset(&call->e->scratch);

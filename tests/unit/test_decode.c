@@ -153,6 +153,10 @@ Test(decode, int_limits)
     cr_assert_eq(field(F_I)->u.i, INT64_MAX);
     assert_ok(with("\"i\":-0"));
     cr_assert_eq(field(F_I)->u.i, 0);
+    assert_ok(with("\"i\":999999999999999999"));
+    cr_assert_eq(field(F_I)->u.i, 999999999999999999);
+    assert_ok(with("\"i\":-1000000000000000000"));
+    cr_assert_eq(field(F_I)->u.i, -1000000000000000000);
 }
 
 Test(decode, int_out_of_range)
@@ -214,6 +218,10 @@ Test(decode, decimal_exact)
     cr_assert_eq(decimal_of("125E-2"), 12500);
     cr_assert_eq(decimal_of("0.0012e2"), 1200);
     cr_assert_eq(decimal_of("1200e-4"), 1200);
+    /* 18 digits take the unchecked path, 19 the checked one. */
+    cr_assert_eq(decimal_of("99999999999999.9999"), 999999999999999999);
+    cr_assert_eq(decimal_of("100000000000000.0000"), 1000000000000000000);
+    cr_assert_eq(decimal_of("\"0000000000000000000000.5\""), 5000);
 }
 
 Test(decode, decimal_rounds_half_away_from_zero)

@@ -1602,3 +1602,12 @@ Test(flink_not, times_with_not_followed_by_after)
            " then end where " IS("d"),
            "a1 d1 e1 b1 b2 c1 d2", "");
 }
+
+Test(streams, input_without_steps_still_breaks_next)
+{
+    /* t is an input of the rule but no step reads it: its events are
+     * never taken, yet they are events of the rule, so `next` sees them */
+    expect_on(TWO, "a from s where " IS("a") " next b from s where " IS("b"), "a1 ^x1 b1 a2 b2",
+              "[a:a2 b:b2]");
+    teardown_rule();
+}
