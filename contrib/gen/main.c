@@ -78,6 +78,10 @@ static void usage(FILE *out)
     }
     OPTIONS(OPTION_HELP)
 #undef OPTION_HELP
+    fputs("\nPlanted scenarios (alerts each should raise):\n", out);
+    for (int k = 0; k < GEN_N_KINDS; k++)
+        fprintf(out, "  %-20s %s %" PRIu32 ": %s\n", gen_kinds[k].name, gen_kinds[k].rule,
+                gen_kinds[k].alerts, gen_kinds[k].what);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -157,8 +161,8 @@ static int parse_args(int argc, char **argv, settings *s)
             break;
         case OPT_start:
             if (gen_time_parse(optarg, &s->start) != 0 || s->start < 0)
-                return usage_error("--start: '%s' is neither ms since the epoch nor an RFC 3339 "
-                                   "time like 2023-11-14T22:13:20Z",
+                return usage_error("--start: '%s' is not a time from 1970 on, in ms since the "
+                                   "epoch or RFC 3339 (2023-11-14T22:13:20Z)",
                                    optarg);
             break;
         case OPT_fraud_rate:

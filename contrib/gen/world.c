@@ -57,7 +57,7 @@ typedef struct category_def {
 } category_def;
 
 /* The top of every band is at most GEN_MAX_NORMAL_CENTS, and prices of
- * $1000 and more are well under 1% of normal traffic. */
+ * $500 and more are about 3% of normal traffic. */
 static const category_def categories[] = {
     {5411, "grocery stores", GEN_ROLE_EVERYDAY, 18,
      {{60, 300, 4000}, {35, 4000, 12000}, {5, 12000, 30000}}},
@@ -67,7 +67,7 @@ static const category_def categories[] = {
     {5541, "service stations", GEN_ROLE_EVERYDAY, 8, {{100, 2000, 9500}}},
     {5912, "pharmacies", GEN_ROLE_EVERYDAY, 5, {{90, 400, 4000}, {10, 4000, 12000}}},
     {5311, "department stores", GEN_ROLE_EVERYDAY, 4,
-     {{70, 2000, 15000}, {29, 15000, 45000}, {1, 45000, 120000}}},
+     {{70, 2000, 15000}, {29, 15000, 45000}, {1, 45000, 100000}}},
     {5651, "clothing", GEN_ROLE_EVERYDAY, 6, {{75, 1500, 12000}, {25, 12000, 35000}}},
     {4121, "taxis", GEN_ROLE_EVERYDAY, 4, {{100, 600, 6000}}},
     {4111, "commuter transport", GEN_ROLE_EVERYDAY, 3, {{90, 150, 600}, {10, 600, 5000}}},
@@ -77,15 +77,15 @@ static const category_def categories[] = {
     {5817, "software and apps", GEN_ROLE_PROBE, 2, {{90, 99, 1499}, {10, 1500, 5000}}},
     {8398, "charities", GEN_ROLE_PROBE, 1, {{70, 500, 5000}, {30, 5000, 25000}}},
     {5732, "electronics", GEN_ROLE_BIG, 3,
-     {{55, 1500, 15000}, {42, 15000, 80000}, {3, 80000, 150000}}},
-    {5944, "jewellery", GEN_ROLE_BIG, 1, {{80, 5000, 50000}, {20, 50000, 150000}}},
-    {4511, "airlines", GEN_ROLE_BIG, 1, {{85, 6000, 60000}, {15, 60000, 150000}}},
+     {{55, 1500, 15000}, {42, 15000, 70000}, {3, 70000, 100000}}},
+    {5944, "jewellery", GEN_ROLE_BIG, 1, {{80, 5000, 50000}, {20, 50000, 100000}}},
+    {4511, "airlines", GEN_ROLE_BIG, 1, {{85, 6000, 60000}, {15, 60000, 100000}}},
     {5999, "gift cards and misc. retail", GEN_ROLE_BIG, 2, {{80, 1000, 20000}, {20, 20000, 50000}}},
     {6051, "quasi-cash", GEN_ROLE_BIG, 1, {{100, 2000, 100000}}},
     {4829, "money transfer", GEN_ROLE_BIG, 1, {{100, 2000, 100000}}},
     {7995, "betting and casinos", GEN_ROLE_BIG, 1, {{100, 500, 50000}}},
-    {7011, "hotels", GEN_ROLE_HOLD, 2, {{90, 8000, 45000}, {10, 45000, 150000}}},
-    {7512, "car rental", GEN_ROLE_HOLD, 1, {{85, 4000, 40000}, {15, 40000, 120000}}},
+    {7011, "hotels", GEN_ROLE_HOLD, 2, {{90, 8000, 45000}, {10, 45000, 100000}}},
+    {7512, "car rental", GEN_ROLE_HOLD, 1, {{85, 4000, 40000}, {15, 40000, 100000}}},
 };
 enum { N_CATEGORIES = sizeof categories / sizeof categories[0] };
 
@@ -315,5 +315,5 @@ int64_t gen_price(const gen_world *w, gen_rng *r, uint32_t merchant)
         if (cents < b->lo)
             cents += 100;
     }
-    return cents;
+    return cents < GEN_MAX_NORMAL_CENTS ? cents : GEN_MAX_NORMAL_CENTS;
 }

@@ -66,9 +66,11 @@ uint32_t gen_pick_role(const gen_world *w, gen_rng *r, gen_role role);
 uint32_t gen_pick_role_except(const gen_world *w, gen_rng *r, gen_role role, uint32_t not);
 
 /* A price at the merchant, in cents, from its category's ranges: never
- * above GEN_MAX_NORMAL_CENTS, so that normal traffic cannot reach the
- * velocity rule's $5000 an hour without several rare purchases at once. */
-#define GEN_MAX_NORMAL_CENTS 150000
+ * above GEN_MAX_NORMAL_CENTS, so that over $5000 in an hour takes six
+ * payments of over $800 on average, as rare for a card paying about once
+ * an hour as six such prices in a row. ($1500 was not enough: five travel
+ * purchases in an hour happened once in five million card-hours.) */
+#define GEN_MAX_NORMAL_CENTS 100000
 int64_t gen_price(const gen_world *w, gen_rng *r, uint32_t merchant);
 
 static inline const char *gen_merchant_json(const gen_world *w, uint32_t m, size_t *len)

@@ -50,36 +50,34 @@ typedef struct weir_json_slot {
     uint8_t kind;     /* a weir_json_kind */
 } weir_json_slot;
 
-/* One used field in a stream's key table (open addressing, linear probe). */
+/* One used field of a stream, as the reader matches keys against it. */
 typedef struct weir_json_key {
-    const char *name; /* NULL for an empty entry; borrowed from the AST */
+    const char *name; /* borrowed from the AST: an identifier, so it holds
+                         no quote or backslash */
     uint32_t len;
     uint32_t slot;    /* the field's ast_field.index */
     bool want_double; /* float field: let simdjson parse the number */
+    /* Names under 16 bytes: the 16 bytes a matching key starts with (the
+     * name, its closing quote) and which of them count, as two words in
+     * memory order, so a key is matched with two loads and compares. */
+    uint64_t word[2], mask[2];
 } weir_json_key;
 
-/* What the reader needs to know about one stream. */
+/* The longest name matched by words (its quote makes 16 bytes). */
+#define WEIR_JSON_WORD_KEY_MAX 15
+
+/* What the reader needs to know about one stream. Keys are found by their
+ * first byte: keys[first[c], first[c + 1]) are the used fields whose name
+ * starts with byte c, so a key is compared with one name or two, in place
+ * in the input, without hashing or copying it first. */
 typedef struct weir_json_stream {
     const char *name; /* ast_stream name, for the selector */
     size_t name_len;
-    const weir_json_key *keys; /* mask + 1 entries, at least one empty */
-    uint32_t mask;
+    const weir_json_key *keys; /* used fields, ordered by first byte */
+    uint16_t first[257];
+    unsigned n_keys;
     unsigned n_slots; /* the stream's field count: slots reset per event */
 } weir_json_stream;
-
-/* Every key of every event is hashed, so the hash looks at the length and
- * three bytes only (first, middle, last): field names of one stream rarely
- * agree on all four, and when they do the probe compares whole names. */
-static inline uint32_t weir_json_key_hash(const char *s, size_t len)
-{
-    uint32_t h = (uint32_t)len * 0x9E3779B1u;
-    if (len > 0) {
-        h ^= (unsigned char)s[0] * 0x85EBCA77u;
-        h ^= (unsigned char)s[len / 2] * 0xC2B2AE3Du;
-        h ^= (unsigned char)s[len - 1] * 0x27D4EB2Fu;
-    }
-    return h ^ (h >> 15);
-}
 
 /* The simdjson side: a parser whose buffers persist between events. */
 typedef struct weir_json_reader weir_json_reader;

@@ -7,8 +7,8 @@
  * Plan: each stream keeps its own value array. Unused fields are set to
  * missing once, here, and never touched again; used fields are listed in
  * declaration order (so the first missing or bad one is the one reported)
- * and their names go into a small open-addressing table the reader probes
- * with each key of the event. */
+ * and their names, grouped by first byte, are what the reader matches each
+ * key of the event against. */
 #include "engine/decode.h"
 
 #include <inttypes.h>
@@ -33,7 +33,7 @@ typedef struct stream_plan {
     weir_value *values;  /* owned, n_fields; unused entries stay missing */
     used_field *used;    /* owned, in declaration order */
     unsigned n_used;
-    weir_json_key *keys; /* owned hash table, see weir_json_stream */
+    weir_json_key *keys; /* owned, n_used, by first byte (weir_json_stream) */
     int time_index;      /* ast_field.index of the event-time field, or -1 */
 } stream_plan;
 
@@ -89,23 +89,35 @@ static int plan_stream(stream_plan *plan, weir_json_stream *json, const ast_stre
         }
         plan->used[plan->n_used++] = (used_field){f->name.name, i, f->type, optional};
     }
-    /* At most half full, so a probe for an unknown key ends quickly. */
-    uint32_t size = 4;
-    while (size < 2 * plan->n_used)
-        size *= 2;
-    plan->keys = calloc(size, sizeof *plan->keys);
+    /* The keys, grouped by first byte (a counting sort): the reader looks
+     * at keys[first[c], first[c + 1]) for a key starting with byte c. */
+    if (plan->n_used > UINT16_MAX)
+        return -1;
+    plan->keys = calloc(plan->n_used ? plan->n_used : 1, sizeof *plan->keys);
     if (!plan->keys)
         return -1;
+    *json = (weir_json_stream){.name = s->name.name, .name_len = strlen(s->name.name),
+                               .keys = plan->keys, .n_keys = plan->n_used, .n_slots = n};
+    for (unsigned u = 0; u < plan->n_used; u++)
+        json->first[(unsigned char)plan->used[u].name[0] + 1]++;
+    for (unsigned c = 1; c <= 256; c++)
+        json->first[c] += json->first[c - 1];
+    uint16_t next[256];
+    memcpy(next, json->first, sizeof next);
     for (unsigned u = 0; u < plan->n_used; u++) {
         const used_field *f = &plan->used[u];
-        size_t len = strlen(f->name);
-        uint32_t h = weir_json_key_hash(f->name, len) & (size - 1);
-        while (plan->keys[h].name)
-            h = (h + 1) & (size - 1);
-        plan->keys[h] = (weir_json_key){f->name, (uint32_t)len, f->index,
-                                        f->type == WEIR_T_FLOAT};
+        weir_json_key *k = &plan->keys[next[(unsigned char)f->name[0]]++];
+        *k = (weir_json_key){f->name, (uint32_t)strlen(f->name), f->index,
+                             f->type == WEIR_T_FLOAT, {0, 0}, {0, 0}};
+        if (k->len <= WEIR_JSON_WORD_KEY_MAX) {
+            unsigned char bytes[16] = {0}, mask[16] = {0};
+            memcpy(bytes, k->name, k->len);
+            bytes[k->len] = '"';
+            memset(mask, 0xFF, k->len + 1);
+            memcpy(k->word, bytes, sizeof bytes);
+            memcpy(k->mask, mask, sizeof mask);
+        }
     }
-    *json = (weir_json_stream){s->name.name, strlen(s->name.name), plan->keys, size - 1, n};
     return 0;
 }
 

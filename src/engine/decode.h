@@ -3,8 +3,10 @@
  *
  * This is the first step of the hot path, run once per event, so:
  *   - everything that can be is decided when the decoder is made: each
- *     stream's used fields sit in a small hash table keyed by name, and each
- *     stream has its own value array in which unused fields stay missing;
+ *     stream's used field names are grouped by first byte and pre-packed
+ *     into words, so a key is matched in place with a load and a compare,
+ *     and each stream has its own value array in which unused fields stay
+ *     missing;
  *   - a decode allocates nothing in steady state: the input is copied into
  *     one padded buffer that only grows, and simdjson's parser (On-Demand
  *     API, in decode_json.cc, the only C++ in weir) lives in the decoder and
@@ -122,12 +124,12 @@ typedef struct weir_decoded {
  * event-time stream whose time field is unresolved or not of type time). */
 weir_decoder *weir_decoder_new(const ast_stream *const *streams, size_t n_streams,
                                const bool *const *used, const char *selector);
-/* Frees the decoder and everything a decode returned. Accepts NULL. */
 /* The same, but fields not in `used` are decoded too when present (an
  * absent one is missing, not an error): for alerts that list whole events
  * while only the fields the rules read are required. */
 weir_decoder *weir_decoder_new_full(const ast_stream *const *streams, size_t n_streams,
                                     const bool *const *used, const char *selector);
+/* Frees the decoder and everything a decode returned. Accepts NULL. */
 void weir_decoder_free(weir_decoder *d);
 
 /* Decodes one line (without its '\n'; need not be NUL-terminated; may

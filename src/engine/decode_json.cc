@@ -115,17 +115,56 @@ bool equal(std::string_view a, const char *b, size_t b_len) noexcept
     return a.size() == b_len && (b_len == 0 || std::memcmp(a.data(), b, b_len) == 0);
 }
 
-const weir_json_key *lookup(const weir_json_stream &s, std::string_view key) noexcept
+// Whether the key whose text starts at `raw` (just past its opening quote)
+// is `name`. A short name is compared as two words: the 16 bytes read may
+// run past the key, but not past the line's padding, since every key is
+// followed by at least `:v}` and WEIR_DECODE_PADDING is 64. A long one is
+// compared bytewise; names hold no quote, so that loop stops at the key's
+// closing quote at the latest.
+bool key_is(const char *raw, const weir_json_key &key) noexcept
 {
-    uint32_t h = weir_json_key_hash(key.data(), key.size()) & s.mask;
-    for (;;) {
-        const weir_json_key &k = s.keys[h];
-        if (!k.name)
-            return nullptr;
-        if (equal(key, k.name, k.len))
-            return &k;
-        h = (h + 1) & s.mask;
+    if (key.len <= WEIR_JSON_WORD_KEY_MAX) {
+        uint64_t w[2];
+        std::memcpy(w, raw, sizeof w);
+        return ((w[0] & key.mask[0]) == key.word[0]) & ((w[1] & key.mask[1]) == key.word[1]);
     }
+    for (uint32_t i = 0; i < key.len; i++)
+        if (raw[i] != key.name[i])
+            return false;
+    return raw[key.len] == '"';
+}
+
+// The used field a key names, or nullptr. Keys are matched as written, in
+// the input; only one with an escape in it ("\u0061mount", which never
+// matches as written) is unescaped first, and only when it matched nothing.
+error_code find_key(ondemand::field &field, const weir_json_stream &s,
+                    const weir_json_key *&found) noexcept
+{
+    const char *raw = field.key().raw();
+    unsigned char c = (unsigned char)raw[0];
+    for (unsigned i = s.first[c]; i < s.first[c + 1]; i++) {
+        if (key_is(raw, s.keys[i])) {
+            found = &s.keys[i];
+            return SUCCESS;
+        }
+    }
+    found = nullptr;
+    const char *end = raw;
+    while (*end != '"' && *end != '\\')
+        end++;
+    if (*end == '"')
+        return SUCCESS; // no escape: truly not a used field
+    std::string_view key;
+    error_code err = field.unescaped_key().get(key);
+    if (err)
+        return err;
+    for (unsigned i = 0; i < s.n_keys; i++) {
+        if (equal(key, s.keys[i].name, s.keys[i].len)) {
+            found = &s.keys[i];
+            break;
+        }
+    }
+    return SUCCESS;
 }
 
 // Notes what the value holds in the slot. Only the value's own syntax is
@@ -292,7 +331,7 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
             valid = !doc.get_string().get(sv);
         }
         if (!valid)
-            return fail.say(WEIR_DECODE_NOT_JSON, "invalid JSON");
+            return fail.say(WEIR_DECODE_NOT_JSON, "invalid JSON: not a JSON value");
         return fail.say(WEIR_DECODE_NOT_OBJECT, "expected a JSON object, got %s",
                         json_type_name(type));
     }
@@ -316,10 +355,9 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
         return fail.root(err);
     for (auto field_result : obj) {
         ondemand::field field;
-        std::string_view key;
-        if ((err = std::move(field_result).get(field)) || (err = field.unescaped_key().get(key)))
+        const weir_json_key *k = nullptr;
+        if ((err = std::move(field_result).get(field)) || (err = find_key(field, plan, k)))
             return fail.json(err);
-        const weir_json_key *k = lookup(plan, key);
         // Unused or undeclared, or a repeated key (the first one won).
         if (!k || slots[k->slot].kind != WEIR_JSON_ABSENT)
             continue;

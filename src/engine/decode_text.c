@@ -118,8 +118,43 @@ static int64_t apply_sign(uint64_t mag, bool negative)
     return mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
 }
 
+/* The shapes nearly every event carries, in one pass: -?[0-9]{1,18} for an
+ * int, -?[0-9]{1,14}(.[0-9]{1,4})? for a decimal (at most 18 digits once
+ * scaled, so neither can overflow). False sends the token the general way
+ * (exponents, long numbers, leading zeros, bad syntax). */
+static bool fast_number(const char *s, size_t len, size_t max_int, bool allow_frac,
+                        int64_t *out)
+{
+    static const uint64_t scale_for_frac[5] = {10000, 1000, 100, 10, 1};
+    size_t i = len > 0 && s[0] == '-';
+    size_t start = i;
+    uint64_t mag = 0;
+    for (; i < len && is_digit(s[i]); i++)
+        mag = mag * 10 + (unsigned)(s[i] - '0'); /* may wrap: rejected below */
+    size_t n_int = i - start;
+    if (n_int == 0 || n_int > max_int || (n_int > 1 && s[start] == '0'))
+        return false;
+    size_t n_frac = 0;
+    if (allow_frac && i < len && s[i] == '.') {
+        size_t frac_start = ++i;
+        for (; i < len && is_digit(s[i]); i++)
+            mag = mag * 10 + (unsigned)(s[i] - '0');
+        n_frac = i - frac_start;
+        if (n_frac == 0 || n_frac > 4)
+            return false;
+    }
+    if (i != len)
+        return false;
+    if (allow_frac)
+        mag *= scale_for_frac[n_frac];
+    *out = start ? -(int64_t)mag : (int64_t)mag;
+    return true;
+}
+
 weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out)
 {
+    if (fast_number(s, len, SAFE_DIGITS, false, out))
+        return WEIR_NUM_OK;
     num_parts p;
     if (!split_number(s, len, false, &p))
         return WEIR_NUM_SYNTAX;
@@ -148,6 +183,8 @@ static unsigned digit_at(const num_parts *p, size_t i)
 weir_num_result weir_decode_parse_decimal(const char *s, size_t len, bool lenient,
                                           int64_t *out)
 {
+    if (fast_number(s, len, SAFE_DIGITS - 4, true, out))
+        return WEIR_NUM_OK;
     num_parts p;
     if (!split_number(s, len, lenient, &p))
         return WEIR_NUM_SYNTAX;

@@ -42,7 +42,7 @@
  * of the table's slack): only for weir_window_key_bytes(). */
 #define SET_MEMBER_BYTES 32
 /* Slots of a key's first ring; it doubles when full. */
-#define RING_MIN 2
+#define RING_MIN 1
 
 /* A copy of the string value a min/max/first/last state holds. */
 typedef struct str_copy {

@@ -1,8 +1,9 @@
 /* fuzz_decoder.c — libFuzzer target for the event decoder: any bytes are
- * decoded as an event line by three decoders (one stream with a field of
- * every type; the same stream with only some fields used; two streams told
- * apart by a selector). The decoder must never crash, leak or read out of
- * bounds, and it checks itself on every input:
+ * decoded as an event line by four decoders (one stream with a field of
+ * every type; the same stream with only some fields used, required or, with
+ * weir_decoder_new_full, optional; two streams told apart by a selector).
+ * The decoder must never crash, leak or read out of bounds, and it checks
+ * itself on every input:
  *   - the same line decoded from the decoder's own padded copy and in place
  *     (from an exactly sized buffer whose padding is all '}', so ASan sees
  *     any read past the padding) gives the same status, reason and values;
@@ -30,7 +31,7 @@ static const char rules[] =
     "  { i int, f float, d decimal, s string, b bool, t time, du duration, ts time }\n"
     "stream logins processing time { user string, ok bool, at time }\n";
 
-enum { N_DECODERS = 3 };
+enum { N_DECODERS = 4 };
 
 /* The fuzzer's fixture: made once, read by every input. */
 static weir_ruleset *ruleset;
@@ -44,6 +45,7 @@ static weir_decoder *make_decoder(int which)
     switch (which) {
     case 0: return weir_decoder_new(ruleset->streams, 1, NULL, NULL);
     case 1: return weir_decoder_new(ruleset->streams, 1, used, NULL);
+    case 2: return weir_decoder_new_full(ruleset->streams, 1, used, NULL);
     default: return weir_decoder_new(ruleset->streams, 2, NULL, "stream");
     }
 }

@@ -446,6 +446,26 @@ Test(decode_own, unused_fields_are_not_read)
                   "field 'ts': missing");
 }
 
+/* weir_decoder_new_full: the unused fields are decoded when present and
+ * missing when absent; the used ones stay required. */
+Test(decode_own, full_decoder_reads_unused_fields_when_present)
+{
+    static const bool mask[N_FIELDS] = {[F_S] = true};
+    const bool *used[] = {mask};
+    weir_compile_options opt = {.diag = fail_diag};
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", ALL_TYPES, strlen(ALL_TYPES), &opt, &rs),
+                 WEIR_COMPILE_OK);
+    dec = weir_decoder_new_full(rs->streams, 1, used, NULL);
+    cr_assert_not_null(dec);
+    assert_ok(decode("{\"s\":\"v\",\"i\":4,\"ts\":9}"));
+    cr_assert_eq(field(F_I)->u.i, 4);
+    cr_assert(field(F_D)->missing);
+    cr_assert(string_is(F_S, "v", 1));
+    assert_status(decode("{\"i\":4,\"ts\":9}"), WEIR_DECODE_MISSING_FIELD, "field 's': missing");
+    assert_status(decode("{\"s\":\"v\",\"i\":\"4\",\"ts\":9}"), WEIR_DECODE_WRONG_TYPE,
+                  "field 'i': expected int, got string");
+}
+
 Test(decode, unknown_keys_are_skipped)
 {
     assert_ok(decode("{\"zz\":{\"a\":[1,{\"b\":null}],\"c\":\"d\"},\"deep\":[[[[[[1]]]]]],"
@@ -466,6 +486,12 @@ Test(decode, escaped_key_matches_its_field)
 {
     assert_ok(decode("{\"\\u0069\":99," BASE_BODY "}"));
     cr_assert_eq(field(F_I)->u.i, 99);
+    assert_ok(decode("{\"d\\u0075\":5,\"\\u0074s\":6,\"x\\ny\":1," BASE_BODY "}"));
+    cr_assert_eq(field(F_DU)->u.ms, 5);
+    cr_assert_eq(out.ts, 6);
+    /* A key that only starts like a field is another key. */
+    assert_ok(decode("{\"ix\":1,\"i\\u0078\":2,\"\":3,\"t\\\"\":4," BASE_BODY "}"));
+    cr_assert_eq(field(F_I)->u.i, 7);
 }
 
 Test(decode_own, processing_time_has_ts_zero)
@@ -483,7 +509,8 @@ Test(decode_own, processing_time_has_ts_zero)
 Test(decode, not_json)
 {
     static const char *const bad[] = {"{", "", "   ", "hello", "{\"i\":}", "{\"i\" 1}",
-                                      "{\"i\":1,}", "{'i':1}", "{\"i\":1"};
+                                      "{\"i\":1,}", "{'i':1}", "{\"i\":1", "nonsense",
+                                      "tru", "-", "\"open", "1.2.3"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weir_decode_status st = decode(bad[i]);
         cr_assert_eq(st, WEIR_DECODE_NOT_JSON, "'%s' gave %s", bad[i],
