@@ -494,6 +494,27 @@ Test(decode, escaped_key_matches_its_field)
     cr_assert_eq(field(F_I)->u.i, 7);
 }
 
+/* Names up to 15 bytes are matched as two words, longer ones bytewise:
+ * both, and keys that differ from them only past a word, must match right. */
+Test(decode_own, long_and_short_field_names)
+{
+    setup_with("stream s { abcdefghijklmno int, abcdefghijklmnop int,\n"
+               "  merchant_category_code_of_the_acquirer int, a int }\n",
+               NULL, NULL);
+    assert_ok(decode("{\"abcdefghijklmnoX\":9,\"abcdefghijklmno\":15,\"abcdefghijklmnopq\":9,"
+                     "\"abcdefghijklmnop\":16,\"merchant_category_code_of_the_acquirerX\":9,"
+                     "\"merchant_category_code_of_the_acquire\":9,"
+                     "\"merchant_category_code_of_the_acquirer\":38,\"ab\":9,\"a\":1}"));
+    cr_assert_eq(field(0)->u.i, 15);
+    cr_assert_eq(field(1)->u.i, 16);
+    cr_assert_eq(field(2)->u.i, 38);
+    cr_assert_eq(field(3)->u.i, 1);
+    /* A one-byte key at the very end of the line. */
+    assert_ok(decode("{\"abcdefghijklmno\":1,\"abcdefghijklmnop\":2,"
+                     "\"merchant_category_code_of_the_acquirer\":3,\"a\":4}"));
+    cr_assert_eq(field(3)->u.i, 4);
+}
+
 Test(decode_own, processing_time_has_ts_zero)
 {
     setup_with("stream clicks processing time { user string, n int }\n", NULL, NULL);
