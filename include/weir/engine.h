@@ -74,6 +74,10 @@ typedef struct weir_engine_options {
     void *late_user;
     const char *stream_field;      /* JSON field naming an event's stream when
                                       the rules declare several; NULL: "stream" */
+    const char *default_stream;    /* the stream of events that have no such
+                                      field (a file of payments only); NULL:
+                                      such events are dead letters. Unknown
+                                      names make weir_engine_new fail. */
     /* Decode every field of every event, so alerts list the matched events
      * in full. By default only the fields the rules read are decoded (the
      * others are skipped unparsed, which is faster) and alerts show those. */

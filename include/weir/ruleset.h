@@ -56,6 +56,13 @@ size_t weir_ruleset_rule_count(const weir_ruleset *rs);
 /* Name of rule i (0 <= i < count), valid while the ruleset lives. */
 const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i);
 
+/* Streams the rule set declares, in declaration order. */
+size_t weir_ruleset_stream_count(const weir_ruleset *rs);
+const char *weir_ruleset_stream_name(const weir_ruleset *rs, size_t i);
+
+/* The stream rule i reads when it reads only one, else NULL. */
+const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i);
+
 /* Path of the file that declares rule i, as given to the compiler. */
 const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i);
 

@@ -261,6 +261,24 @@ const char *weir_ruleset_rule_name(const weir_ruleset *rs, size_t i)
     return i < rs->n_rules ? rs->rules[i].ast->name.name : NULL;
 }
 
+size_t weir_ruleset_stream_count(const weir_ruleset *rs)
+{
+    return rs->n_streams;
+}
+
+const char *weir_ruleset_stream_name(const weir_ruleset *rs, size_t i)
+{
+    return i < rs->n_streams ? rs->streams[i]->name.name : NULL;
+}
+
+const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i)
+{
+    if (i >= rs->n_rules)
+        return NULL;
+    const ast_input *in = rs->rules[i].ast->inputs;
+    return in && !in->next && in->stream ? in->stream->name.name : NULL;
+}
+
 const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i)
 {
     if (i >= rs->n_rules)

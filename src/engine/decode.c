@@ -43,6 +43,8 @@ struct weir_decoder {
     weir_json_stream *json;        /* owned, n_streams: the reader's view */
     size_t n_streams;
     char *selector;                /* owned copy; NULL with one stream */
+    unsigned default_stream;       /* for events without a selector, or
+                                      WEIR_DECODE_STREAM_UNKNOWN */
     size_t selector_len;
     weir_json_slot *slots;         /* owned, max_fields */
     char *buf;                     /* owned padded input copy; only grows */
@@ -132,6 +134,7 @@ static weir_decoder *decoder_new(const ast_stream *const *streams, size_t n_stre
     if (!d)
         return NULL;
     d->n_streams = n_streams;
+    d->default_stream = WEIR_DECODE_STREAM_UNKNOWN;
     d->plans = calloc(n_streams, sizeof *d->plans);
     d->json = calloc(n_streams, sizeof *d->json);
     d->reader = weir_json_reader_new();
@@ -173,6 +176,14 @@ weir_decoder *weir_decoder_new_full(const ast_stream *const *streams, size_t n_s
                                     const bool *const *used, const char *selector)
 {
     return decoder_new(streams, n_streams, used, true, selector);
+}
+
+int weir_decoder_set_default_stream(weir_decoder *d, unsigned stream)
+{
+    if (stream >= d->n_streams && stream != WEIR_DECODE_STREAM_UNKNOWN)
+        return -1;
+    d->default_stream = stream;
+    return 0;
 }
 
 void weir_decoder_free(weir_decoder *d)
@@ -418,7 +429,7 @@ static weir_decode_status decode_in_place(weir_decoder *d, const char *buf, size
     out->reason[0] = '\0';
     out->fields = NULL;
     out->ts = 0;
-    unsigned stream = d->n_streams == 1 ? 0 : WEIR_DECODE_STREAM_UNKNOWN;
+    unsigned stream = d->n_streams == 1 ? 0 : d->default_stream;
     weir_decode_status st = weir_json_reader_read(
         d->reader, buf, len, capacity, d->json, d->n_streams, d->selector, d->selector_len,
         d->slots, &stream, out->reason, sizeof out->reason);

@@ -132,6 +132,11 @@ weir_decoder *weir_decoder_new_full(const ast_stream *const *streams, size_t n_s
 /* Frees the decoder and everything a decode returned. Accepts NULL. */
 void weir_decoder_free(weir_decoder *d);
 
+/* With several streams: events without the selector field belong to
+ * `stream` (instead of being NO_STREAM). WEIR_DECODE_STREAM_UNKNOWN turns
+ * that off again. Returns 0, or -1 for an index out of range. */
+int weir_decoder_set_default_stream(weir_decoder *d, unsigned stream);
+
 /* Decodes one line (without its '\n'; need not be NUL-terminated; may
  * contain NUL bytes). The line is copied into the decoder's padded buffer,
  * so it may be freed or reused as soon as the call returns. Fills *out in

@@ -281,6 +281,11 @@ weir_decode_status select_stream(ondemand::document &doc, const weir_json_stream
     }
     if (has_trailing_content(doc))
         return fail.unclosed_or_trailing();
+    if (*stream < n_streams) {
+        // no selector: the stream the caller named as the default
+        doc.rewind();
+        return WEIR_DECODE_OK;
+    }
     return fail.say(WEIR_DECODE_NO_STREAM, "no stream selector '%.64s'", selector.data());
 }
 

@@ -264,6 +264,14 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
     free(used);
     if (!e->decoder)
         goto fail;
+    if (e->opt.default_stream) {
+        unsigned found = WEIR_DECODE_STREAM_UNKNOWN;
+        for (size_t s = 0; s < e->n_streams; s++)
+            if (strcmp(e->streams[s].ast->name.name, e->opt.default_stream) == 0)
+                found = (unsigned)s;
+        if (found == WEIR_DECODE_STREAM_UNKNOWN || weir_decoder_set_default_stream(e->decoder, found))
+            goto fail;
+    }
     return e;
 fail:
     weir_engine_free(e);

@@ -65,6 +65,8 @@ static void run_usage(FILE *out)
           "  --out FILE         where alerts go, one JSON object per line (default: stdout)\n"
           "  --dead-letter FILE malformed and late events, with line number and reason\n"
           "  --stream-field F   the JSON field naming an event's stream (default: stream)\n"
+          "  --stream NAME      the stream of events without that field (with several\n"
+          "                     streams; default: such events are dead letters)\n"
           "  --full-events      list matched events with all their fields in alerts\n"
           "                     (default: the fields the rules read; faster)\n"
           "  --quiet            no summary on stderr\n"
@@ -104,12 +106,14 @@ int weir_cmd_run(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"dead-letter", required_argument, NULL, 'd'},
         {"stream-field", required_argument, NULL, 's'},
+        {"stream", required_argument, NULL, 'S'},
         {"full-events", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *events = NULL, *out_path = NULL, *dead_path = NULL, *stream_field = NULL;
+    const char *default_stream = NULL;
     bool quiet = false, full_events = false;
     optind = 1;
     int c;
@@ -119,6 +123,7 @@ int weir_cmd_run(int argc, char **argv)
         case 'o': out_path = optarg; break;
         case 'd': dead_path = optarg; break;
         case 's': stream_field = optarg; break;
+        case 'S': default_stream = optarg; break;
         case 'f': full_events = true; break;
         case 'q': quiet = true; break;
         case 'h': run_usage(stdout); return WEIR_EXIT_OK;
@@ -159,7 +164,18 @@ int weir_cmd_run(int argc, char **argv)
         .late_user = &ctx,
         .stream_field = stream_field,
         .decode_all_fields = full_events,
+        .default_stream = default_stream,
     };
+    if (default_stream) {
+        bool known = false;
+        for (size_t i = 0; i < weir_ruleset_stream_count(rs); i++)
+            known |= strcmp(weir_ruleset_stream_name(rs, i), default_stream) == 0;
+        if (!known) {
+            fprintf(stderr, "weir run: --stream %s: the rules declare no such stream\n",
+                    default_stream);
+            goto done;
+        }
+    }
     e = weir_engine_new(rs, &eopt);
     if (!e) {
         fputs("weir run: out of memory\n", stderr);

@@ -233,10 +233,11 @@ typedef struct suite {
 } suite;
 
 static void run_example(suite *s, const char *path, example *ex, const char *const *rules,
-                        size_t n_rules)
+                        size_t n_rules, const char *default_stream)
 {
     run_state st = {.rules = rules, .n_rules = n_rules};
     weir_engine_options opt = {
+        .default_stream = default_stream,
         .on_alert = on_alert,
         .alert_user = &st,
         .on_dead_letter = on_rejected,
@@ -346,6 +347,22 @@ static bool run_file(suite *s, const char *path)
     const char **rules = NULL;
     size_t n_rules = rules_of_file(s->rs, rule_path, &rules);
     const char *const *counted = n_rules ? rules : NULL;
+    /* when the file's rules all read one stream, its events need not say
+     * which stream they belong to */
+    const char *default_stream = NULL;
+    for (size_t i = 0; i < weir_ruleset_rule_count(s->rs); i++) {
+        bool mine = false;
+        for (size_t k = 0; k < n_rules; k++)
+            mine |= strcmp(rules[k], weir_ruleset_rule_name(s->rs, i)) == 0;
+        if (!mine)
+            continue;
+        const char *one = weir_ruleset_rule_single_stream(s->rs, i);
+        if (!one || (default_stream && strcmp(one, default_stream) != 0)) {
+            default_stream = NULL;
+            break;
+        }
+        default_stream = one;
+    }
 
     example ex = {0};
     bool have = false, good = true;
@@ -359,7 +376,7 @@ static bool run_file(suite *s, const char *path)
             continue;
         if (strncmp(line, "example", 7) == 0 && (line[7] == ' ' || line[7] == '\0')) {
             if (have)
-                run_example(s, path, &ex, counted, n_rules);
+                run_example(s, path, &ex, counted, n_rules, default_stream);
             example_free(&ex);
             char *name = trim(line + 7);
             size_t n = strlen(name);
@@ -421,7 +438,7 @@ static bool run_file(suite *s, const char *path)
         }
     }
     if (good && have)
-        run_example(s, path, &ex, counted, n_rules);
+        run_example(s, path, &ex, counted, n_rules, default_stream);
     example_free(&ex);
     free(buf);
     free(rules);

@@ -448,3 +448,32 @@ Test(engine, count_windows_give_each_alert_its_own_id)
                       f.got.alerts[i], f.got.alerts[k]);
     stop(&f);
 }
+
+Test(engine, a_default_stream_takes_events_without_a_selector)
+{
+    const char *rules =
+        "stream logins event time ts { user string, ts time }\n"
+        "stream payments event time ts { user string, amount decimal, ts time }\n"
+        "rule big on payments by user match p where amount > 100 emit { user, amount }\n";
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    captured got = {0};
+    weir_engine_options opt = {.on_alert = on_alert, .alert_user = &got,
+                               .on_dead_letter = on_dead, .dead_letter_user = &got,
+                               .default_stream = "payments"};
+    weir_engine *e = weir_engine_new(rs, &opt);
+    cr_assert_not_null(e);
+    const char *ev = "{\"user\":\"u1\",\"amount\":500,\"ts\":\"2026-01-05T10:00:00Z\"}";
+    cr_assert_eq(weir_engine_push(e, ev, strlen(ev), 1), 0);
+    const char *login = "{\"stream\":\"logins\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:00:01Z\"}";
+    cr_assert_eq(weir_engine_push(e, login, strlen(login), 2), 0);
+    weir_engine_finish(e);
+    cr_assert_eq(got.n_rejected, 0);
+    cr_assert_eq(got.n_alerts, 1);
+    weir_engine_free(e);
+    opt.default_stream = "nonesuch";
+    cr_assert_null(weir_engine_new(rs, &opt), "an unknown default stream is refused");
+    weir_ruleset_free(rs);
+    captured_free(&got);
+}
