@@ -1,65 +1,214 @@
-/* timers.c — the deadline heap; see timers.h. */
+/* timers.c — deadline buckets; see timers.h. */
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/timers.h"
 
 void weir_timers_init(weir_timers *t)
 {
-    t->heap = NULL;
-    t->n = t->cap = 0;
+    memset(t, 0, sizeof *t);
 }
 
 void weir_timers_clear(weir_timers *t)
 {
+    for (size_t i = 0; i < t->n_buckets; i++)
+        free(t->buckets[i].items);
+    free(t->buckets);
+    free(t->free);
     free(t->heap);
+    free(t->table);
     weir_timers_init(t);
 }
 
-int weir_timers_push(weir_timers *t, weir_timer timer)
+static size_t slot_of(int64_t at, size_t mask)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        weir_timer *heap = realloc(t->heap, cap * sizeof *heap);
+    uint64_t h = (uint64_t)at * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) & mask;
+}
+
+/* The table cell for `at`: its bucket, or the empty cell where it goes. */
+static uint32_t *cell(const weir_timers *t, int64_t at)
+{
+    size_t mask = t->table_cap - 1;
+    for (size_t i = slot_of(at, mask);; i = (i + 1) & mask) {
+        uint32_t b = t->table[i];
+        if (!b || t->buckets[b - 1].at == at)
+            return &t->table[i];
+    }
+}
+
+static int grow_table(weir_timers *t)
+{
+    size_t cap = t->table_cap ? t->table_cap * 2 : 256;
+    uint32_t *table = calloc(cap, sizeof *table);
+    if (!table)
+        return -1;
+    for (size_t i = 0; i < t->table_cap; i++) {
+        uint32_t b = t->table[i];
+        if (!b)
+            continue;
+        size_t j = slot_of(t->buckets[b - 1].at, cap - 1);
+        while (table[j])
+            j = (j + 1) & (cap - 1);
+        table[j] = b;
+    }
+    free(t->table);
+    t->table = table;
+    t->table_cap = cap;
+    return 0;
+}
+
+static void table_remove(weir_timers *t, int64_t at)
+{
+    size_t mask = t->table_cap - 1;
+    uint32_t *c = cell(t, at);
+    size_t hole = (size_t)(c - t->table);
+    /* backward-shift deletion keeps probe runs unbroken */
+    for (size_t j = (hole + 1) & mask; t->table[j]; j = (j + 1) & mask) {
+        size_t home = slot_of(t->buckets[t->table[j] - 1].at, mask);
+        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+        if (movable) {
+            t->table[hole] = t->table[j];
+            hole = j;
+        }
+    }
+    t->table[hole] = 0;
+}
+
+static bool before(const weir_timers *t, uint32_t a, uint32_t b)
+{
+    return t->buckets[a].at < t->buckets[b].at;
+}
+
+static int heap_push(weir_timers *t, uint32_t b)
+{
+    if (t->n_heap == t->cap_heap) {
+        size_t cap = t->cap_heap ? t->cap_heap * 2 : 64;
+        uint32_t *heap = realloc(t->heap, cap * sizeof *heap);
         if (!heap)
             return -1;
         t->heap = heap;
-        t->cap = cap;
+        t->cap_heap = cap;
     }
-    size_t i = t->n++;
+    size_t i = t->n_heap++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (t->heap[parent].at <= timer.at)
+        if (!before(t, b, t->heap[parent]))
             break;
         t->heap[i] = t->heap[parent];
         i = parent;
     }
-    t->heap[i] = timer;
+    t->heap[i] = b;
     return 0;
 }
 
-const weir_timer *weir_timers_peek(const weir_timers *t)
+static void heap_pop(weir_timers *t)
 {
-    return t->n ? &t->heap[0] : NULL;
-}
-
-void weir_timers_pop(weir_timers *t)
-{
-    if (!t->n)
-        return;
-    weir_timer last = t->heap[--t->n];
-    size_t i = 0, n = t->n;
+    uint32_t last = t->heap[--t->n_heap];
+    size_t i = 0, n = t->n_heap;
     if (!n)
         return;
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= n)
             break;
-        if (child + 1 < n && t->heap[child + 1].at < t->heap[child].at)
+        if (child + 1 < n && before(t, t->heap[child + 1], t->heap[child]))
             child++;
-        if (t->heap[child].at >= last.at)
+        if (!before(t, t->heap[child], last))
             break;
         t->heap[i] = t->heap[child];
         i = child;
     }
     t->heap[i] = last;
+}
+
+/* A new, empty bucket for `at`, in the table and the heap. */
+static int new_bucket(weir_timers *t, int64_t at, uint32_t *out)
+{
+    if ((t->live + 1) * 2 > t->table_cap && grow_table(t) != 0)
+        return -1;
+    uint32_t b;
+    if (t->n_free) {
+        b = t->free[--t->n_free];
+    } else {
+        if (t->n_buckets == t->cap_buckets) {
+            size_t cap = t->cap_buckets ? t->cap_buckets * 2 : 64;
+            weir_timer_bucket *buckets = realloc(t->buckets, cap * sizeof *buckets);
+            if (!buckets)
+                return -1;
+            t->buckets = buckets;
+            t->cap_buckets = cap;
+        }
+        b = (uint32_t)t->n_buckets++;
+        memset(&t->buckets[b], 0, sizeof t->buckets[b]);
+    }
+    weir_timer_bucket *bk = &t->buckets[b];
+    bk->at = at;
+    bk->head = bk->n = 0;
+    if (heap_push(t, b) != 0) {
+        t->free[t->n_free++] = b; /* room: it came from there or is new */
+        return -1;
+    }
+    *cell(t, at) = b + 1;
+    t->live++;
+    *out = b;
+    return 0;
+}
+
+int weir_timers_push(weir_timers *t, weir_timer timer)
+{
+    if (t->cap_free < t->n_buckets + 1) {
+        /* keep room to recycle every bucket, even a new one, without
+         * allocating: pop cannot fail */
+        size_t cap = t->cap_free ? t->cap_free * 2 : 64;
+        if (cap < t->n_buckets + 1)
+            cap = t->n_buckets + 1;
+        uint32_t *free_list = realloc(t->free, cap * sizeof *free_list);
+        if (!free_list)
+            return -1;
+        t->free = free_list;
+        t->cap_free = cap;
+    }
+    uint32_t b;
+    uint32_t c = t->table_cap ? *cell(t, timer.at) : 0;
+    if (c) {
+        b = c - 1;
+    } else if (new_bucket(t, timer.at, &b) != 0) {
+        return -1;
+    }
+    weir_timer_bucket *bk = &t->buckets[b];
+    if (bk->n == bk->cap) {
+        size_t cap = bk->cap ? bk->cap * 2 : 8;
+        weir_timer *items = realloc(bk->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        bk->items = items;
+        bk->cap = cap;
+    }
+    bk->items[bk->n++] = timer;
+    return 0;
+}
+
+const weir_timer *weir_timers_peek(const weir_timers *t)
+{
+    if (!t->n_heap)
+        return NULL;
+    const weir_timer_bucket *bk = &t->buckets[t->heap[0]];
+    return &bk->items[bk->head];
+}
+
+void weir_timers_pop(weir_timers *t)
+{
+    if (!t->n_heap)
+        return;
+    uint32_t b = t->heap[0];
+    weir_timer_bucket *bk = &t->buckets[b];
+    if (++bk->head < bk->n)
+        return;
+    /* the bucket is done: recycle it, keeping its array */
+    table_remove(t, bk->at);
+    heap_pop(t);
+    t->live--;
+    t->free[t->n_free++] = b;
 }
