@@ -105,6 +105,7 @@ int weir_rule_advance(weir_engine *e, engine_rule *r, void *state, int64_t water
 int64_t weir_rule_next_deadline(const engine_rule *r, const void *state);
 bool weir_rule_idle(const engine_rule *r, const void *state);
 size_t weir_rule_partials(const engine_rule *r, const void *state);
+void weir_rule_prefetch(const engine_rule *r, const void *state);
 
 /* alert.c: one detection, as the runners report it. */
 typedef struct alert_input {

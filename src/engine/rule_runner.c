@@ -176,3 +176,9 @@ size_t weir_rule_partials(const engine_rule *r, const void *state)
         return 0;
     return weir_pattern_key_partials(state);
 }
+
+void weir_rule_prefetch(const engine_rule *r, const void *state)
+{
+    if (r->plan->window)
+        weir_window_key_prefetch(state);
+}

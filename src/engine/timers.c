@@ -212,3 +212,11 @@ void weir_timers_pop(weir_timers *t)
     t->live--;
     t->free[t->n_free++] = b;
 }
+
+const weir_timer *weir_timers_ahead(const weir_timers *t, size_t k)
+{
+    if (!t->n_heap)
+        return NULL;
+    const weir_timer_bucket *bk = &t->buckets[t->heap[0]];
+    return bk->head + k < bk->n ? &bk->items[bk->head + k] : NULL;
+}

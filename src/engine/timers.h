@@ -49,5 +49,8 @@ int weir_timers_push(weir_timers *t, weir_timer timer);
 /* The earliest timer (among equal deadlines, the first pushed), or NULL. */
 const weir_timer *weir_timers_peek(const weir_timers *t);
 void weir_timers_pop(weir_timers *t);
+/* The timer `k` places after the earliest one when it has the same
+ * deadline, else NULL: lets the caller prefetch what it will touch. */
+const weir_timer *weir_timers_ahead(const weir_timers *t, size_t k);
 
 #endif

@@ -671,3 +671,9 @@ size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key, weir_m
     update_deadline(rt, key);
     return fired;
 }
+
+void weir_window_key_prefetch(const weir_window_key *key)
+{
+    if (key->ring && key->n)
+        __builtin_prefetch(key->ring);
+}

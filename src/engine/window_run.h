@@ -134,6 +134,10 @@ size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
  * reports INT64_MAX and fires only on the final flush. */
 weir_millis weir_window_key_next_deadline(const weir_window_key *key);
 
+/* Hints the CPU to load the key's oldest pane, which the next advance
+ * reads: the engine calls it a timer or two ahead. No effect otherwise. */
+void weir_window_key_prefetch(const weir_window_key *key);
+
 /* True when the key holds no pending window: freeing it loses nothing. */
 bool weir_window_key_idle(const weir_window_key *key);
 
