@@ -96,7 +96,12 @@ void gen_out_event(gen_out *o, const gen_event *e)
     *p++ = ',';
     size_t n;
     const char *merchant = gen_merchant_json(o->world, e->merchant, &n);
-    p = put_literal(p, merchant, n);
+    if (e->online) {
+        p = put_literal(p, merchant, o->world->merchants[e->merchant].lat_off);
+        p = PUT(p, ",\"lat\":null,\"lon\":null");
+    } else {
+        p = put_literal(p, merchant, n);
+    }
     p = PUT(p, ",\"ts\":");
     if (o->time_style == GEN_TIME_MS) {
         p = put_u64(p, (uint64_t)e->ts);

@@ -63,7 +63,8 @@ static void add(shaper *s, uint32_t merchant, int64_t cents)
         p->events = e;
         p->cap_events = cap;
     }
-    p->events[p->n_events++] = (gen_event){s->t, cents, s->card, merchant};
+    /* planted fraud runs on stolen card numbers: card not present */
+    p->events[p->n_events++] = (gen_event){s->t, cents, s->card, merchant, true};
 }
 
 /* Waits between lo and hi milliseconds; every event of a scenario gets its

@@ -14,6 +14,7 @@
 #define WEIR_GEN_SCENARIO_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "rng.h"
@@ -60,6 +61,7 @@ typedef struct gen_event {
     int64_t cents;
     uint32_t card;
     uint32_t merchant;
+    bool online;      /* card not present: written with null lat/lon */
 } gen_event;
 
 typedef struct gen_scenario {

@@ -111,10 +111,13 @@ static gen_event normal_event(const gen_world *w, const gen_plan *plan, gen_rng 
         if (gen_rng_below(r, 256) < gen_card_activity(w, card) && !gen_plan_blocks(plan, card, ts))
             break;
     }
-    uint32_t merchant = gen_rng_below(r, 1000) < HOME_PERMILLE
-                            ? gen_pick_in_city(w, r, gen_card_home(w, card))
-                            : gen_pick_anywhere(w, r);
-    return (gen_event){ts, gen_price(w, r, merchant), card, merchant};
+    bool home = gen_rng_below(r, 1000) < HOME_PERMILLE;
+    uint32_t merchant = home ? gen_pick_in_city(w, r, gen_card_home(w, card))
+                             : gen_pick_anywhere(w, r);
+    /* Payments away from home are online (card not present): no position,
+     * so impossible_travel, which reads lat/lon, sees only the card's
+     * physical payments, all in its home city. */
+    return (gen_event){ts, gen_price(w, r, merchant), card, merchant, !home};
 }
 
 int gen_traffic_write(const gen_traffic_params *tp, const gen_world *w, const gen_plan *plan,

@@ -148,8 +148,10 @@ static int build_merchants(gen_world *w, gen_rng *r)
         int32_t lat = c->lat_e4 + (int32_t)gen_rng_range(r, -800, 800);
         int32_t lon = c->lon_e4 + (int32_t)gen_rng_range(r, -1200, 1200);
         char *p = w->text + off;
-        size_t n = (size_t)sprintf(p, "\"merchant\":\"m%05u\",\"mcc\":%u,\"country\":\"%s\",\"lat\":",
+        size_t n = (size_t)sprintf(p, "\"merchant\":\"m%05u\",\"mcc\":%u,\"country\":\"%s\"",
                                    m + 1, categories[g->category].mcc, c->country);
+        g->lat_off = (uint32_t)n;
+        n += (size_t)sprintf(p + n, ",\"lat\":");
         n += append_fixed_e4(p + n, lat);
         n += (size_t)sprintf(p + n, ",\"lon\":");
         n += append_fixed_e4(p + n, lon);

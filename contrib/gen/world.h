@@ -27,6 +27,7 @@ typedef struct gen_merchant {
     uint32_t category; /* index into the category table */
     uint32_t json_off; /* its '"merchant":...,"lon":...' fragment in gen_world.text */
     uint32_t json_len;
+    uint32_t lat_off;  /* where ',"lat":' starts in that fragment */
 } gen_merchant;
 
 enum { GEN_CITY_LUT = 1024 };

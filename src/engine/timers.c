@@ -206,7 +206,13 @@ void weir_timers_pop(weir_timers *t)
     weir_timer_bucket *bk = &t->buckets[b];
     if (++bk->head < bk->n)
         return;
-    /* the bucket is done: recycle it, keeping its array */
+    /* the bucket is done: recycle it, keeping a small array (a large one
+     * would stay allocated for every distinct deadline ever seen) */
+    if (bk->cap > 256) {
+        free(bk->items);
+        bk->items = NULL;
+        bk->cap = 0;
+    }
     table_remove(t, bk->at);
     heap_pop(t);
     t->live--;

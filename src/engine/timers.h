@@ -26,7 +26,8 @@ typedef struct weir_timer {
 
 typedef struct weir_timer_bucket {
     int64_t at;
-    weir_timer *items;   /* owned; kept when the bucket is recycled */
+    weir_timer *items;   /* owned; kept when the bucket is recycled,
+                            unless large */
     size_t head, n, cap;
 } weir_timer_bucket;
 
