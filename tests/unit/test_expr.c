@@ -7,7 +7,6 @@
  * event (and, for pattern rules, fixed step events) with exact expected
  * results. */
 #include <criterion/criterion.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,100 +18,7 @@
 #include "engine/eval.h"
 #include "helpers.h"
 
-/* ------------------------------------------------------------------ */
-/* Counting allocations                                                 */
-
-/* The evaluator must not allocate. Outside sanitizer builds the test binary
- * interposes malloc/calloc/realloc (forwarding to libc's) and counts calls
- * while `alloc_counting` is set. Sanitizers interpose the allocator
- * themselves, so there the no-malloc test only checks results, and the
- * guarantee rests on the design (eval.c calls no allocator at all). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEIR_TEST_COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define WEIR_TEST_COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef WEIR_TEST_COUNT_ALLOCS
-#define WEIR_TEST_COUNT_ALLOCS 1
-#endif
-
-#if !WEIR_TEST_COUNT_ALLOCS
-/* Criterion 2.4.1 leaks its copy of CRITERION_OUTPUTS (strdup in
- * criterion_handle_args), which `make check` sets: not ours to fix, and
- * it would fail every sanitizer run. LeakSanitizer reads this hook. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:criterion_handle_args\n";
-}
-#endif
-
-static int alloc_counting;
-static long alloc_count;
-
-#if WEIR_TEST_COUNT_ALLOCS
-void *malloc(size_t n);
-void *calloc(size_t n, size_t sz);
-void *realloc(void *p, size_t n);
-
-/* dlsym may itself call calloc before the real one is known: serve those
- * few early requests from a static buffer that is never freed. */
-static char boot_buf[4096];
-static size_t boot_used;
-
-static void *boot_alloc(size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (boot_used + n > sizeof boot_buf)
-        return NULL;
-    void *p = boot_buf + boot_used;
-    boot_used += n;
-    return p;
-}
-
-void *malloc(size_t n)
-{
-    static void *(*real)(size_t);
-    if (!real) {
-        real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-        if (!real)
-            return boot_alloc(n);
-    }
-    if (alloc_counting)
-        alloc_count++;
-    return real(n);
-}
-
-void *calloc(size_t n, size_t sz)
-{
-    static void *(*real)(size_t, size_t);
-    static int resolving;
-    if (!real) {
-        if (resolving)
-            return boot_alloc(n * sz); /* static storage: already zero */
-        resolving = 1;
-        real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-        resolving = 0;
-        if (!real)
-            return boot_alloc(n * sz);
-    }
-    if (alloc_counting)
-        alloc_count++;
-    return real(n, sz);
-}
-
-void *realloc(void *p, size_t n)
-{
-    static void *(*real)(void *, size_t);
-    if (!real)
-        real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    if (alloc_counting)
-        alloc_count++;
-    return real(p, n);
-}
-#endif
+#include "alloc_count.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture                                                              */

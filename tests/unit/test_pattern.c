@@ -26,7 +26,6 @@
  * comment of order_ties_follow_java_heap. */
 #include <criterion/criterion.h>
 #include <ctype.h>
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,89 +37,7 @@
 #include "engine/nfa_run.h"
 #include "weir/ruleset.h"
 
-/* ------------------------------------------------------------------ */
-/* Counting allocations (outside sanitizer builds)                      */
-
-/* Steady state must not allocate. As in test_window.c, the test binary
- * interposes the allocator and counts calls while `counting` is set;
- * sanitizer builds interpose it themselves, so there only results are
- * checked. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if !COUNT_ALLOCS
-/* Criterion 2.4.1 leaks its copy of CRITERION_OUTPUTS. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:criterion_handle_args\n";
-}
-#endif
-
-static int counting;
-static long n_allocs;
-
-#if COUNT_ALLOCS
-void *malloc(size_t n);
-void *calloc(size_t n, size_t sz);
-void *realloc(void *p, size_t n);
-
-/* dlsym may call calloc before the real one is known. */
-static char boot[4096];
-static size_t boot_used;
-
-static void *boot_alloc(size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (boot_used + n > sizeof boot)
-        return NULL;
-    boot_used += n;
-    return boot + boot_used - n;
-}
-
-void *malloc(size_t n)
-{
-    static void *(*real)(size_t);
-    if (!real && !(real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc")))
-        return boot_alloc(n);
-    n_allocs += counting;
-    return real(n);
-}
-
-void *calloc(size_t n, size_t sz)
-{
-    static void *(*real)(size_t, size_t);
-    static int resolving;
-    if (!real) {
-        if (resolving)
-            return boot_alloc(n * sz);
-        resolving = 1;
-        real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-        resolving = 0;
-        if (!real)
-            return boot_alloc(n * sz);
-    }
-    n_allocs += counting;
-    return real(n, sz);
-}
-
-void *realloc(void *p, size_t n)
-{
-    static void *(*real)(void *, size_t);
-    if (!real)
-        real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    n_allocs += counting;
-    return real(p, n);
-}
-#endif
+#include "alloc_count.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture                                                              */
@@ -1330,8 +1247,8 @@ Test(state, steady_state_does_not_allocate)
     uint64_t seq = 0;
     for (int round = 0; round < 40; round++) {
         if (round == 20) {
-            n_allocs = 0;
-            counting = 1;
+            alloc_count = 0;
+            alloc_counting = 1;
         }
         for (int i = 0; i < 5; i++) {
             snprintf(ev, sizeof ev, "p%d", i);
@@ -1347,9 +1264,9 @@ Test(state, steady_state_does_not_allocate)
         t += 10000;
         cr_assert_eq(weir_pattern_advance(fx.rt, fx.key, t, NULL, NULL), 0);
     }
-    counting = 0;
-    if (COUNT_ALLOCS)
-        cr_expect_eq(n_allocs, 0, "%ld allocations in steady state", n_allocs);
+    alloc_counting = 0;
+    if (WEIR_TEST_COUNT_ALLOCS)
+        cr_expect_eq(alloc_count, 0, "%ld allocations in steady state", alloc_count);
     cr_expect_eq(fx.n_matches, 40 * 15);
     cr_expect(weir_pattern_key_idle(fx.key));
     teardown_rule();

@@ -8,7 +8,6 @@
  * to the epoch, sessions closed by the gap, count windows every M events
  * over the last N. */
 #include <criterion/criterion.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,90 +17,7 @@
 #include "engine/window_run.h"
 #include "weir/ruleset.h"
 
-/* ------------------------------------------------------------------ */
-/* Counting allocations (outside sanitizer builds)                      */
-
-/* Steady state must not allocate. As in test_expr.c, the test binary
- * interposes malloc/calloc/realloc and counts calls while counting is on;
- * sanitizers interpose the allocator themselves, so there the test only
- * checks results. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if !COUNT_ALLOCS
-/* Criterion 2.4.1 leaks its copy of CRITERION_OUTPUTS. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:criterion_handle_args\n";
-}
-#endif
-
-static int counting;
-static long n_allocs;
-
-#if COUNT_ALLOCS
-void *malloc(size_t n);
-void *calloc(size_t n, size_t sz);
-void *realloc(void *p, size_t n);
-
-/* dlsym may call calloc before the real one is known: serve it from a
- * static buffer that is never freed. */
-static char boot[4096];
-static size_t boot_used;
-
-static void *boot_alloc(size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (boot_used + n > sizeof boot)
-        return NULL;
-    boot_used += n;
-    return boot + boot_used - n;
-}
-
-void *malloc(size_t n)
-{
-    static void *(*real)(size_t);
-    if (!real && !(real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc")))
-        return boot_alloc(n);
-    n_allocs += counting;
-    return real(n);
-}
-
-void *calloc(size_t n, size_t sz)
-{
-    static void *(*real)(size_t, size_t);
-    static int resolving;
-    if (!real) {
-        if (resolving)
-            return boot_alloc(n * sz);
-        resolving = 1;
-        real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-        resolving = 0;
-        if (!real)
-            return boot_alloc(n * sz);
-    }
-    n_allocs += counting;
-    return real(n, sz);
-}
-
-void *realloc(void *p, size_t n)
-{
-    static void *(*real)(void *, size_t);
-    if (!real)
-        real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    n_allocs += counting;
-    return real(p, n);
-}
-#endif
+#include "alloc_count.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture                                                              */
@@ -953,8 +869,8 @@ Test(window, steady_state_does_not_allocate)
     size_t fired = 0, refused = 0;
     for (int i = 0; i < 2200; i++, t += SECONDS(30)) {
         if (i == 200) { /* warmed up: panes recycle, string copies are grown */
-            counting = 1;
-            n_allocs = 0;
+            alloc_counting = 1;
+            alloc_count = 0;
             fired = 0;
         }
         event(t, D(i));
@@ -963,10 +879,10 @@ Test(window, steady_state_does_not_allocate)
                    WEIR_WINDOW_TAKEN;
         weir_window_advance(fx.rt, fx.key, t, count_fired, &fired);
     }
-    counting = 0;
+    alloc_counting = 0;
     cr_expect_eq(refused, 0);
     cr_expect_eq(fired, 2000 / 10, "%zu fired", fired); /* one window per 5 minutes */
-#if COUNT_ALLOCS
-    cr_expect_eq(n_allocs, 0, "%ld allocations in steady state", n_allocs);
+#if WEIR_TEST_COUNT_ALLOCS
+    cr_expect_eq(alloc_count, 0, "%ld allocations in steady state", alloc_count);
 #endif
 }
