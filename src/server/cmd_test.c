@@ -495,13 +495,6 @@ static void find_examples(const char *dir, path_list *out)
     closedir(d);
 }
 
-static void print_diag(void *user, const weir_diagnostic *d)
-{
-    (void)user;
-    if (d->severity == WEIR_DIAG_ERROR)
-        fputs(d->rendered, stderr);
-}
-
 static void test_usage(FILE *out)
 {
     fputs("usage: weir test [--verbose] RULES...\n"
@@ -534,12 +527,10 @@ int weir_cmd_test(int argc, char **argv)
         test_usage(stderr);
         return WEIR_EXIT_USAGE;
     }
-    weir_compile_options copt = {.diag = print_diag, .no_warnings = true};
     weir_ruleset *rs = NULL;
-    weir_compile_status st = weir_ruleset_compile((const char *const *)argv + optind,
-                                                  (size_t)(argc - optind), &copt, &rs);
-    if (st != WEIR_COMPILE_OK)
-        return st == WEIR_COMPILE_IO_ERROR ? WEIR_EXIT_USAGE : WEIR_EXIT_RULE_ERRORS;
+    int loaded = weir_cli_load_rules(argv + optind, (size_t)(argc - optind), &rs);
+    if (loaded != WEIR_EXIT_OK)
+        return loaded;
     s.rs = rs;
 
     path_list files = {0};

@@ -3,6 +3,10 @@
 #ifndef WEIR_SERVER_COMMANDS_H
 #define WEIR_SERVER_COMMANDS_H
 
+#include <stddef.h>
+
+#include "weir/ruleset.h"
+
 /* weir check [--dump[=text|dot]] [--no-warnings] [--quiet] PATH... */
 int weir_cmd_check(int argc, char **argv);
 
@@ -18,5 +22,10 @@ enum {
     WEIR_EXIT_RULE_ERRORS = 1,
     WEIR_EXIT_USAGE = 2,
 };
+
+/* Compiles the rule files of a command that runs them, printing errors
+ * (not warnings) on stderr. Returns WEIR_EXIT_OK with *out set, or the
+ * exit status to end with (*out NULL). */
+int weir_cli_load_rules(char *const *paths, size_t n_paths, weir_ruleset **out);
 
 #endif
