@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/key_map.h"
+#include "util/probe_table.h"
 
 void weir_key_map_init(weir_key_map *m, weir_type key_type)
 {
@@ -187,6 +188,12 @@ weir_key_entry *weir_key_map_slot(weir_key_map *m, uint32_t slot, uint32_t gener
     return e->live && e->generation == generation ? e : NULL;
 }
 
+static size_t entry_home(const void *owner, uint32_t cell)
+{
+    const weir_key_map *m = owner;
+    return (size_t)m->slots[cell - 1].hash;
+}
+
 void weir_key_map_remove(weir_key_map *m, weir_key_entry *e)
 {
     uint32_t slot = (uint32_t)(e - m->slots);
@@ -194,17 +201,7 @@ void weir_key_map_remove(weir_key_map *m, weir_key_entry *e)
     size_t i = e->hash & mask;
     while (m->table[i] != slot + 1)
         i = (i + 1) & mask;
-    /* backward-shift: pull later members of the probe run into the hole */
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->table[j]; j = (j + 1) & mask) {
-        size_t home = m->slots[m->table[j] - 1].hash & mask;
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-        if (movable) {
-            m->table[hole] = m->table[j];
-            hole = j;
-        }
-    }
-    m->table[hole] = 0;
+    weir_probe_remove(m->table, mask, i, entry_home, m);
     free(e->long_key);
     e->long_key = NULL;
     e->live = false;

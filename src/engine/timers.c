@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/timers.h"
+#include "util/probe_table.h"
 
 void weir_timers_init(weir_timers *t)
 {
@@ -59,21 +60,16 @@ static int grow_table(weir_timers *t)
     return 0;
 }
 
+static size_t bucket_home(const void *owner, uint32_t cell)
+{
+    const weir_timers *t = owner;
+    return slot_of(t->buckets[cell - 1].at, t->table_cap - 1);
+}
+
 static void table_remove(weir_timers *t, int64_t at)
 {
-    size_t mask = t->table_cap - 1;
     uint32_t *c = cell(t, at);
-    size_t hole = (size_t)(c - t->table);
-    /* backward-shift deletion keeps probe runs unbroken */
-    for (size_t j = (hole + 1) & mask; t->table[j]; j = (j + 1) & mask) {
-        size_t home = slot_of(t->buckets[t->table[j] - 1].at, mask);
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-        if (movable) {
-            t->table[hole] = t->table[j];
-            hole = j;
-        }
-    }
-    t->table[hole] = 0;
+    weir_probe_remove(t->table, t->table_cap - 1, (size_t)(c - t->table), bucket_home, t);
 }
 
 static bool before(const weir_timers *t, uint32_t a, uint32_t b)
