@@ -455,12 +455,6 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
         r->spare = NULL;
         count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]));
     } else {
-        /* a window state remembers the key it saw, even when it kept
-         * nothing: it cannot serve another key */
-        if (r->plan->window) {
-            weir_rule_key_free(r, r->spare);
-            r->spare = NULL;
-        }
         /* a throttled alert may have made the entry */
         entry = weir_key_map_find(&m->keys, key, hash);
     }

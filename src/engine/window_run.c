@@ -368,8 +368,8 @@ weir_millis weir_window_key_next_deadline(const weir_window_key *key)
     return key->deadline;
 }
 
-/* Copies the key value out of the first event, so `when` and emit can read
- * it after the event is gone. */
+/* Copies the key value out of the first event taken, so `when` and emit
+ * can read it after the event is gone. */
 static int set_key(const weir_window_runtime *rt, weir_window_key *key, const weir_value *fields)
 {
     weir_value v = fields[rt->plan->key_field];
@@ -510,15 +510,22 @@ weir_window_status weir_window_add(weir_window_runtime *rt, weir_window_key *key
     const weir_window_plan *plan = rt->plan;
     if (rt->kind != AST_WINDOW_COUNT && (ts < key->watermark || ts < key->last_ts))
         return WEIR_WINDOW_LATE;
-    if (!key->has_key && set_key(rt, key, fields) != 0)
-        return WEIR_WINDOW_ERROR;
     if (ts > key->last_ts)
         key->last_ts = ts;
 
     weir_eval_scratch_reset(&rt->scratch);
-    weir_eval_ctx ctx = {.event = fields, .key = key->key, .scratch = &rt->scratch};
+    weir_eval_ctx ctx = {.event = fields,
+                         .key = key->has_key ? key->key : fields[plan->key_field],
+                         .scratch = &rt->scratch};
     if (plan->filter && !weir_eval_condition(plan->filter, &ctx))
         return WEIR_WINDOW_FILTERED;
+    /* the key is kept from the first event taken, not merely seen: a key
+     * whose events were all filtered holds nothing of them */
+    if (!key->has_key) {
+        if (set_key(rt, key, fields) != 0)
+            return WEIR_WINDOW_ERROR;
+        ctx.key = key->key;
+    }
 
     pane *p = pane_for(rt, key, ts);
     if (!p)

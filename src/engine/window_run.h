@@ -39,7 +39,7 @@
  * excepted: a set grows when it meets a new value, and each pane starts
  * its own set). Strings held by min/max/first/last are copied into buffers
  * owned by the slot (kept for its next pane), and the key value is copied
- * into the key object on the first event, so the caller's event buffer may
+ * into the key object on the first event taken, so the caller's event buffer may
  * be reused as soon as weir_window_add() returns. An idle key still holds
  * its ring: the engine frees idle keys it no longer needs.
  *

@@ -477,3 +477,22 @@ Test(engine, a_default_stream_takes_events_without_a_selector)
     weir_ruleset_free(rs);
     captured_free(&got);
 }
+
+Test(engine, a_filtered_event_leaves_no_trace_for_the_next_key)
+{
+    fixture f;
+    /* c1's payment is filtered out by `where`; then c2 starts a window: its
+     * alert must carry c2, not the key of the event seen before */
+    start(&f, PAYMENTS "rule big_total on payments by card window tumbling 1h where amount > 10\n"
+                       "  when sum(amount) > 100 emit { card, total: sum(amount) }\n");
+    cr_assert_eq(push(&f, "{\"card\":\"c1\",\"amount\":5,\"merchant\":\"m\",\"ts\":\"2026-01-05T10:00:00Z\"}"), 0);
+    cr_assert_eq(push(&f, "{\"card\":\"c2\",\"amount\":500,\"merchant\":\"m\",\"ts\":\"2026-01-05T10:01:00Z\"}"), 0);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert(strstr(f.got.alerts[0], "\"key\":\"c2\""), "%s", f.got.alerts[0]);
+    cr_assert(strstr(f.got.alerts[0], "\"body\":{\"card\":\"c2\",\"total\":500}"), "%s", f.got.alerts[0]);
+    weir_engine_stats s;
+    weir_engine_get_stats(f.e, &s);
+    cr_assert_eq(s.peak_keys, 1, "the filtered payment made no key");
+    stop(&f);
+}
