@@ -42,7 +42,8 @@ typedef enum weir_json_kind {
 /* What the first occurrence of a used key holds. */
 typedef struct weir_json_slot {
     const char *text; /* NUMBER: its token, trailing spaces cut, in the input
-                         buffer; STRING: the unescaped bytes, in the parser */
+                         buffer; STRING: its bytes, in the input when
+                         it has no escape, else unescaped in the parser */
     size_t len;       /* bytes at text */
     double f;         /* NUMBER of a float field: simdjson's value... */
     bool f_ok;        /* ...if it could read one */

@@ -147,8 +147,9 @@ weir_decode_status weir_decoder_decode(weir_decoder *d, const char *line, size_t
 /* The same without the copy, for callers that own their read buffer: the
  * `capacity` bytes from `buf` must be readable and capacity >= len +
  * WEIR_DECODE_PADDING (their content past len does not matter); otherwise
- * it falls back to copying. Returned numbers are parsed from buf, strings
- * live in the decoder: buf may change once the call has returned. */
+ * it falls back to copying. Returned strings point into buf when the line
+ * holds no backslash (else into the decoder): keep buf unchanged for as
+ * long as the result is used. */
 weir_decode_status weir_decoder_decode_padded(weir_decoder *d, const char *buf, size_t len,
                                               size_t capacity, weir_decoded *out);
 

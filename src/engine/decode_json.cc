@@ -137,7 +137,7 @@ bool key_is(const char *raw, const weir_json_key &key) noexcept
 // The used field a key names, or nullptr. Keys are matched as written, in
 // the input; only one with an escape in it ("\u0061mount", which never
 // matches as written) is unescaped first, and only when it matched nothing.
-error_code find_key(ondemand::field &field, const weir_json_stream &s,
+error_code find_key(ondemand::field &field, const weir_json_stream &s, bool plain,
                     const weir_json_key *&found) noexcept
 {
     const char *raw = field.key().raw();
@@ -149,6 +149,8 @@ error_code find_key(ondemand::field &field, const weir_json_stream &s,
         }
     }
     found = nullptr;
+    if (plain)
+        return SUCCESS; // a line without a backslash has no escaped key
     const char *end = raw;
     while (*end != '"' && *end != '\\')
         end++;
@@ -167,9 +169,23 @@ error_code find_key(ondemand::field &field, const weir_json_stream &s,
     return SUCCESS;
 }
 
+// The token with the whitespace before the next structural character cut.
+std::string_view trimmed_token(ondemand::value &v) noexcept
+{
+    std::string_view token = v.raw_json_token();
+    size_t len = token.size();
+    while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t' ||
+                       token[len - 1] == '\n' || token[len - 1] == '\r'))
+        len--;
+    return token.substr(0, len);
+}
+
 // Notes what the value holds in the slot. Only the value's own syntax is
 // checked here; whether it suits the field's type is decode.c's business.
-error_code read_value(ondemand::value &v, const weir_json_key &key,
+// In a plain line (no backslash anywhere) a string is its raw token between
+// the quotes: stage 1 has already checked its UTF-8 and control bytes, and
+// there is nothing to unescape, so it is used in place instead of copied.
+error_code read_value(ondemand::value &v, const weir_json_key &key, bool plain,
                       weir_json_slot &slot) noexcept
 {
     ondemand::json_type type;
@@ -187,13 +203,9 @@ error_code read_value(ondemand::value &v, const weir_json_key &key,
     }
     case ondemand::json_type::number: {
         // The token runs to the next structural character: cut the spaces.
-        std::string_view token = v.raw_json_token();
-        size_t len = token.size();
-        while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t' ||
-                           token[len - 1] == '\n' || token[len - 1] == '\r'))
-            len--;
+        std::string_view token = trimmed_token(v);
         slot.text = token.data();
-        slot.len = len;
+        slot.len = token.size();
         slot.f_ok = false;
         if (key.want_double)
             slot.f_ok = v.get_double().get(slot.f) == SUCCESS;
@@ -201,6 +213,15 @@ error_code read_value(ondemand::value &v, const weir_json_key &key,
         return SUCCESS;
     }
     case ondemand::json_type::string: {
+        if (plain) {
+            std::string_view token = trimmed_token(v);
+            if (token.size() >= 2 && token.back() == '"') {
+                slot.text = token.data() + 1;
+                slot.len = token.size() - 2;
+                slot.kind = WEIR_JSON_STRING;
+                return SUCCESS;
+            }
+        }
         std::string_view s;
         err = v.get_string().get(s);
         if (err)
@@ -355,18 +376,22 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
     for (unsigned i = 0; i < plan.n_slots; i++)
         slots[i].kind = WEIR_JSON_ABSENT;
 
+    // One scan of the line spares every key and string its own search for
+    // escapes: nearly every event has none.
+    const bool plain = std::memchr(buf, '\\', len) == nullptr;
     ondemand::object obj;
     if ((err = doc.get_object().get(obj)))
         return fail.root(err);
     for (auto field_result : obj) {
         ondemand::field field;
         const weir_json_key *k = nullptr;
-        if ((err = std::move(field_result).get(field)) || (err = find_key(field, plan, k)))
+        if ((err = std::move(field_result).get(field)) ||
+            (err = find_key(field, plan, plain, k)))
             return fail.json(err);
         // Unused or undeclared, or a repeated key (the first one won).
         if (!k || slots[k->slot].kind != WEIR_JSON_ABSENT)
             continue;
-        if ((err = read_value(field.value(), *k, slots[k->slot])))
+        if ((err = read_value(field.value(), *k, plain, slots[k->slot])))
             return fail.json(err, k->name);
     }
     if (has_trailing_content(doc))

@@ -118,6 +118,28 @@ static int64_t apply_sign(uint64_t mag, bool negative)
     return mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
 }
 
+/* Whether the 8 bytes at s are all digits; if so *value is their number.
+ * A millisecond timestamp has 13 digits: reading them 8 at a time (one
+ * load, a check and three multiplications, each combining neighbouring
+ * groups: 1-digit pairs, then 2-digit, then 4-digit) costs a fraction of a
+ * multiply-add per digit. Little-endian only, like the rest of the decoder. */
+static bool eight_digits(const char *s, uint64_t *value)
+{
+    uint64_t w;
+    memcpy(&w, s, sizeof w);
+    /* '0'..'9' are 0x30..0x39: high nibble 3, and adding 6 keeps it 3. */
+    if (((w & 0xF0F0F0F0F0F0F0F0u) | (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) !=
+        0x3333333333333333u)
+        return false;
+    w -= 0x3030303030303030u;
+    /* byte k holds digit k (most significant first, lowest address) */
+    w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFu;      /* 4 values of 2 digits */
+    w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFu;    /* 2 values of 4 digits */
+    w = (w * 10000 + (w >> 32)) & 0x00000000FFFFFFFFu;  /* 1 value of 8 digits */
+    *value = w;
+    return true;
+}
+
 /* The shapes nearly every event carries, in one pass: -?[0-9]{1,18} for an
  * int, -?[0-9]{1,14}(.[0-9]{1,4})? for a decimal (at most 18 digits once
  * scaled, so neither can overflow). False sends the token the general way
@@ -128,9 +150,14 @@ static bool fast_number(const char *s, size_t len, size_t max_int, bool allow_fr
     static const uint64_t scale_for_frac[5] = {10000, 1000, 100, 10, 1};
     size_t i = len > 0 && s[0] == '-';
     size_t start = i;
-    uint64_t mag = 0;
+    uint64_t mag = 0, eight;
+    /* may wrap: too many digits are rejected below */
+    while (len - i >= 8 && eight_digits(s + i, &eight)) {
+        mag = mag * 100000000u + eight;
+        i += 8;
+    }
     for (; i < len && is_digit(s[i]); i++)
-        mag = mag * 10 + (unsigned)(s[i] - '0'); /* may wrap: rejected below */
+        mag = mag * 10 + (unsigned)(s[i] - '0');
     size_t n_int = i - start;
     if (n_int == 0 || n_int > max_int || (n_int > 1 && s[start] == '0'))
         return false;

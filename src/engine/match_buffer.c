@@ -61,7 +61,7 @@ static int pool_add_slab(weir_mb_pool *p)
     return 0;
 }
 
-int weir_mb_pool_reserve(weir_mb_pool *p, size_t n)
+int weir_mb_pool_reserve_slow(weir_mb_pool *p, size_t n)
 {
     while (p->n_free < n)
         if (pool_add_slab(p) != 0)
@@ -86,7 +86,7 @@ void weir_mb_pool_put(weir_mb_pool *p, void *block)
     p->n_free++;
 }
 
-int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem)
+int weir_mb_grow_slow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;

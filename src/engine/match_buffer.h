@@ -67,7 +67,13 @@ void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab);
 void weir_mb_pool_fini(weir_mb_pool *p);
 /* Makes sure at least n blocks are free. Returns 0, or -1 when out of
  * memory (the pool is unchanged but may hold more free blocks). */
-int weir_mb_pool_reserve(weir_mb_pool *p, size_t n);
+int weir_mb_pool_reserve_slow(weir_mb_pool *p, size_t n);
+/* Reservations run before every event and nearly always find room: the
+ * test is inline, only growing is a call. */
+static inline int weir_mb_pool_reserve(weir_mb_pool *p, size_t n)
+{
+    return p->n_free >= n ? 0 : weir_mb_pool_reserve_slow(p, n);
+}
 /* A free block; NULL only when none was reserved and a slab cannot be
  * allocated. */
 void *weir_mb_pool_get(weir_mb_pool *p);
@@ -75,7 +81,11 @@ void weir_mb_pool_put(weir_mb_pool *p, void *block);
 
 /* A growable array of `elem`-sized items; used for scratch space. Returns
  * 0, or -1 when out of memory (the array is unchanged). */
-int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem);
+int weir_mb_grow_slow(void **arr, size_t *cap, size_t need, size_t elem);
+static inline int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    return need <= *cap ? 0 : weir_mb_grow_slow(arr, cap, need, elem);
+}
 
 /* --------------------------------------------------------- Dewey numbers */
 

@@ -159,6 +159,44 @@ Test(decode, int_limits)
     cr_assert_eq(field(F_I)->u.i, -1000000000000000000);
 }
 
+/* Digits are read 8 at a time where 8 follow: every length, a non-digit
+ * at every place of such a group, and bytes just outside '0'..'9'. */
+Test(decode, int_digit_groups)
+{
+    char digits[24], buf[64];
+    unsigned seed = 12345;
+    for (int len = 1; len <= 18; len++) {
+        for (int round = 0; round < 20; round++) {
+            for (int k = 0; k < len; k++) {
+                seed = seed * 1103515245u + 12345u;
+                digits[k] = (char)('0' + (seed >> 16) % 10);
+            }
+            if (len > 1 && digits[0] == '0')
+                digits[0] = '7';
+            digits[len] = '\0';
+            snprintf(buf, sizeof buf, "\"i\":%s", digits);
+            assert_ok(with(buf));
+            cr_assert_eq(field(F_I)->u.i, strtoll(digits, NULL, 10), "%s", digits);
+            snprintf(buf, sizeof buf, "\"i\":-%s", digits);
+            assert_ok(with(buf));
+            cr_assert_eq(field(F_I)->u.i, -strtoll(digits, NULL, 10), "-%s", digits);
+        }
+    }
+    static const char odd[] = {'/', ':', 'a', ' ', '.', 'e', '\x80', '\x06'};
+    for (int at = 0; at < 8; at++) {
+        for (size_t o = 0; o < sizeof odd; o++) {
+            char text[] = "\"123456789012\"";
+            text[1 + at] = odd[o];
+            /* in a string, as a decimal: anything but digits is refused */
+            snprintf(buf, sizeof buf, "\"d\":%s", text);
+            weir_decode_status st = with(buf);
+            if (odd[o] == '.' || (odd[o] == 'e' && at > 0))
+                continue; /* 1234.6789012 and 12e45... are numbers */
+            cr_assert_neq(st, WEIR_DECODE_OK, "%s", text);
+        }
+    }
+}
+
 Test(decode, int_out_of_range)
 {
     assert_status(with("\"i\":9223372036854775808"), WEIR_DECODE_BAD_VALUE,
@@ -681,6 +719,29 @@ Test(decode, zero_copy_with_padding)
     assert_ok(weir_decoder_decode_padded(dec, buf, len, len + 1, &out));
     cr_assert_eq(field(F_D)->u.dec, 123400);
     free(buf);
+}
+
+/* Without a backslash in the line a string is used where it lies; with
+ * one anywhere, strings are unescaped into the decoder as before. */
+Test(decode, zero_copy_strings)
+{
+    const char *lines[] = {
+        "{\"s\":\"hello\"  ," BASE_BODY "}",
+        "{\"s\":\"hello\"," BASE_BODY ",\"x\":\"a\\nb\"}",
+        "{\"s\":\"\"," BASE_BODY "}",
+    };
+    const char *want[] = {"hello", "hello", ""};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        size_t len = strlen(lines[i]);
+        char *buf = malloc(len + WEIR_DECODE_PADDING);
+        memcpy(buf, lines[i], len);
+        memset(buf + len, ' ', WEIR_DECODE_PADDING);
+        assert_ok(weir_decoder_decode_padded(dec, buf, len, len + WEIR_DECODE_PADDING, &out));
+        cr_assert(string_is(F_S, want[i], strlen(want[i])), "%s", lines[i]);
+        bool in_buf = field(F_S)->u.s >= buf && field(F_S)->u.s < buf + len;
+        cr_assert_eq(in_buf, i != 1, "%s", lines[i]);
+        free(buf);
+    }
 }
 
 /* simdjson looks at the padding of a line that ends in '}' (its issue
