@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/decode.h"
 
@@ -80,12 +81,44 @@ typedef struct weir_json_stream {
     unsigned n_slots; /* the stream's field count: slots reset per event */
 } weir_json_stream;
 
+/* Whether the key whose text starts at `raw` (just past its opening quote)
+ * is `key`. A short name is compared as two words: the 16 bytes read may
+ * run past the key, but not past the line's padding, since every key is
+ * followed by at least `:v}` and WEIR_DECODE_PADDING is 64. A long one is
+ * compared bytewise; names hold no quote, so that loop stops at the key's
+ * closing quote at the latest. */
+static inline bool weir_json_key_is(const char *raw, const weir_json_key *key)
+{
+    if (key->len <= WEIR_JSON_WORD_KEY_MAX) {
+        uint64_t w[2];
+        memcpy(w, raw, sizeof w);
+        return ((w[0] & key->mask[0]) == key->word[0]) & ((w[1] & key->mask[1]) == key->word[1]);
+    }
+    for (uint32_t i = 0; i < key->len; i++)
+        if (raw[i] != key->name[i])
+            return false;
+    return raw[key->len] == '"';
+}
+
+/* The fast path (decode_flat.c): fills the slots from one flat object of
+ * scalars in buf, a line with no backslash, given the positions of its n
+ * tokens (simdjson's structural indexes). Same inputs and outputs as
+ * weir_json_reader_read, but it returns false, with nothing decided,
+ * whenever the line is anything else or anything is wrong with it. */
+bool weir_json_flat_read(const char *buf, const uint32_t *ix, uint32_t n,
+                         const weir_json_stream *streams, size_t n_streams,
+                         const char *selector, size_t selector_len, weir_json_slot *slots,
+                         unsigned *stream) WEIR_NOEXCEPT;
+
 /* The simdjson side: a parser whose buffers persist between events. */
 typedef struct weir_json_reader weir_json_reader;
 
 /* NULL on out-of-memory. Free with weir_json_reader_free (accepts NULL). */
 weir_json_reader *weir_json_reader_new(void) WEIR_NOEXCEPT;
 void weir_json_reader_free(weir_json_reader *r) WEIR_NOEXCEPT;
+/* Whether lines may take the flat fast path (the default); tests turn it
+ * off to compare both paths on the same lines. */
+void weir_json_reader_use_flat(weir_json_reader *r, bool on) WEIR_NOEXCEPT;
 
 /* Reads the object in buf[0, len), where capacity - len >= WEIR_DECODE_PADDING
  * bytes are readable. With n_streams > 1 the selector's value picks the

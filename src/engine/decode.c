@@ -186,6 +186,11 @@ int weir_decoder_set_default_stream(weir_decoder *d, unsigned stream)
     return 0;
 }
 
+void weir_decoder_use_fast_path(weir_decoder *d, bool on)
+{
+    weir_json_reader_use_flat(d->reader, on);
+}
+
 void weir_decoder_free(weir_decoder *d)
 {
     if (!d)

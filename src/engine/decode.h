@@ -131,6 +131,9 @@ weir_decoder *weir_decoder_new_full(const ast_stream *const *streams, size_t n_s
                                     const bool *const *used, const char *selector);
 /* Frees the decoder and everything a decode returned. Accepts NULL. */
 void weir_decoder_free(weir_decoder *d);
+/* Plain flat objects take a fast path (decode_flat.c) unless this turns it
+ * off; results are the same either way. For tests that compare the two. */
+void weir_decoder_use_fast_path(weir_decoder *d, bool on);
 
 /* With several streams: events without the selector field belong to
  * `stream` (instead of being NO_STREAM). WEIR_DECODE_STREAM_UNKNOWN turns

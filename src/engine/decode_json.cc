@@ -33,12 +33,35 @@ static_assert(WEIR_DECODE_PADDING == simdjson::SIMDJSON_PADDING,
 struct weir_json_reader {
     // A line never exceeds WEIR_DECODE_MAX_LINE (decode.c checks first).
     ondemand::parser parser{WEIR_DECODE_MAX_LINE};
+    // Stage 1 alone, for the flat fast path (decode_flat.c): the same
+    // run-time dispatched kernel On-Demand uses, through simdjson's
+    // implementation interface, which hands out the token positions.
+    std::unique_ptr<simdjson::internal::dom_parser_implementation> tokens;
+    bool use_flat = true; // off only in tests comparing the two paths
 };
+
+extern "C" void weir_json_reader_use_flat(weir_json_reader *r, bool on) noexcept
+{
+    r->use_flat = on;
+}
+
+// Flat objects need no depth; stage 1 does not look at it.
+static constexpr size_t TOKENS_MAX_DEPTH = 2;
 
 extern "C" weir_json_reader *weir_json_reader_new(void) noexcept
 {
     weir_json_reader *r = new (std::nothrow) weir_json_reader;
-    if (r && r->parser.allocate(4096) != SUCCESS) {
+    if (!r)
+        return nullptr;
+    // The parser makes its string buffer at its first document: make it
+    // now, so the first event that needs On-Demand, perhaps long after the
+    // start, allocates nothing either.
+    static const char empty[2 + simdjson::SIMDJSON_PADDING] = "{}";
+    ondemand::document doc;
+    if (r->parser.allocate(4096) != SUCCESS ||
+        r->parser.iterate(empty, 2, sizeof empty).get(doc) != SUCCESS ||
+        simdjson::get_active_implementation()->create_dom_parser_implementation(
+            4096, TOKENS_MAX_DEPTH, r->tokens) != SUCCESS) {
         delete r;
         return nullptr;
     }
@@ -115,25 +138,6 @@ bool equal(std::string_view a, const char *b, size_t b_len) noexcept
     return a.size() == b_len && (b_len == 0 || std::memcmp(a.data(), b, b_len) == 0);
 }
 
-// Whether the key whose text starts at `raw` (just past its opening quote)
-// is `name`. A short name is compared as two words: the 16 bytes read may
-// run past the key, but not past the line's padding, since every key is
-// followed by at least `:v}` and WEIR_DECODE_PADDING is 64. A long one is
-// compared bytewise; names hold no quote, so that loop stops at the key's
-// closing quote at the latest.
-bool key_is(const char *raw, const weir_json_key &key) noexcept
-{
-    if (key.len <= WEIR_JSON_WORD_KEY_MAX) {
-        uint64_t w[2];
-        std::memcpy(w, raw, sizeof w);
-        return ((w[0] & key.mask[0]) == key.word[0]) & ((w[1] & key.mask[1]) == key.word[1]);
-    }
-    for (uint32_t i = 0; i < key.len; i++)
-        if (raw[i] != key.name[i])
-            return false;
-    return raw[key.len] == '"';
-}
-
 // The used field a key names, or nullptr. Keys are matched as written, in
 // the input; only one with an escape in it ("\u0061mount", which never
 // matches as written) is unescaped first, and only when it matched nothing.
@@ -143,7 +147,7 @@ error_code find_key(ondemand::field &field, const weir_json_stream &s, bool plai
     const char *raw = field.key().raw();
     unsigned char c = (unsigned char)raw[0];
     for (unsigned i = s.first[c]; i < s.first[c + 1]; i++) {
-        if (key_is(raw, s.keys[i])) {
+        if (weir_json_key_is(raw, &s.keys[i])) {
             found = &s.keys[i];
             return SUCCESS;
         }
@@ -310,6 +314,22 @@ weir_decode_status select_stream(ondemand::document &doc, const weir_json_stream
     return fail.say(WEIR_DECODE_NO_STREAM, "no stream selector '%.64s'", selector.data());
 }
 
+// Stage 1 into r->tokens (as large as the parser), then decode_flat.c's
+// walk over its tokens; false
+// when either declines (the caller then takes the On-Demand path, which
+// repeats stage 1 and finds any error itself).
+bool flat_read(weir_json_reader *r, const char *buf, size_t len,
+               const weir_json_stream *streams, size_t n_streams, const char *selector,
+               size_t selector_len, weir_json_slot *slots, unsigned *stream) noexcept
+{
+    simdjson::internal::dom_parser_implementation &t = *r->tokens;
+    if (t.stage1(reinterpret_cast<const uint8_t *>(buf), len, simdjson::stage1_mode::regular) !=
+        SUCCESS)
+        return false;
+    return weir_json_flat_read(buf, t.structural_indexes.get(), t.n_structural_indexes, streams,
+                               n_streams, selector, selector_len, slots, stream);
+}
+
 } // namespace
 
 extern "C" weir_decode_status
@@ -319,18 +339,29 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
                       char *reason, size_t reason_size) noexcept
 {
     const failure fail{reason, reason_size};
+    // One scan of the line spares every key and string its own search for
+    // escapes: nearly every event has none, and only those take the fast
+    // path.
+    const bool plain = std::memchr(buf, '\\', len) == nullptr;
     ondemand::parser &parser = r->parser;
     if (len > parser.capacity()) {
-        // Grow by doubling, as the input buffer does, not to each new length.
+        // Grow by doubling, as the input buffer does, not to each new length;
+        // both halves at once, so neither allocates later for a line of a
+        // length already seen, whichever path that line takes.
         size_t want = parser.capacity() * 2;
         if (want < len)
             want = len;
         if (want > parser.max_capacity())
             want = parser.max_capacity();
         error_code err = parser.allocate(want);
+        if (!err)
+            err = r->tokens->allocate(want, TOKENS_MAX_DEPTH);
         if (err)
             return fail.json(err);
     }
+    if (plain && r->use_flat && flat_read(r, buf, len, streams, n_streams, selector, selector_len, slots,
+                           stream))
+        return WEIR_DECODE_OK;
     ondemand::document doc;
     error_code err = parser.iterate(buf, len, capacity).get(doc);
     if (err)
@@ -376,9 +407,6 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
     for (unsigned i = 0; i < plan.n_slots; i++)
         slots[i].kind = WEIR_JSON_ABSENT;
 
-    // One scan of the line spares every key and string its own search for
-    // escapes: nearly every event has none.
-    const bool plain = std::memchr(buf, '\\', len) == nullptr;
     ondemand::object obj;
     if ((err = doc.get_object().get(obj)))
         return fail.root(err);

@@ -7,6 +7,8 @@
  *   - the same line decoded from the decoder's own padded copy and in place
  *     (from an exactly sized buffer whose padding is all '}', so ASan sees
  *     any read past the padding) gives the same status, reason and values;
+ *   - so does a third decoder with the flat fast path turned off (only
+ *     simdjson On-Demand), so the two paths never disagree;
  *   - on OK every used field is filled and every string's bytes readable,
  *     ts is the event-time field; on failure there is a reason and no fields.
  * Build with `make fuzz`; run as
@@ -37,6 +39,7 @@ enum { N_DECODERS = 4 };
 static weir_ruleset *ruleset;
 static weir_decoder *decoders[N_DECODERS];
 static weir_decoder *in_place[N_DECODERS]; /* twins for the zero-copy path */
+static weir_decoder *on_demand[N_DECODERS]; /* twins without the fast path */
 
 static weir_decoder *make_decoder(int which)
 {
@@ -61,8 +64,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < N_DECODERS; i++) {
         decoders[i] = make_decoder(i);
         in_place[i] = make_decoder(i);
-        if (!decoders[i] || !in_place[i])
+        on_demand[i] = make_decoder(i);
+        if (!decoders[i] || !in_place[i] || !on_demand[i])
             abort();
+        weir_decoder_use_fast_path(on_demand[i], false);
     }
     return 0;
 }
@@ -143,6 +148,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (sa == WEIR_DECODE_OK &&
             !same_values(ruleset->streams[a.stream], a.fields, b.fields))
+            abort();
+        weir_decoded c;
+        weir_decode_status sc = weir_decoder_decode(on_demand[i], (const char *)data, size, &c);
+        check_one(sc, &c);
+        if (sa != sc || strcmp(a.reason, c.reason) != 0 || a.stream != c.stream ||
+            a.ts != c.ts) {
+            fprintf(stderr, "decoder %d: fast path: %s (%s), On-Demand: %s (%s)\n", i,
+                    weir_decode_status_name(sa), a.reason, weir_decode_status_name(sc),
+                    c.reason);
+            abort();
+        }
+        if (sa == WEIR_DECODE_OK &&
+            !same_values(ruleset->streams[a.stream], a.fields, c.fields))
             abort();
     }
     free(padded);
