@@ -138,8 +138,9 @@ typedef struct weir_mb_node {
 
 /* ------------------------------------------------------- the shared part */
 
-/* Event blocks: classes of 64 << k bytes; bigger events are malloc'd. */
-#define WEIR_MB_EVENT_CLASSES 11
+/* Event blocks: classes from 64 bytes to 64 KiB, at most a third apart
+ * (a typical event copy is 150-250 bytes); bigger events are malloc'd. */
+#define WEIR_MB_EVENT_CLASSES 22
 
 /* A path: the nodes of one extracted match, latest first. */
 typedef struct weir_mb_paths {

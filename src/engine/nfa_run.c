@@ -325,9 +325,21 @@ static void jheap_heapify(jheap *h)
         jheap_sift_down(h, i, h->a[i], n);
 }
 
+/* Heaps are per key, and a key mostly holds one or two runs: they start
+ * small (weir_mb_grow's scratch arrays start at 16) and double. */
 static int jheap_reserve(jheap *h, size_t need)
 {
-    return weir_mb_grow((void **)&h->a, &h->cap, need ? need : 1, sizeof *h->a);
+    if (need <= h->cap)
+        return 0;
+    size_t cap = h->cap ? h->cap * 2 : 2;
+    while (cap < need)
+        cap *= 2;
+    run **a = realloc(h->a, cap * sizeof *a);
+    if (!a)
+        return -1;
+    h->a = a;
+    h->cap = cap;
+    return 0;
 }
 
 /* ----------------------------------------------------------- runs */
@@ -1183,7 +1195,7 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
         return NULL;
     weir_match_buffer_init(&key->buf, &rt->sh);
     key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
-    if (jheap_reserve(&key->partial, 4) != 0 || jheap_reserve(&key->completed, 4) != 0 ||
+    if (jheap_reserve(&key->partial, 2) != 0 || jheap_reserve(&key->completed, 1) != 0 ||
         weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
         weir_mb_reserve(&key->buf, 1, 0, 0, 0, 0, 0) != 0) {
         free(key->partial.a);
