@@ -22,6 +22,8 @@
 /* ------------------------------------------------------------------ */
 /* Aggregate implementations                                            */
 
+/* Zero counts and sums, a NULL set, and v missing: v overlaps the others,
+ * and missing is its only byte outside the 8 they share, which are 0. */
 static void st_init(weir_agg_state *st)
 {
     memset(st, 0, sizeof *st);

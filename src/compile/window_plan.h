@@ -95,18 +95,27 @@ typedef enum weir_agg_fn {
 /* The running state of one aggregate, fixed size so panes are flat arrays.
  * String values held in `v` borrow from the event that supplied them: an
  * engine that frees events before the window fires must keep the bytes
- * (or copy them) — the state never allocates for them. */
+ * (or copy them) — the state never allocates for them.
+ *
+ * Each aggregate uses one member of the union (sum and avg sum_i or
+ * sum_f, min/max/first/last v, count distinct set): every key holds one
+ * state per aggregate per pane, so the members cannot each have their own
+ * room (56 bytes a state, now 32). */
 typedef struct weir_agg_state {
-    int64_t n;           /* events (or present values) seen */
-    int64_t sum_i;       /* SUM/AVG over int64-backed values */
-    double sum_f;        /* SUM/AVG over floats */
-    bool overflow;       /* sum_i overflowed, or count distinct ran out of
-                            memory: the result is missing */
-    weir_value v;        /* MIN/MAX/FIRST/LAST: the value so far; missing
-                            while nothing was seen */
-    weir_value_set *set; /* COUNT_DISTINCT: owned, created by the first add;
-                            freed by fini */
+    int64_t n;                /* events (or present values) seen */
+    bool overflow;            /* sum_i overflowed, or count distinct ran out
+                                 of memory: the result is missing */
+    union {
+        int64_t sum_i;        /* SUM/AVG over int64-backed values */
+        double sum_f;         /* SUM/AVG over floats */
+        weir_value v;         /* MIN/MAX/FIRST/LAST: the value so far;
+                                 missing while nothing was seen */
+        weir_value_set *set;  /* COUNT_DISTINCT: owned, created by the first
+                                 add; freed by fini */
+    };
 } weir_agg_state;
+
+_Static_assert(sizeof(weir_agg_state) == 32, "weir_agg_state: one union member at a time");
 
 typedef struct weir_agg_ops {
     const char *name;     /* "sum.i64" */

@@ -536,23 +536,23 @@ static int fire_timer(weir_engine *e, weir_timer t)
  * overlaps those misses (sliding windows fire ~7 times per event). */
 static void prefetch_ahead(const weir_engine *e)
 {
-    const weir_timer *far = weir_timers_ahead(&e->timers, 8);
+    const weir_timer_ref *far = weir_timers_ahead(&e->timers, 8);
     if (far)
         __builtin_prefetch(&e->maps[far->map].keys.slots[far->slot]);
-    const weir_timer *mid = weir_timers_ahead(&e->timers, 4);
+    const weir_timer_ref *mid = weir_timers_ahead(&e->timers, 4);
     if (mid && mid->slot < e->maps[mid->map].keys.n_slots) {
         const weir_key_entry *entry = &e->maps[mid->map].keys.slots[mid->slot];
         if (entry->live && entry->state)
             __builtin_prefetch(entry->state);
     }
-    const weir_timer *near = weir_timers_ahead(&e->timers, 2);
+    const weir_timer_ref *near = weir_timers_ahead(&e->timers, 2);
     if (near && near->slot < e->maps[near->map].keys.n_slots) {
         const weir_key_entry *entry = &e->maps[near->map].keys.slots[near->slot];
         const key_block *b = entry->live ? entry->state : NULL;
         if (b && b->states[0])
             __builtin_prefetch(b->states[0]);
     }
-    const weir_timer *next = weir_timers_ahead(&e->timers, 1);
+    const weir_timer_ref *next = weir_timers_ahead(&e->timers, 1);
     if (next && next->slot < e->maps[next->map].keys.n_slots) {
         const engine_map *m = &e->maps[next->map];
         const weir_key_entry *entry = &m->keys.slots[next->slot];
@@ -564,10 +564,9 @@ static void prefetch_ahead(const weir_engine *e)
 
 static int fire_timers(weir_engine *e, int64_t upto)
 {
-    const weir_timer *t;
-    while ((t = weir_timers_peek(&e->timers)) && t->at <= upto) {
+    weir_timer due;
+    while (weir_timers_peek(&e->timers, &due) && due.at <= upto) {
         prefetch_ahead(e);
-        weir_timer due = *t;
         weir_timers_pop(&e->timers);
         if (fire_timer(e, due) != 0)
             return -1;

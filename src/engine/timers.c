@@ -176,22 +176,25 @@ int weir_timers_push(weir_timers *t, weir_timer timer)
     weir_timer_bucket *bk = &t->buckets[b];
     if (bk->n == bk->cap) {
         size_t cap = bk->cap ? bk->cap * 2 : 8;
-        weir_timer *items = realloc(bk->items, cap * sizeof *items);
+        weir_timer_ref *items = realloc(bk->items, cap * sizeof *items);
         if (!items)
             return -1;
         bk->items = items;
         bk->cap = cap;
     }
-    bk->items[bk->n++] = timer;
+    bk->items[bk->n++] = (weir_timer_ref){timer.map, timer.slot, timer.generation};
     return 0;
 }
 
-const weir_timer *weir_timers_peek(const weir_timers *t)
+bool weir_timers_peek(const weir_timers *t, weir_timer *out)
 {
     if (!t->n_heap)
-        return NULL;
+        return false;
     const weir_timer_bucket *bk = &t->buckets[t->heap[0]];
-    return &bk->items[bk->head];
+    const weir_timer_ref *r = &bk->items[bk->head];
+    *out = (weir_timer){.at = bk->at, .map = r->map, .slot = r->slot,
+                        .generation = r->generation};
+    return true;
 }
 
 void weir_timers_pop(weir_timers *t)
@@ -215,7 +218,7 @@ void weir_timers_pop(weir_timers *t)
     t->free[t->n_free++] = b;
 }
 
-const weir_timer *weir_timers_ahead(const weir_timers *t, size_t k)
+const weir_timer_ref *weir_timers_ahead(const weir_timers *t, size_t k)
 {
     if (!t->n_heap)
         return NULL;

@@ -63,13 +63,13 @@ Test(timers, come_out_by_deadline_then_push_order)
     }
     int64_t last_at = -1;
     uint32_t last_slot = 0, popped = 0;
-    const weir_timer *x;
-    while ((x = weir_timers_peek(&t))) {
-        cr_assert_geq(x->at, last_at);
-        if (x->at == last_at)
-            cr_assert_gt(x->slot, last_slot, "equal deadlines keep push order");
-        last_at = x->at;
-        last_slot = x->slot;
+    weir_timer x;
+    while (weir_timers_peek(&t, &x)) {
+        cr_assert_geq(x.at, last_at);
+        if (x.at == last_at)
+            cr_assert_gt(x.slot, last_slot, "equal deadlines keep push order");
+        last_at = x.at;
+        last_slot = x.slot;
         weir_timers_pop(&t);
         popped++;
         /* a timer pushed while firing, at a deadline already passed by
