@@ -12,11 +12,18 @@ void weir_key_map_init(weir_key_map *m, weir_type key_type)
     m->key_type = key_type;
 }
 
+/* A string key too long for the entry lives in its own allocation. */
+static bool is_long(const weir_key_entry *e)
+{
+    return e->key.len > WEIR_KEY_INLINE;
+}
+
 void weir_key_map_clear(weir_key_map *m)
 {
     for (size_t i = 0; i < m->n_slots; i++)
-        if (m->slots[i].live)
-            free(m->slots[i].long_key);
+        if (m->slots[i].live && m->key_type == WEIR_T_STRING && !m->slots[i].key.missing &&
+            is_long(&m->slots[i]))
+            free((void *)m->slots[i].key.u.s);
     free(m->slots);
     free(m->table);
     weir_key_map_init(m, m->key_type);
@@ -81,7 +88,7 @@ static uint32_t *probe(weir_key_map *m, const weir_value *key, uint64_t hash)
         if (!s)
             return &m->table[i];
         weir_key_entry *e = &m->slots[s - 1];
-        if (e->hash == hash && same_key(m->key_type, &e->key, key))
+        if (e->hash == (uint32_t)hash && same_key(m->key_type, &e->key, key))
             return &m->table[i];
     }
 }
@@ -134,7 +141,7 @@ static int take_slot(weir_key_map *m, uint32_t *slot)
         /* short string keys live inside their entry, which just moved */
         if (m->key_type == WEIR_T_STRING)
             for (size_t i = 0; i < m->n_slots; i++)
-                if (slots[i].live && !slots[i].long_key && !slots[i].key.missing)
+                if (slots[i].live && !slots[i].key.missing && !is_long(&slots[i]))
                     slots[i].key.u.s = slots[i].inline_key;
     }
     *slot = (uint32_t)m->n_slots++;
@@ -158,12 +165,12 @@ weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint
     uint32_t generation = e->generation + 1;
     memset(e, 0, sizeof *e);
     e->generation = generation;
-    e->hash = hash;
+    e->hash = (uint32_t)hash;
     e->key = *key;
     if (m->key_type == WEIR_T_STRING && !key->missing) {
         char *dst = e->inline_key;
-        if (key->len > WEIR_KEY_INLINE) {
-            dst = e->long_key = malloc(key->len);
+        if (is_long(e)) {
+            dst = malloc(key->len);
             if (!dst) {
                 e->timer_at = m->free_head;
                 m->free_head = *slot;
@@ -202,8 +209,9 @@ void weir_key_map_remove(weir_key_map *m, weir_key_entry *e)
     while (m->table[i] != slot + 1)
         i = (i + 1) & mask;
     weir_probe_remove(m->table, mask, i, entry_home, m);
-    free(e->long_key);
-    e->long_key = NULL;
+    if (m->key_type == WEIR_T_STRING && !e->key.missing && is_long(e))
+        free((void *)e->key.u.s);
+    e->key = weir_value_missing();
     e->live = false;
     e->state = NULL;
     e->timer_at = m->free_head;
@@ -215,7 +223,8 @@ size_t weir_key_map_bytes(const weir_key_map *m)
 {
     size_t bytes = m->table_cap * sizeof(uint32_t) + m->cap_slots * sizeof(weir_key_entry);
     for (size_t i = 0; i < m->n_slots; i++)
-        if (m->slots[i].live && m->slots[i].long_key)
+        if (m->slots[i].live && m->key_type == WEIR_T_STRING && !m->slots[i].key.missing &&
+            is_long(&m->slots[i]))
             bytes += m->slots[i].key.len;
     return bytes;
 }

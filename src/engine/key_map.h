@@ -15,20 +15,26 @@
 
 #include "compile/expr.h"
 
-#define WEIR_KEY_INLINE 24
+/* One entry per live key of a key type, so 64 bytes with the key inline
+ * when it fits in 23 bytes (card tokens, account ids, addresses). */
+#define WEIR_KEY_INLINE 23
 
 typedef struct weir_key_entry {
-    uint64_t hash;
-    weir_value key;          /* strings point at inline or long_key */
-    char inline_key[WEIR_KEY_INLINE];
-    char *long_key;          /* owned, for strings longer than inline */
+    weir_value key;          /* a string points at inline_key, or, longer
+                                than WEIR_KEY_INLINE, at its own allocation
+                                (owned) */
     void *state;             /* the engine's per-key block (states of
                                 every rule keyed on this value) */
     int64_t timer_at;        /* deadline registered with the timers, or
                                 INT64_MAX */
+    uint32_t hash;           /* the key's hash, low half: tables have fewer
+                                than 2^32 cells */
     uint32_t generation;     /* bumped each time the slot is reused */
+    char inline_key[WEIR_KEY_INLINE];
     bool live;
 } weir_key_entry;
+
+_Static_assert(sizeof(weir_key_entry) == 64, "a key entry is one cache line");
 
 typedef struct weir_key_map {
     uint32_t *table;        /* slot + 1, 0 = empty */

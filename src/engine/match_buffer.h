@@ -188,7 +188,7 @@ typedef struct weir_match_buffer {
                              (Flink looks nodes up by (event, step)); the
                              caller's array, NULL entries at first; NULL
                              between events */
-    size_t n_nodes, n_edges, n_events, n_deweys;
+    uint32_t n_nodes, n_edges, n_events, n_deweys; /* one buffer per key */
     size_t bytes;         /* blocks held: nodes, edges, Deweys, events */
 } weir_match_buffer;
 

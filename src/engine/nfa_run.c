@@ -107,7 +107,7 @@ typedef struct run {
 /* A java.util.PriorityQueue<ComputationState> with Flink's comparator. */
 typedef struct jheap {
     run **a;
-    size_t n, cap;
+    uint32_t n, cap; /* every key has two: 16 bytes each, not 24 */
 } jheap;
 
 /* One node of an edge's condition, as a tree. */
@@ -162,10 +162,10 @@ struct weir_pattern_key {
     jheap partial;        /* Flink's NFAState.partialMatches */
     jheap completed;      /* Flink's NFAState.completedMatches */
     int64_t now;          /* the last time advanced to */
-    bool has_now;
-    uint32_t next_anchor; /* reluctant families */
-    size_t n_runs;
     int64_t within_ms;    /* the rule's, 0 when none (for deadlines) */
+    uint32_t next_anchor; /* reluctant families */
+    uint32_t n_runs;
+    bool has_now;
 };
 
 struct weir_pattern_runtime {
@@ -331,14 +331,16 @@ static int jheap_reserve(jheap *h, size_t need)
 {
     if (need <= h->cap)
         return 0;
-    size_t cap = h->cap ? h->cap * 2 : 2;
+    if (need > UINT32_MAX / 2)
+        return -1;
+    size_t cap = h->cap ? (size_t)h->cap * 2 : 2;
     while (cap < need)
         cap *= 2;
     run **a = realloc(h->a, cap * sizeof *a);
     if (!a)
         return -1;
     h->a = a;
-    h->cap = cap;
+    h->cap = (uint32_t)cap;
     return 0;
 }
 

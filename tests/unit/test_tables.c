@@ -51,6 +51,44 @@ Test(key_map, keys_stay_findable_while_others_are_removed)
     weir_key_map_clear(&m);
 }
 
+/* Keys of every length around the inline limit: inline ones move with
+ * the slab as it grows, long ones have their own copy, freed on removal
+ * and on clear (ASan and LSan check both). */
+Test(key_map, short_and_long_keys)
+{
+    weir_key_map m;
+    weir_key_map_init(&m, WEIR_T_STRING);
+    char text[64];
+    memset(text, 'k', sizeof text);
+    enum { N = 3000, MAXLEN = 40 };
+    uint32_t slot;
+    for (unsigned i = 0; i < N; i++) {
+        size_t len = 10 + i % (MAXLEN - 10);
+        char buf[64];
+        memcpy(buf, text, len);
+        snprintf(buf, sizeof buf, "%u", i); /* unique prefix; NUL overwritten below */
+        buf[strlen(buf)] = 'k';
+        weir_value k = weir_value_string(buf, len);
+        cr_assert_not_null(weir_key_map_upsert(&m, &k, weir_key_hash(WEIR_T_STRING, &k), &slot));
+        memset(buf, 'x', sizeof buf); /* the map must hold its own copy */
+    }
+    for (unsigned i = 0; i < N; i++) {
+        size_t len = 10 + i % (MAXLEN - 10);
+        char buf[64];
+        memcpy(buf, text, len);
+        snprintf(buf, sizeof buf, "%u", i);
+        buf[strlen(buf)] = 'k';
+        weir_value k = weir_value_string(buf, len);
+        weir_key_entry *e = weir_key_map_find(&m, &k, weir_key_hash(WEIR_T_STRING, &k));
+        cr_assert_not_null(e, "key %u (%zu bytes) lost", i, len);
+        cr_assert_eq(e->key.len, len);
+        cr_assert_eq(memcmp(e->key.u.s, buf, len), 0);
+        if (i % 2)
+            weir_key_map_remove(&m, e);
+    }
+    weir_key_map_clear(&m);
+}
+
 Test(timers, come_out_by_deadline_then_push_order)
 {
     weir_timers t;
