@@ -38,7 +38,7 @@
     X(travel, GEN_BIT(payments), impossible_travel, 1,                                          \
       "card present at home, 15-90 min later 1650+ km away, then at home again")                \
     X(takeover, GEN_ACCOUNT_STREAMS, account_takeover, 1,                                       \
-      "reset, new-device login, payout to a new beneficiary, within 55 min")                    \
+      "reset, new-device login, payout to a new beneficiary, within 50 min")                    \
     X(structuring, GEN_BIT(account_transactions), structuring, 1,                               \
       "2-3 cash deposits of $5000-$9999.99 within 20 h, over $10000 only with the last")        \
     X(dormant, GEN_BIT(account_transactions), dormant_account, 1,                               \

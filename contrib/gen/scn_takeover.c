@@ -2,7 +2,7 @@
  * (a password reset, then a login from a new device, then a payout to a
  * new beneficiary, within 1h, skip past last; three streams, one account).
  *
- * The fraud does the three within 51 minutes, once: one alert. Each
+ * The fraud does the three within 50 minutes, once: one alert. Each
  * near-miss breaks one link and keeps the others: the payout 61 to 90
  * minutes after the reset; the login from the account's usual device
  * (new_device false); the payout to one of the account's usual
