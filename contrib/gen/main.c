@@ -36,13 +36,13 @@ enum {
     X(events, "events", 1, "M", "number of lines to write, 0 to 10^11 (required)")         \
     X(seed, "seed", 1, "S", "seed, 0 to 2^64-1 (required): same arguments, same bytes")     \
     X(start, "start", 1, "TIME",                                                            \
-      "time of the first event: ms since the epoch or RFC 3339\n"                           \
+      "time of the first live event: ms since the epoch or RFC 3339\n"                           \
       "                        (default 1700000000000, that is 2023-11-14T22:13:20Z)")      \
     X(streams, "streams", 1, "S",                                                           \
       "all (the default): every stream of rules/fraud/, each line with\n"                     \
       "                        its \"stream\"; payments: card payments only")                  \
     X(fraud_rate, "fraud-rate", 1, "R",                                                     \
-      "share of cards that carry a planted scenario, 0 to 0.5\n"                            \
+      "share of keys (cards, accounts...) with a scenario, 0 to 0.5\n"                            \
       "                        (default 0.001): half fraud, half near-misses")              \
     X(time_format, "time-format", 1, "F",                                                   \
       "ts as ms (integer ms since the epoch, the default) or\n"                             \

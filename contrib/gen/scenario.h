@@ -36,7 +36,7 @@
     X(cashout, GEN_BIT(payments), high_risk_merchant, 1,                                        \
       "1-3 payments of $1000.01-$1600 at money transfer, quasi-cash or betting, within 40 min") \
     X(travel, GEN_BIT(payments), impossible_travel, 1,                                          \
-      "card present at home, 15-90 min later 1650+ km away, then at home again")                \
+      "card present at home, 15-90 min later 1700+ km away, then at home again")                \
     X(takeover, GEN_ACCOUNT_STREAMS, account_takeover, 1,                                       \
       "reset, new-device login, payout to a new beneficiary, within 50 min")                    \
     X(structuring, GEN_BIT(account_transactions), structuring, 1,                               \
