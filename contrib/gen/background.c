@@ -27,8 +27,6 @@
  *     hours later, and the verification is always written. */
 #include "background.h"
 
-#include <limits.h>
-
 #include "names.h"
 
 enum {
@@ -70,25 +68,25 @@ void gen_background_free(gen_background *b)
 }
 
 /* One round's work in progress. */
-typedef struct round {
+typedef struct round_work {
     gen_background *b;
     int64_t start;
     uint64_t left;       /* events still to make in this round */
     uint64_t ip_mul, ip_add, ip_used; /* the round's permutation of addresses */
     int failed;
-} round;
+} round_work;
 
 static uint32_t n_normal(const gen_background *b)
 {
     return b->world->n_cards - b->p.n_owned;
 }
 
-static uint32_t normal_key(round *r)
+static uint32_t normal_key(round_work *r)
 {
     return r->b->p.n_owned + gen_rng_below(&r->b->rng, n_normal(r->b));
 }
 
-static void emit(round *r, const gen_event *e)
+static void emit(round_work *r, const gen_event *e)
 {
     if (gen_heap_push(&r->b->heap, e->ts, e) != 0)
         r->failed = 1;
@@ -96,7 +94,7 @@ static void emit(round *r, const gen_event *e)
     r->b->made++;
 }
 
-static int64_t somewhen(round *r, int64_t room)
+static int64_t somewhen(round_work *r, int64_t room)
 {
     return r->start + (int64_t)gen_rng_below(&r->b->rng, (uint32_t)room);
 }
@@ -111,7 +109,7 @@ static uint64_t gcd(uint64_t a, uint64_t b)
     return a;
 }
 
-static void attempts(round *r)
+static void attempts(round_work *r)
 {
     gen_background *b = r->b;
     gen_rng *g = &b->rng;
@@ -136,7 +134,7 @@ static void attempts(round *r)
     emit(r, &e);
 }
 
-static gen_event login_of(round *r, uint32_t account, int64_t ts, int new_device)
+static gen_event login_of(round_work *r, uint32_t account, int64_t ts, int new_device)
 {
     gen_background *b = r->b;
     uint32_t n = b->world->n_cards;
@@ -145,14 +143,14 @@ static gen_event login_of(round *r, uint32_t account, int64_t ts, int new_device
                        .ref2 = gen_own_ip(n, account), .flag = (uint8_t)new_device};
 }
 
-static void login(round *r)
+static void login(round_work *r)
 {
     uint32_t a = normal_key(r);
     gen_event e = login_of(r, a, somewhen(r, ROUND_MS), gen_rng_below(&r->b->rng, 100) < 3);
     emit(r, &e);
 }
 
-static void booking(round *r)
+static void booking(round_work *r)
 {
     gen_rng *g = &r->b->rng;
     uint32_t a = normal_key(r), x = gen_rng_below(g, 100);
@@ -174,7 +172,7 @@ static void booking(round *r)
     emit(r, &e);
 }
 
-static void checkout(round *r)
+static void checkout(round_work *r)
 {
     gen_background *b = r->b;
     uint32_t d = normal_key(r);
@@ -186,7 +184,7 @@ static void checkout(round *r)
     emit(r, &e);
 }
 
-static void order(round *r)
+static void order(round_work *r)
 {
     gen_background *b = r->b;
     gen_event e = {.stream = GEN_S_customer_orders, .key = normal_key(r), .ts = somewhen(r, ROUND_MS)};
@@ -200,7 +198,7 @@ static void order(round *r)
     emit(r, &e);
 }
 
-static void payout(round *r)
+static void payout(round_work *r)
 {
     gen_background *b = r->b;
     uint32_t a = normal_key(r);
@@ -217,7 +215,7 @@ static void payout(round *r)
 
 /* A reset and the login after it, on an account whose number is a
  * multiple of 4. Returns 0 when there is no such account. */
-static int reset(round *r)
+static int reset(round_work *r)
 {
     gen_background *b = r->b;
     uint32_t first = (b->p.n_owned + 3) / 4, end = (b->world->n_cards + 3) / 4;
@@ -235,7 +233,7 @@ static int reset(round *r)
 
 /* A new account, opened and verified. Returns 0 when the account numbers
  * are used up. */
-static int opening(round *r)
+static int opening(round_work *r)
 {
     gen_background *b = r->b;
     if (b->openings >= 900000000u - b->world->n_cards)
@@ -252,7 +250,7 @@ static int opening(round *r)
 static int make_round(gen_background *b, uint64_t k)
 {
     uint64_t base = b->p.n_events / b->n_rounds, rem = b->p.n_events % b->n_rounds;
-    round r = {b, b->p.start + (int64_t)k * ROUND_MS,
+    round_work r = {b, b->p.start + (int64_t)k * ROUND_MS,
                base + (k + 1) * rem / b->n_rounds - k * rem / b->n_rounds, 0, 0, 0, 0};
     uint32_t m = n_normal(b);
     r.ip_mul = m > 1 ? 1 + gen_rng_below64(&b->rng, m - 1) : 1;

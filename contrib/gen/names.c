@@ -13,14 +13,16 @@ enum { DECIMAL_DIGITS = 9 };
 #define DECIMAL_MOD UINT64_C(1000000000)
 #define HEX_MASK ((UINT64_C(1) << 48) - 1)
 
+typedef enum style { DECIMAL, HEX, IPV4 } style;
+
 static const struct {
     const char *prefix;
-    int hex; /* 0: 9 decimal digits, 1: 12 hex digits, 2: IPv4 */
+    style style;
 } spaces[GEN_N_NS] = {
-    [GEN_NS_ACCOUNT] = {"AC", 0},  [GEN_NS_CUSTOMER] = {"CU", 0},
-    [GEN_NS_USER] = {"user", 0},   [GEN_NS_DEVICE] = {"dv", 1},
-    [GEN_NS_ORDER] = {"ORD-", 1},  [GEN_NS_BENEFICIARY] = {"BEN", 1},
-    [GEN_NS_IP] = {"", 2},
+    [GEN_NS_ACCOUNT] = {"AC", DECIMAL},  [GEN_NS_CUSTOMER] = {"CU", DECIMAL},
+    [GEN_NS_USER] = {"user", DECIMAL},   [GEN_NS_DEVICE] = {"dv", HEX},
+    [GEN_NS_ORDER] = {"ORD-", HEX},      [GEN_NS_BENEFICIARY] = {"BEN", HEX},
+    [GEN_NS_IP] = {"", IPV4},
 };
 
 void gen_names_init(gen_names *n, uint64_t seed)
@@ -29,7 +31,7 @@ void gen_names_init(gen_names *n, uint64_t seed)
     gen_rng_seed(&r, seed, 6);
     for (int ns = 0; ns < GEN_N_NS; ns++) {
         uint64_t mul = gen_rng_next(&r), add = gen_rng_next(&r);
-        if (spaces[ns].hex == 0) {
+        if (spaces[ns].style == DECIMAL) {
             mul = (mul % DECIMAL_MOD) | 1;
             if (mul % 5 == 0)
                 mul += 2;
@@ -65,13 +67,14 @@ size_t gen_name(const gen_names *n, gen_ns ns, uint64_t i, char *out)
 {
     size_t len = strlen(spaces[ns].prefix);
     memcpy(out, spaces[ns].prefix, len);
-    switch (spaces[ns].hex) {
-    case 0:
+    switch (spaces[ns].style) {
+    case DECIMAL:
         /* both factors are below 10^9: the product fits 64 bits */
         return len + put_uint(out + len, (n->mul[ns] * (i % DECIMAL_MOD) + n->add[ns]) % DECIMAL_MOD,
                               DECIMAL_DIGITS, 10);
-    case 1:
+    case HEX:
         return len + put_uint(out + len, (n->mul[ns] * i + n->add[ns]) & HEX_MASK, 12, 16);
+    case IPV4:
     default: {
         uint32_t a = (uint32_t)(n->mul[ns] * i + n->add[ns]);
         for (int k = 3; k >= 0; k--) {

@@ -18,8 +18,6 @@
  * late for weir. */
 #include "traffic.h"
 
-#include <limits.h>
-
 #include "heap.h"
 
 enum {
