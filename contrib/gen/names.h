@@ -35,11 +35,24 @@ typedef enum gen_ns {
 
 /* Numbers of the keys that go with an account, for a world of n_keys
  * cards (and as many accounts, customers, devices and addresses):
+ *   accounts  [0, n) everyone's, [n, GEN_TWIN_ACCOUNT) new ones (opened in
+ *             the stream), GEN_TWIN_ACCOUNT + i scenario i's second one;
  *   devices   [0, n) device_payments, [n, 2n) the account's own,
- *             [2n, 3n) a fraudster's, GEN_DEVICE_NEW + i one-off ones;
+ *             [2n, 3n) a fraudster's, [3n, 4n) scenario i's second one,
+ *             GEN_DEVICE_NEW + i one-off ones;
  *   addresses [0, n) login_attempts, [n, 2n) the account's own,
- *             [2n, 3n) a fraudster's;
- *   beneficiaries 4 * account + 0..2 the account's usual payees. */
+ *             [2n, 3n) a fraudster's, [3n, 4n) scenario i's second one;
+ *   beneficiaries 4 * account + 0..2 the account's usual payees.
+ * A scenario's second key is for near-misses split over two keys. */
+#define GEN_TWIN_ACCOUNT 900000000u
+static inline uint64_t gen_twin_device(uint32_t n, uint32_t owner)
+{
+    return 3 * (uint64_t)n + owner;
+}
+static inline uint32_t gen_twin_ip(uint32_t n, uint32_t owner)
+{
+    return 3 * n + owner;
+}
 static inline uint64_t gen_own_device(uint32_t n, uint32_t account)
 {
     return (uint64_t)n + account;

@@ -84,6 +84,8 @@
       "reset, login from the usual device, new-beneficiary payout")                             \
     X(miss_takeover_known_beneficiary, GEN_ACCOUNT_STREAMS, account_takeover, 0,                \
       "reset, new-device login, payout to a known beneficiary")                                 \
+    X(miss_takeover_other_account, GEN_ACCOUNT_STREAMS, account_takeover, 0,                    \
+      "reset on one account, new-device login and new-beneficiary payout on another")           \
     X(miss_structuring_10000, GEN_BIT(account_transactions), structuring, 0,                    \
       "2 cash deposits of $5000-$5000.00 totalling at most $10000.00")                          \
     X(miss_structuring_slow, GEN_BIT(account_transactions), structuring, 0,                     \
@@ -111,6 +113,8 @@
       "3 cards, 6-12 payments (retries) from one device within 30 min")                         \
     X(miss_cards_spread, GEN_BIT(device_payments), many_cards_one_device, 0,                    \
       "4-6 cards from one device, 21-30 min apart")                                             \
+    X(miss_cards_two_devices, GEN_BIT(device_payments), many_cards_one_device, 0,               \
+      "4-6 cards within 40 min, split over two devices, 3 at most on each")                     \
     X(miss_brute_nine, GEN_BIT(login_attempts), brute_force, 0, "9 failures, then a success")   \
     X(miss_brute_slow, GEN_BIT(login_attempts), brute_force, 0,                                 \
       "10-12 failures 70-90 s apart, then a success")                                           \
@@ -118,6 +122,8 @@
       "6-9 failures, a success, 6-9 failures, a success")                                       \
     X(miss_brute_no_success, GEN_BIT(login_attempts), brute_force, 0,                           \
       "15-25 failures, then nothing")                                                           \
+    X(miss_brute_other_address, GEN_BIT(login_attempts), brute_force, 0,                        \
+      "10-30 failures from one address, the success from another")                              \
     X(miss_unverified_23h, GEN_BIT(account_events), account_opened_unverified, 0,              \
       "an account opened, verified 23h-23h50m later")
 

@@ -8,7 +8,7 @@
  * last` keeps one: one alert. Near-misses: 9 failures; 10 to 12 failures
  * 70 to 90 s apart (any 10 of them and the success span over 10 minutes);
  * two runs of 6 to 9 split by a success; 15 to 25 failures and no
- * success. Normal addresses fail at most twice before a success
+ * success; the failures from one address and the success from another. Normal addresses fail at most twice before a success
  * (background.c). */
 #include "scenario-internal.h"
 
@@ -71,4 +71,12 @@ void gen_shape_miss_brute_broken(gen_shaper *s)
 void gen_shape_miss_brute_no_success(gen_shaper *s)
 {
     failures(s, (uint32_t)gen_rng_range(s->rng, 15, 25), 2 * GEN_SEC, 18 * GEN_SEC);
+}
+
+void gen_shape_miss_brute_other_address(gen_shaper *s)
+{
+    uint32_t user = failures(s, (uint32_t)gen_rng_range(s->rng, 10, 30), 2 * GEN_SEC, 18 * GEN_SEC);
+    then_success(s, user, 2 * GEN_SEC, 18 * GEN_SEC);
+    if (!s->failed)
+        s->plan->events[s->plan->n_events - 1].key = gen_twin_ip(s->world->n_cards, s->owner);
 }

@@ -11,7 +11,9 @@
  * card, l(m-3) < f4: the windows over the line end less than an hour
  * apart and `throttle 1h` keeps one. Near-misses: 3 cards with many
  * retries; 4 to 6 cards 21 to 30 minutes apart, so any 4 span over an
- * hour. Normal devices use the 1 to 3 cards of their household only. */
+ * hour; 4 to 6 cards within 40 minutes, split over the scenario's two
+ * devices, at most 3 on either. Normal devices use the 1 to 3 cards of
+ * their household only. */
 #include "scenario-internal.h"
 
 /* A stolen card: numbers past the world's cards, one block per scenario. */
@@ -57,5 +59,20 @@ void gen_shape_miss_cards_spread(gen_shaper *s)
         if (i > 0)
             gen_pause(s, 21 * GEN_MIN, 30 * GEN_MIN);
         pay(s, i);
+    }
+}
+
+void gen_shape_miss_cards_two_devices(gen_shaper *s)
+{
+    uint32_t m = (uint32_t)gen_rng_range(s->rng, 4, 6), on_first = m / 2 + gen_rng_below(s->rng, 2);
+    if (on_first > 3)
+        on_first = 3;
+    for (uint32_t i = 0; i < m; i++) {
+        if (i > 0)
+            gen_pause(s, 1 * GEN_MIN, 6 * GEN_MIN);
+        pay(s, i);
+        if (i >= on_first && !s->failed) /* the rest go through the second device */
+            s->plan->events[s->plan->n_events - 1].key =
+                (uint32_t)gen_twin_device(s->world->n_cards, s->owner);
     }
 }

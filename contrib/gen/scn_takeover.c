@@ -6,7 +6,8 @@
  * near-miss breaks one link and keeps the others: the payout 61 to 90
  * minutes after the reset; the login from the account's usual device
  * (new_device false); the payout to one of the account's usual
- * beneficiaries (new_beneficiary false). Normal traffic cannot complete
+ * beneficiaries (new_beneficiary false); the reset on one account, the
+ * login and payout on another (the rule follows one account). Normal traffic cannot complete
  * the pattern (background.c): it resets passwords only on accounts that
  * never pay a new beneficiary. */
 #include "scenario-internal.h"
@@ -69,4 +70,17 @@ void gen_shape_miss_takeover_slow(gen_shaper *s)
     int64_t payout_at = gen_rng_range(s->rng, 61 * GEN_MIN, 90 * GEN_MIN);
     s->t = payout_at; /* measured from the reset, at 0 */
     payout(s, 1);
+}
+
+void gen_shape_miss_takeover_other_account(gen_shaper *s)
+{
+    reset(s);
+    gen_pause(s, 1 * GEN_MIN, 10 * GEN_MIN);
+    /* the login and the payout are the second account's */
+    size_t first = s->plan->n_events;
+    login(s, 1);
+    gen_pause(s, 2 * GEN_MIN, 40 * GEN_MIN);
+    payout(s, 1);
+    for (size_t i = first; !s->failed && i < s->plan->n_events; i++)
+        s->plan->events[i].key = GEN_TWIN_ACCOUNT + s->owner;
 }
