@@ -7,6 +7,10 @@
  * an account opening and its verification. An episode starts in its round
  * and is made whole, so the stream never ends in the middle of one.
  *
+ * Every random draw is a statement of its own: C leaves the order of the
+ * arguments of a call, and of the members of an initializer, unspecified,
+ * and the same seed must give the same bytes whatever the compiler.
+ *
  * Why none of it raises an alert, rule by rule:
  *   brute_force: a session fails 0 to 2 times, then succeeds, within 2
  *     minutes, and starts at least 2 minutes before its round ends; the
@@ -139,14 +143,17 @@ static gen_event login_of(round_work *r, uint32_t account, int64_t ts, int new_d
     gen_background *b = r->b;
     uint32_t n = b->world->n_cards;
     return (gen_event){.stream = GEN_S_logins, .key = account, .ts = ts,
-                       .ref = new_device ? GEN_DEVICE_NEW + b->new_devices++ : gen_own_device(n, account),
+                       .ref = new_device ? GEN_DEVICE_NEW + b->new_devices++
+                                         : gen_own_device(n, account),
                        .ref2 = gen_own_ip(n, account), .flag = (uint8_t)new_device};
 }
 
 static void login(round_work *r)
 {
     uint32_t a = normal_key(r);
-    gen_event e = login_of(r, a, somewhen(r, ROUND_MS), gen_rng_below(&r->b->rng, 100) < 3);
+    int64_t ts = somewhen(r, ROUND_MS);
+    int new_device = gen_rng_below(&r->b->rng, 100) < 3;
+    gen_event e = login_of(r, a, ts, new_device);
     emit(r, &e);
 }
 
@@ -155,19 +162,27 @@ static void booking(round_work *r)
     gen_rng *g = &r->b->rng;
     uint32_t a = normal_key(r), x = gen_rng_below(g, 100);
     gen_event e = {.stream = GEN_S_account_transactions, .key = a, .ts = somewhen(r, ROUND_MS)};
+    /* cash deposits and all withdrawals stay under $5000 (structuring,
+     * dormant_account); online payments come from the account's device */
     if (x < 35) {
-        e.kind = GEN_TX_PAYMENT, e.channel = GEN_CH_CARD, e.cents = gen_rng_range(g, 300, 30000);
+        e.kind = GEN_TX_PAYMENT, e.channel = GEN_CH_CARD;
+        e.cents = gen_rng_range(g, 300, 30000);
     } else if (x < 60) {
-        e.kind = GEN_TX_PAYMENT, e.channel = GEN_CH_ONLINE, e.cents = gen_rng_range(g, 500, 40000);
+        e.kind = GEN_TX_PAYMENT, e.channel = GEN_CH_ONLINE;
+        e.cents = gen_rng_range(g, 500, 40000);
         e.ref = gen_own_device(r->b->world->n_cards, a);
     } else if (x < 70) {
-        e.kind = GEN_TX_DEPOSIT, e.channel = GEN_CH_TRANSFER, e.cents = gen_rng_range(g, 20000, 800000);
+        e.kind = GEN_TX_DEPOSIT, e.channel = GEN_CH_TRANSFER;
+        e.cents = gen_rng_range(g, 20000, 800000);
     } else if (x < 80) {
-        e.kind = GEN_TX_DEPOSIT, e.channel = GEN_CH_CASH, e.cents = gen_rng_range(g, 2000, 499999);
+        e.kind = GEN_TX_DEPOSIT, e.channel = GEN_CH_CASH;
+        e.cents = gen_rng_range(g, 2000, 499999);
     } else if (x < 95) {
-        e.kind = GEN_TX_WITHDRAWAL, e.channel = GEN_CH_CASH, e.cents = gen_rng_range(g, 2000, 100000);
+        e.kind = GEN_TX_WITHDRAWAL, e.channel = GEN_CH_CASH;
+        e.cents = gen_rng_range(g, 2000, 100000);
     } else {
-        e.kind = GEN_TX_WITHDRAWAL, e.channel = GEN_CH_TRANSFER, e.cents = gen_rng_range(g, 5000, 499999);
+        e.kind = GEN_TX_WITHDRAWAL, e.channel = GEN_CH_TRANSFER;
+        e.cents = gen_rng_range(g, 5000, 499999);
     }
     emit(r, &e);
 }
@@ -178,16 +193,18 @@ static void checkout(round_work *r)
     uint32_t d = normal_key(r);
     uint64_t h = gen_mix64(d ^ b->household_salt);
     uint32_t cards = 1 + (uint32_t)(h % 3), which = gen_rng_below(&b->rng, cards);
-    gen_event e = {.stream = GEN_S_device_payments, .key = d, .ts = somewhen(r, ROUND_MS),
-                   .ref = gen_mix64(h + which) % b->world->n_cards,
-                   .cents = gen_rng_range(&b->rng, 500, 30000)};
+    gen_event e = {.stream = GEN_S_device_payments, .key = d,
+                   .ref = gen_mix64(h + which) % b->world->n_cards};
+    e.ts = somewhen(r, ROUND_MS);
+    e.cents = gen_rng_range(&b->rng, 500, 30000);
     emit(r, &e);
 }
 
 static void order(round_work *r)
 {
     gen_background *b = r->b;
-    gen_event e = {.stream = GEN_S_customer_orders, .key = normal_key(r), .ts = somewhen(r, ROUND_MS)};
+    gen_event e = {.stream = GEN_S_customer_orders, .key = normal_key(r)};
+    e.ts = somewhen(r, ROUND_MS);
     if (gen_rng_below(&b->rng, 100) < 10) {
         e.kind = GEN_ORDER_REFUND, e.ref = GEN_ORDER_OLD + b->old_orders++;
         e.cents = gen_rng_range(&b->rng, 500, 30000);
@@ -202,8 +219,8 @@ static void payout(round_work *r)
 {
     gen_background *b = r->b;
     uint32_t a = normal_key(r);
-    gen_event e = {.stream = GEN_S_payouts, .key = a, .ts = somewhen(r, ROUND_MS),
-                   .cents = gen_rng_range(&b->rng, 2000, 300000)};
+    gen_event e = {.stream = GEN_S_payouts, .key = a, .ts = somewhen(r, ROUND_MS)};
+    e.cents = gen_rng_range(&b->rng, 2000, 300000);
     if (a % 4 != 0 && gen_rng_below(&b->rng, 100) < 10) {
         e.ref = GEN_BENEF_NEW + b->new_beneficiaries++;
         e.flag = 1;
@@ -222,11 +239,12 @@ static int reset(round_work *r)
     if (first >= end)
         return 0;
     uint32_t a = 4 * (first + gen_rng_below(&b->rng, end - first));
-    gen_event e = {.stream = GEN_S_password_resets, .key = a, .ts = somewhen(r, ROUND_MS),
-                   .channel = (uint8_t)gen_rng_below(&b->rng, 3)};
+    gen_event e = {.stream = GEN_S_password_resets, .key = a, .ts = somewhen(r, ROUND_MS)};
+    e.channel = (uint8_t)gen_rng_below(&b->rng, 3);
     emit(r, &e);
     int64_t later = e.ts + MIN + gen_rng_below(&b->rng, 19 * MIN);
-    e = login_of(r, a, later, gen_rng_below(&b->rng, 100) < 30);
+    int new_device = gen_rng_below(&b->rng, 100) < 30;
+    e = login_of(r, a, later, new_device);
     emit(r, &e);
     return 1;
 }
@@ -301,10 +319,13 @@ int gen_background_peek(gen_background *b, int64_t *ts)
 {
     /* A round's events are all at or after its start: what is held before
      * the next round's start can go. */
-    while (b->next_round < b->n_rounds &&
-           (b->heap.n == 0 || b->heap.items[0].at >= b->p.start + (int64_t)b->next_round * ROUND_MS))
+    for (;;) {
+        int64_t next_start = b->p.start + (int64_t)b->next_round * ROUND_MS;
+        if (b->next_round >= b->n_rounds || (b->heap.n && b->heap.items[0].at < next_start))
+            break;
         if (make_round(b, b->next_round++) != 0)
             return -1;
+    }
     *ts = b->heap.n ? b->heap.items[0].at : INT64_MAX;
     return 0;
 }

@@ -33,20 +33,20 @@ enum {
 /* X(id, long name, takes an argument, metavar, help) — drives getopt and --help. */
 #define OPTIONS(X)                                                                          \
     X(cards, "cards", 1, "N", "number of cards, 1 to 100000000 (required)")                 \
-    X(events, "events", 1, "M", "number of lines to write, 0 to 10^11 (required)")         \
+    X(events, "events", 1, "M", "number of lines to write, 0 to 10^11 (required)")          \
     X(seed, "seed", 1, "S", "seed, 0 to 2^64-1 (required): same arguments, same bytes")     \
     X(start, "start", 1, "TIME",                                                            \
-      "time of the first live event: ms since the epoch or RFC 3339\n"                           \
+      "time of the first live event: ms since the epoch or RFC 3339\n"                      \
       "                        (default 1700000000000, that is 2023-11-14T22:13:20Z)")      \
     X(streams, "streams", 1, "S",                                                           \
-      "all (the default): every stream of rules/fraud/, each line with\n"                     \
-      "                        its \"stream\"; payments: card payments only")                  \
+      "all (the default): every stream of rules/fraud/, each line with\n"                   \
+      "                        its \"stream\"; payments: card payments only")               \
     X(fraud_rate, "fraud-rate", 1, "R",                                                     \
-      "share of keys (cards, accounts...) with a scenario, 0 to 0.5\n"                            \
+      "share of keys (cards, accounts...) with a scenario, 0 to 0.5\n"                      \
       "                        (default 0.001): half fraud, half near-misses")              \
     X(time_format, "time-format", 1, "F",                                                   \
       "ts as ms (integer ms since the epoch, the default) or\n"                             \
-      "                        rfc3339 (\"2023-11-14T22:13:20.000Z\")")                      \
+      "                        rfc3339 (\"2023-11-14T22:13:20.000Z\")")                     \
     X(truth, "truth", 1, "FILE", "also write the planted scenarios to FILE, as JSON lines") \
     X(expect, "expect", 1, "FILE", "also write the alerts each rule must raise to FILE")    \
     X(quiet, "quiet", 0, "", "no summary on stderr")                                        \
@@ -387,7 +387,8 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot write %s: %s\n", s.expect, strerror(errno));
         goto done;
     }
-    if (gen_out_init(&out, stdout, &world, &names, s.time_style, s.streams != GEN_BIT(payments)) != 0) {
+    bool several = s.streams != GEN_BIT(payments);
+    if (gen_out_init(&out, stdout, &world, &names, s.time_style, several) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         goto done;
     }

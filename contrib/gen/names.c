@@ -70,7 +70,8 @@ size_t gen_name(const gen_names *n, gen_ns ns, uint64_t i, char *out)
     switch (spaces[ns].style) {
     case DECIMAL:
         /* both factors are below 10^9: the product fits 64 bits */
-        return len + put_uint(out + len, (n->mul[ns] * (i % DECIMAL_MOD) + n->add[ns]) % DECIMAL_MOD,
+        return len + put_uint(out + len,
+                              (n->mul[ns] * (i % DECIMAL_MOD) + n->add[ns]) % DECIMAL_MOD,
                               DECIMAL_DIGITS, 10);
     case HEX:
         return len + put_uint(out + len, (n->mul[ns] * i + n->add[ns]) & HEX_MASK, 12, 16);

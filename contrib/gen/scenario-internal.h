@@ -4,7 +4,9 @@
  * A shape writes its events with times relative to the scenario's start
  * (0 is its first live event; history before it is negative) and keys set
  * to the scenario's own numbers. Every event of a scenario gets its own
- * millisecond, so its order in weir never depends on a tie. */
+ * millisecond, so its order in weir never depends on a tie. Random draws
+ * are sequenced (one per statement, or one per call's arguments): C does
+ * not fix the order in which arguments or initializers are evaluated. */
 #ifndef WEIR_GEN_SCENARIO_INTERNAL_H
 #define WEIR_GEN_SCENARIO_INTERNAL_H
 

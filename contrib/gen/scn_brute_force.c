@@ -8,8 +8,8 @@
  * last` keeps one: one alert. Near-misses: 9 failures; 10 to 12 failures
  * 70 to 90 s apart (any 10 of them and the success span over 10 minutes);
  * two runs of 6 to 9 split by a success; 15 to 25 failures and no
- * success; the failures from one address and the success from another. Normal addresses fail at most twice before a success
- * (background.c). */
+ * success; the failures from one address and the success from another.
+ * Normal addresses fail at most twice before a success (background.c). */
 #include "scenario-internal.h"
 
 static void attempt(gen_shaper *s, uint32_t user, int success)
@@ -54,7 +54,8 @@ void gen_shape_miss_brute_nine(gen_shaper *s)
 
 void gen_shape_miss_brute_slow(gen_shaper *s)
 {
-    uint32_t user = failures(s, (uint32_t)gen_rng_range(s->rng, 10, 12), 70 * GEN_SEC, 90 * GEN_SEC);
+    uint32_t n = (uint32_t)gen_rng_range(s->rng, 10, 12);
+    uint32_t user = failures(s, n, 70 * GEN_SEC, 90 * GEN_SEC);
     then_success(s, user, 10 * GEN_SEC, 30 * GEN_SEC);
 }
 
@@ -63,7 +64,8 @@ void gen_shape_miss_brute_broken(gen_shaper *s)
     for (int run = 0; run < 2; run++) {
         if (run > 0)
             gen_pause(s, 2 * GEN_SEC, 18 * GEN_SEC);
-        uint32_t user = failures(s, (uint32_t)gen_rng_range(s->rng, 6, 9), 2 * GEN_SEC, 18 * GEN_SEC);
+        uint32_t n = (uint32_t)gen_rng_range(s->rng, 6, 9);
+        uint32_t user = failures(s, n, 2 * GEN_SEC, 18 * GEN_SEC);
         then_success(s, user, 2 * GEN_SEC, 18 * GEN_SEC);
     }
 }

@@ -25,8 +25,8 @@ static void history(gen_shaper *s, int64_t days_lo, int64_t days_hi)
 
 static void withdraw(gen_shaper *s, int64_t lo, int64_t hi)
 {
-    gen_add_booking(s, GEN_TX_WITHDRAWAL, gen_rng_chance(s->rng, 500) ? GEN_CH_CASH : GEN_CH_TRANSFER,
-                    gen_rng_range(s->rng, lo, hi), 0);
+    int channel = gen_rng_chance(s->rng, 500) ? GEN_CH_CASH : GEN_CH_TRANSFER;
+    gen_add_booking(s, GEN_TX_WITHDRAWAL, channel, gen_rng_range(s->rng, lo, hi), 0);
 }
 
 void gen_shape_dormant(gen_shaper *s)

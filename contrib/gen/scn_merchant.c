@@ -17,9 +17,9 @@ void gen_shape_cashout(gen_shaper *s)
     for (uint32_t i = 0; i < n; i++) {
         if (i > 0)
             gen_pause(s, 5 * GEN_MIN, 20 * GEN_MIN);
+        uint32_t m = gen_pick_role(s->world, s->rng, GEN_ROLE_CASHOUT);
         /* 3 x $1600 = $4800: under card_velocity's $5000 */
-        gen_add_payment(s, gen_pick_role(s->world, s->rng, GEN_ROLE_CASHOUT),
-                        gen_rng_range(s->rng, LIMIT + 1, 160000), 0);
+        gen_add_payment(s, m, gen_rng_range(s->rng, LIMIT + 1, 160000), 0);
     }
 }
 
@@ -35,6 +35,6 @@ void gen_shape_miss_cashout_1000(gen_shaper *s)
 
 void gen_shape_miss_big_not_risky(gen_shaper *s)
 {
-    gen_add_payment(s, gen_pick_role(s->world, s->rng, GEN_ROLE_BIG),
-                    gen_rng_range(s->rng, LIMIT + 1, 400000), 0);
+    uint32_t m = gen_pick_role(s->world, s->rng, GEN_ROLE_BIG);
+    gen_add_payment(s, m, gen_rng_range(s->rng, LIMIT + 1, 400000), 0);
 }

@@ -40,14 +40,16 @@ void gen_shape_new_device(gen_shaper *s)
 {
     int64_t least, most;
     usual(s, (uint32_t)gen_rng_range(s->rng, 3, 6), &least, &most);
-    pay(s, gen_fraud_device(s->world->n_cards, s->owner), gen_rng_range(s->rng, 3 * most + 1, 8 * most));
+    uint64_t other = gen_fraud_device(s->world->n_cards, s->owner);
+    pay(s, other, gen_rng_range(s->rng, 3 * most + 1, 8 * most));
 }
 
 void gen_shape_miss_new_device_small(gen_shaper *s)
 {
     int64_t least, most;
     usual(s, (uint32_t)gen_rng_range(s->rng, 3, 6), &least, &most);
-    pay(s, gen_fraud_device(s->world->n_cards, s->owner), gen_rng_range(s->rng, 2 * least, 3 * least - 1));
+    uint64_t other = gen_fraud_device(s->world->n_cards, s->owner);
+    pay(s, other, gen_rng_range(s->rng, 2 * least, 3 * least - 1));
 }
 
 void gen_shape_miss_new_device_two(gen_shaper *s)

@@ -23,7 +23,8 @@ static void login(gen_shaper *s, int new_device)
     uint32_t n = s->world->n_cards;
     gen_shaper_add(s, (gen_event){
                           .stream = GEN_S_logins,
-                          .ref = new_device ? gen_fraud_device(n, s->owner) : gen_own_device(n, s->owner),
+                          .ref = new_device ? gen_fraud_device(n, s->owner)
+                                            : gen_own_device(n, s->owner),
                           .ref2 = new_device ? gen_fraud_ip(n, s->owner) : gen_own_ip(n, s->owner),
                           .flag = (uint8_t)new_device});
 }

@@ -36,7 +36,8 @@ static void burst(gen_shaper *s, uint32_t n, int64_t span)
 void gen_shape_velocity_count(gen_shaper *s)
 {
     /* n <= 40 keeps it to one alert (see the top of this file) */
-    burst(s, (uint32_t)gen_rng_range(s->rng, 21, 40), gen_rng_range(s->rng, 10 * GEN_MIN, 40 * GEN_MIN));
+    uint32_t n = (uint32_t)gen_rng_range(s->rng, 21, 40);
+    burst(s, n, gen_rng_range(s->rng, 10 * GEN_MIN, 40 * GEN_MIN));
 }
 
 void gen_shape_miss_count_20(gen_shaper *s)

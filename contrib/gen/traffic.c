@@ -94,7 +94,9 @@ int gen_traffic_write(const gen_traffic_params *tp, const gen_world *w, const ge
         }
         if (gen_background_peek(bg, &bg_ts) != 0)
             goto done;
-        int64_t planted_ts = next_planted < plan->n_events ? plan->events[next_planted].ts : INT64_MAX;
+        int64_t planted_ts = INT64_MAX;
+        if (next_planted < plan->n_events)
+            planted_ts = plan->events[next_planted].ts;
         if (planted_ts == INT64_MAX && normal_ts == INT64_MAX && bg_ts == INT64_MAX)
             break;
 
