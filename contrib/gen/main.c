@@ -1,8 +1,10 @@
-/* main.c — weir-gen: a deterministic synthetic payment stream with planted
+/* main.c — weir-gen: deterministic synthetic event streams with planted
  * fraud, for benchmarks and demos of the rules in rules/fraud/.
  *
  * The same arguments give the same bytes. Usage errors exit 2 with a
- * message; a failed write or allocation exits 1. See doc/weir-gen.md. */
+ * message; a failed write or allocation exits 1. At the end it prints, and
+ * with --expect writes, how many alerts each rule must raise on the data.
+ * See doc/weir-gen.md. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "background.h"
+#include "names.h"
 #include "output.h"
 #include "scenario.h"
 #include "timefmt.h"
@@ -24,22 +28,27 @@ enum {
     EXIT_USAGE = 2,
     HOUR_MS = 3600000,
 };
+#define HISTORY_MS ((int64_t)151 * 24 * HOUR_MS)
 
 /* X(id, long name, takes an argument, metavar, help) — drives getopt and --help. */
 #define OPTIONS(X)                                                                          \
     X(cards, "cards", 1, "N", "number of cards, 1 to 100000000 (required)")                 \
-    X(events, "events", 1, "M", "number of lines to write, 0 to 10^11 (required)")         \
+    X(events, "events", 1, "M", "number of lines to write, 0 to 10^11 (required)")          \
     X(seed, "seed", 1, "S", "seed, 0 to 2^64-1 (required): same arguments, same bytes")     \
     X(start, "start", 1, "TIME",                                                            \
-      "time of the first event: ms since the epoch or RFC 3339\n"                           \
+      "time of the first live event: ms since the epoch or RFC 3339\n"                      \
       "                        (default 1700000000000, that is 2023-11-14T22:13:20Z)")      \
+    X(streams, "streams", 1, "S",                                                           \
+      "all (the default): every stream of rules/fraud/, each line with\n"                   \
+      "                        its \"stream\"; payments: card payments only")               \
     X(fraud_rate, "fraud-rate", 1, "R",                                                     \
-      "share of cards that carry a planted scenario, 0 to 0.5\n"                            \
+      "share of keys (cards, accounts...) with a scenario, 0 to 0.5\n"                      \
       "                        (default 0.001): half fraud, half near-misses")              \
     X(time_format, "time-format", 1, "F",                                                   \
       "ts as ms (integer ms since the epoch, the default) or\n"                             \
-      "                        rfc3339 (\"2023-11-14T22:13:20.000Z\")")                      \
+      "                        rfc3339 (\"2023-11-14T22:13:20.000Z\")")                     \
     X(truth, "truth", 1, "FILE", "also write the planted scenarios to FILE, as JSON lines") \
+    X(expect, "expect", 1, "FILE", "also write the alerts each rule must raise to FILE")    \
     X(quiet, "quiet", 0, "", "no summary on stderr")                                        \
     X(help, "help", 0, "", "show this help and exit")
 
@@ -57,18 +66,21 @@ typedef struct settings {
     int64_t start;
     double fraud_rate;
     gen_time_style time_style;
+    uint32_t streams; /* GEN_BIT()s */
     const char *truth;
+    const char *expect;
     bool quiet;
     bool have_cards, have_events, have_seed;
 } settings;
 
 static void usage(FILE *out)
 {
-    fputs("usage: " PROG " --cards N --events M --seed S [--start TIME] [--fraud-rate R]\n"
-          "                [--time-format ms|rfc3339] [--truth FILE] [--quiet]\n"
-          "Writes a synthetic stream of card payments as JSON lines on stdout, with\n"
-          "planted fraud for the rules in rules/fraud/ and near-misses that must not\n"
-          "alert; a summary with the expected alerts goes to stderr.\n\n",
+    fputs("usage: " PROG " --cards N --events M --seed S [--start TIME] [--streams all|payments]\n"
+          "                [--fraud-rate R] [--time-format ms|rfc3339] [--truth FILE]\n"
+          "                [--expect FILE] [--quiet]\n"
+          "Writes synthetic events of the streams of rules/fraud/ as JSON lines on\n"
+          "stdout, with planted fraud for every rule and near-misses that must not\n"
+          "alert; a summary with the alerts each rule must raise goes to stderr.\n\n",
           out);
 #define OPTION_HELP(id, name, arg, meta, help)                                             \
     {                                                                                      \
@@ -80,8 +92,8 @@ static void usage(FILE *out)
 #undef OPTION_HELP
     fputs("\nPlanted scenarios (alerts each should raise):\n", out);
     for (int k = 0; k < GEN_N_KINDS; k++)
-        fprintf(out, "  %-20s %s %" PRIu32 ": %s\n", gen_kinds[k].name, gen_kinds[k].rule,
-                gen_kinds[k].alerts, gen_kinds[k].what);
+        fprintf(out, "  %-31s %s %" PRIu32 ": %s\n", gen_kinds[k].name,
+                gen_rule_names[gen_kinds[k].rule], gen_kinds[k].alerts, gen_kinds[k].what);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -132,7 +144,8 @@ static int parse_args(int argc, char **argv, settings *s)
         {NULL, 0, NULL, 0},
     };
 
-    *s = (settings){.start = 1700000000000, .fraud_rate = 0.001, .time_style = GEN_TIME_MS};
+    *s = (settings){.start = 1700000000000, .fraud_rate = 0.001, .time_style = GEN_TIME_MS,
+                    .streams = GEN_ALL_STREAMS};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -178,8 +191,19 @@ static int parse_args(int argc, char **argv, settings *s)
             else
                 return usage_error("--time-format: '%s' is neither ms nor rfc3339", optarg);
             break;
+        case OPT_streams:
+            if (strcmp(optarg, "all") == 0)
+                s->streams = GEN_ALL_STREAMS;
+            else if (strcmp(optarg, "payments") == 0)
+                s->streams = GEN_BIT(payments);
+            else
+                return usage_error("--streams: '%s' is neither all nor payments", optarg);
+            break;
         case OPT_truth:
             s->truth = optarg;
+            break;
+        case OPT_expect:
+            s->expect = optarg;
             break;
         case OPT_quiet:
             s->quiet = true;
@@ -201,6 +225,10 @@ static int parse_args(int argc, char **argv, settings *s)
     if (!s->have_cards || !s->have_events || !s->have_seed)
         return usage_error("--cards, --events and --seed are required (missing: %s)",
                            !s->have_cards ? "--cards" : !s->have_events ? "--events" : "--seed");
+    /* dormant accounts' history goes back 150 days before --start */
+    if ((s->streams & GEN_BIT(account_transactions)) && s->start < HISTORY_MS)
+        return usage_error("--start: with --streams all, the first event is at least 151 days "
+                           "after 1970 (dormant accounts' history goes back 150 days)");
     return 0;
 }
 
@@ -211,7 +239,24 @@ static void print_time(FILE *f, int64_t ms)
     fprintf(f, "%.*s", GEN_RFC3339_LEN, t);
 }
 
-static int write_truth(const char *path, const gen_world *w, const gen_plan *plan)
+/* The name of the key a scenario's rule is keyed by. */
+static size_t key_name(const gen_world *w, const gen_names *names, const gen_scenario *sc,
+                       char *out)
+{
+    uint32_t streams = gen_kinds[sc->kind].streams;
+    if (streams & GEN_BIT(payments)) {
+        gen_card_token(w, sc->owner, out);
+        return 16;
+    }
+    gen_ns ns = streams & GEN_BIT(customer_orders)  ? GEN_NS_CUSTOMER
+                : streams & GEN_BIT(device_payments) ? GEN_NS_DEVICE
+                : streams & GEN_BIT(login_attempts)  ? GEN_NS_IP
+                                                     : GEN_NS_ACCOUNT;
+    return gen_name(names, ns, sc->owner, out);
+}
+
+static int write_truth(const char *path, const gen_world *w, const gen_names *names,
+                       const gen_plan *plan)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -219,13 +264,27 @@ static int write_truth(const char *path, const gen_world *w, const gen_plan *pla
     for (size_t i = 0; i < plan->n_scenarios; i++) {
         const gen_scenario *s = &plan->scenarios[i];
         const gen_kind_info *k = &gen_kinds[s->kind];
-        char token[16];
-        gen_card_token(w, s->card, token);
+        char key[GEN_NAME_MAX + 1];
+        size_t len = key_name(w, names, s, key);
         fprintf(f,
-                "{\"kind\":\"%s\",\"rule\":\"%s\",\"alerts\":%" PRIu32 ",\"card\":\"%.16s\","
+                "{\"kind\":\"%s\",\"rule\":\"%s\",\"alerts\":%" PRIu32 ",\"key\":\"%.*s\","
                 "\"events\":%zu,\"first_ts\":%" PRId64 ",\"last_ts\":%" PRId64 "}\n",
-                k->name, k->rule, k->alerts, token, s->count, s->start, s->end);
+                k->name, gen_rule_names[k->rule], k->alerts, (int)len, key, s->count, s->start,
+                s->end);
     }
+    int failed = ferror(f);
+    return fclose(f) != 0 || failed ? -1 : 0;
+}
+
+static int write_expect(const char *path, const gen_plan *plan)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    uint64_t expected[GEN_N_RULES];
+    gen_plan_expected(plan, expected);
+    for (int r = 0; r < GEN_N_RULES; r++)
+        fprintf(f, "%s %" PRIu64 "\n", gen_rule_names[r], expected[r]);
     int failed = ferror(f);
     return fclose(f) != 0 || failed ? -1 : 0;
 }
@@ -242,38 +301,37 @@ static void print_summary(const settings *s, const gen_plan *plan, const gen_tra
         print_time(f, st->first_ts);
         fprintf(f, " to ");
         print_time(f, st->last_ts);
-        fprintf(f, " (%.1f h); %" PRIu64 " out of order (%.1f%%), by %" PRId64 " ms at most\n",
+        fprintf(f, " (%.1f h of live traffic); %" PRIu64 " out of order (%.1f%%), by %" PRId64
+                   " ms at most\n",
                 (double)span / HOUR_MS, st->out_of_order,
                 100.0 * (double)st->out_of_order / (double)st->written, st->max_behind);
+    }
+    if (s->streams != GEN_BIT(payments)) {
+        fprintf(f, PROG ": per stream:");
+        for (int i = 0; i < GEN_N_STREAMS; i++)
+            fprintf(f, "%s %s %" PRIu64, i ? "," : "", gen_stream_names[i], st->per_stream[i]);
+        fputc('\n', f);
     }
     if (plan->n_scenarios < plan->wanted)
         fprintf(f, PROG ": note: only %zu of %zu scenarios fit in half of the %" PRIu64
                    " events\n", plan->n_scenarios, plan->wanted, s->events);
 
-    fprintf(f, PROG ": planted scenarios:\n  %-20s %6s %7s  %s\n", "kind", "count", "events",
+    fprintf(f, PROG ": planted scenarios:\n  %-31s %6s %7s  %s\n", "kind", "count", "events",
             "expected alerts");
     uint64_t events_of[GEN_N_KINDS] = {0};
     for (size_t i = 0; i < plan->n_scenarios; i++)
         events_of[plan->scenarios[i].kind] += plan->scenarios[i].count;
     for (int k = 0; k < GEN_N_KINDS; k++)
-        fprintf(f, "  %-20s %6" PRIu64 " %7" PRIu64 "  %s: %" PRIu64 "\n", gen_kinds[k].name,
-                plan->per_kind[k], events_of[k], gen_kinds[k].rule,
-                plan->per_kind[k] * gen_kinds[k].alerts);
+        if ((gen_kinds[k].streams & ~s->streams) == 0)
+            fprintf(f, "  %-31s %6" PRIu64 " %7" PRIu64 "  %s: %" PRIu64 "\n", gen_kinds[k].name,
+                    plan->per_kind[k], events_of[k], gen_rule_names[gen_kinds[k].rule],
+                    plan->per_kind[k] * gen_kinds[k].alerts);
 
-    /* one total per rule, rules in the order the kinds first name them */
+    uint64_t expected[GEN_N_RULES];
+    gen_plan_expected(plan, expected);
     fprintf(f, PROG ": expected alerts:");
-    for (int k = 0; k < GEN_N_KINDS; k++) {
-        int seen = 0;
-        for (int j = 0; j < k; j++)
-            seen |= strcmp(gen_kinds[j].rule, gen_kinds[k].rule) == 0;
-        if (seen)
-            continue;
-        uint64_t total = 0;
-        for (int j = k; j < GEN_N_KINDS; j++)
-            if (strcmp(gen_kinds[j].rule, gen_kinds[k].rule) == 0)
-                total += plan->per_kind[j] * gen_kinds[j].alerts;
-        fprintf(f, " %s %" PRIu64 ",", gen_kinds[k].rule, total);
-    }
+    for (int r = 0; r < GEN_N_RULES; r++)
+        fprintf(f, " %s %" PRIu64 ",", gen_rule_names[r], expected[r]);
     fprintf(f, " none from normal traffic\n");
 }
 
@@ -287,6 +345,7 @@ int main(int argc, char **argv)
     gen_world world;
     gen_plan plan = {0};
     gen_out out = {0};
+    gen_background bg = {0};
     if (gen_world_init(&world, s.seed, s.cards) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
@@ -296,15 +355,17 @@ int main(int argc, char **argv)
     size_t wanted = (size_t)((double)s.cards * s.fraud_rate + 0.5);
     if (wanted > s.cards / 2)
         wanted = s.cards / 2;
-    if (gen_plan_shape(&plan, &world, s.seed, wanted, s.events / 2) != 0) {
+    if (gen_plan_shape(&plan, &world, s.seed, s.streams, wanted, s.events / 2) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         goto done;
     }
 
-    /* Spread normal traffic so that the average card pays once an hour (the
-     * busiest about 1.6 times): far from 20 payments an hour. */
+    /* With every stream, half the normal events are payments. Spread them
+     * so that the average card pays once an hour (the busiest about 1.6
+     * times): far from 20 payments an hour. */
     uint64_t n_normal = s.events - plan.n_events;
-    double span_d = (double)n_normal / s.cards * HOUR_MS;
+    uint64_t n_payments = s.streams == GEN_BIT(payments) ? n_normal : n_normal / 2;
+    double span_d = (double)n_payments / s.cards * HOUR_MS;
     int64_t span = gen_plan_min_span(&plan);
     const int64_t year_10000 = INT64_C(253402300800000);
     if (span_d > (double)(year_10000 - s.start) || s.start + span > year_10000) {
@@ -316,17 +377,27 @@ int main(int argc, char **argv)
         span = (int64_t)span_d;
     gen_plan_place(&plan, s.seed, s.start, span);
 
-    if (s.truth && write_truth(s.truth, &world, &plan) != 0) {
+    gen_names names;
+    gen_names_init(&names, s.seed);
+    if (s.truth && write_truth(s.truth, &world, &names, &plan) != 0) {
         fprintf(stderr, PROG ": cannot write %s: %s\n", s.truth, strerror(errno));
         goto done;
     }
-    if (gen_out_init(&out, stdout, &world, s.time_style) != 0) {
+    if (s.expect && write_expect(s.expect, &plan) != 0) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", s.expect, strerror(errno));
+        goto done;
+    }
+    bool several = s.streams != GEN_BIT(payments);
+    if (gen_out_init(&out, stdout, &world, &names, s.time_style, several) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         goto done;
     }
-    gen_traffic_params tp = {s.seed, s.events, s.start, span};
+    gen_background_params bp = {s.seed, n_normal - n_payments, s.start, span,
+                                 (uint32_t)plan.n_scenarios};
+    gen_background_init(&bg, &bp, &world);
+    gen_traffic_params tp = {s.seed, n_payments, s.start, span};
     gen_traffic_stats st;
-    if (gen_traffic_write(&tp, &world, &plan, &out, &st) != 0) {
+    if (gen_traffic_write(&tp, &world, &plan, &bg, &out, &st) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         goto done;
     }
@@ -338,6 +409,7 @@ int main(int argc, char **argv)
         print_summary(&s, &plan, &st, span);
     rc = 0;
 done:
+    gen_background_free(&bg);
     gen_out_free(&out);
     gen_plan_free(&plan);
     gen_world_free(&world);

@@ -1,4 +1,4 @@
-/* output.h — writes payments as JSON lines, fast.
+/* output.h — writes events of every stream as JSON lines, payments fast.
  *
  * Ten million lines are over a gigabyte, so a line is assembled with
  * memcpy and hand-written number formatting in one large buffer that is
@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "scenario.h"
+#include "model.h"
+#include "names.h"
 #include "world.h"
 
 typedef enum gen_time_style {
@@ -21,7 +22,9 @@ typedef enum gen_time_style {
 typedef struct gen_out {
     FILE *file;
     const gen_world *world;
+    const gen_names *names;
     gen_time_style time_style;
+    bool with_stream; /* several streams: each line starts with its "stream" */
     char *buf; /* owned */
     size_t len;
     size_t cap;
@@ -30,7 +33,8 @@ typedef struct gen_out {
 } gen_out;
 
 /* Returns 0, or -1 when out of memory. */
-int gen_out_init(gen_out *o, FILE *file, const gen_world *w, gen_time_style style);
+int gen_out_init(gen_out *o, FILE *file, const gen_world *w, const gen_names *names,
+                 gen_time_style style, bool with_stream);
 void gen_out_event(gen_out *o, const gen_event *e);
 /* Writes what is buffered; returns 0, or -1 if any write failed. */
 int gen_out_flush(gen_out *o);

@@ -56,8 +56,10 @@ typedef struct category_def {
     band bands[3];
 } category_def;
 
-/* The top of every band is at most GEN_MAX_NORMAL_CENTS, and prices of
- * $500 and more are about 3% of normal traffic. */
+/* The top of every band is at most GEN_MAX_NORMAL_CENTS, its bottom at
+ * least GEN_MIN_NORMAL_CENTS, and prices of $500 and more are about 3% of
+ * normal traffic. The categories of high_risk_mcc (streams.weir) are the
+ * GEN_ROLE_CASHOUT ones, and no other. */
 static const category_def categories[] = {
     {5411, "grocery stores", GEN_ROLE_EVERYDAY, 18,
      {{60, 300, 4000}, {35, 4000, 12000}, {5, 12000, 30000}}},
@@ -70,20 +72,20 @@ static const category_def categories[] = {
      {{70, 2000, 15000}, {29, 15000, 45000}, {1, 45000, 100000}}},
     {5651, "clothing", GEN_ROLE_EVERYDAY, 6, {{75, 1500, 12000}, {25, 12000, 35000}}},
     {4121, "taxis", GEN_ROLE_EVERYDAY, 4, {{100, 600, 6000}}},
-    {4111, "commuter transport", GEN_ROLE_EVERYDAY, 3, {{90, 150, 600}, {10, 600, 5000}}},
-    {7523, "parking", GEN_ROLE_EVERYDAY, 2, {{60, 100, 600}, {40, 600, 3000}}},
-    {5815, "digital media", GEN_ROLE_PROBE, 3, {{70, 99, 999}, {30, 1000, 3000}}},
-    {5816, "digital games", GEN_ROLE_PROBE, 2, {{80, 99, 1999}, {20, 2000, 8000}}},
-    {5817, "software and apps", GEN_ROLE_PROBE, 2, {{90, 99, 1499}, {10, 1500, 5000}}},
+    {4111, "commuter transport", GEN_ROLE_EVERYDAY, 3, {{90, 200, 600}, {10, 600, 5000}}},
+    {7523, "parking", GEN_ROLE_EVERYDAY, 2, {{60, 200, 600}, {40, 600, 3000}}},
+    {5815, "digital media", GEN_ROLE_PROBE, 3, {{70, 200, 999}, {30, 1000, 3000}}},
+    {5816, "digital games", GEN_ROLE_PROBE, 2, {{80, 200, 1999}, {20, 2000, 8000}}},
+    {5817, "software and apps", GEN_ROLE_PROBE, 2, {{90, 200, 1499}, {10, 1500, 5000}}},
     {8398, "charities", GEN_ROLE_PROBE, 1, {{70, 500, 5000}, {30, 5000, 25000}}},
     {5732, "electronics", GEN_ROLE_BIG, 3,
      {{55, 1500, 15000}, {42, 15000, 70000}, {3, 70000, 100000}}},
     {5944, "jewellery", GEN_ROLE_BIG, 1, {{80, 5000, 50000}, {20, 50000, 100000}}},
     {4511, "airlines", GEN_ROLE_BIG, 1, {{85, 6000, 60000}, {15, 60000, 100000}}},
     {5999, "gift cards and misc. retail", GEN_ROLE_BIG, 2, {{80, 1000, 20000}, {20, 20000, 50000}}},
-    {6051, "quasi-cash", GEN_ROLE_BIG, 1, {{100, 2000, 100000}}},
-    {4829, "money transfer", GEN_ROLE_BIG, 1, {{100, 2000, 100000}}},
-    {7995, "betting and casinos", GEN_ROLE_BIG, 1, {{100, 500, 50000}}},
+    {6051, "quasi-cash", GEN_ROLE_CASHOUT, 1, {{100, 2000, 100000}}},
+    {4829, "money transfer", GEN_ROLE_CASHOUT, 1, {{100, 2000, 100000}}},
+    {7995, "betting and casinos", GEN_ROLE_CASHOUT, 1, {{100, 500, 50000}}},
     {7011, "hotels", GEN_ROLE_HOLD, 2, {{90, 8000, 45000}, {10, 45000, 100000}}},
     {7512, "car rental", GEN_ROLE_HOLD, 1, {{85, 4000, 40000}, {15, 40000, 100000}}},
 };
@@ -271,6 +273,17 @@ uint32_t gen_card_activity(const gen_world *w, uint32_t card)
     return 64 + (uint32_t)((gen_mix64(card ^ w->card_salt) >> 32) % 193);
 }
 
+uint32_t gen_city_count(void)
+{
+    return N_CITIES;
+}
+
+void gen_city_centre(uint32_t city, int32_t *lat_e4, int32_t *lon_e4)
+{
+    *lat_e4 = cities[city].lat_e4;
+    *lon_e4 = cities[city].lon_e4;
+}
+
 uint32_t gen_pick_in_city(const gen_world *w, gen_rng *r, uint32_t city)
 {
     uint32_t lo = w->city_start[city], n = w->city_start[city + 1] - lo;
@@ -317,5 +330,9 @@ int64_t gen_price(const gen_world *w, gen_rng *r, uint32_t merchant)
         if (cents < b->lo)
             cents += 100;
     }
+    /* the bands keep within the limits already; the clamp is what the
+     * generator's predictions rest on, so it stays */
+    if (cents < GEN_MIN_NORMAL_CENTS)
+        return GEN_MIN_NORMAL_CENTS;
     return cents < GEN_MAX_NORMAL_CENTS ? cents : GEN_MAX_NORMAL_CENTS;
 }

@@ -17,7 +17,8 @@
 typedef enum gen_role {
     GEN_ROLE_EVERYDAY, /* groceries, fuel, taxis: the bulk of normal traffic */
     GEN_ROLE_PROBE,    /* digital goods, donations: where stolen cards are tested */
-    GEN_ROLE_BIG,      /* electronics, jewellery, quasi-cash: where they are cashed out */
+    GEN_ROLE_BIG,      /* electronics, jewellery, airlines, gift cards: where they are spent */
+    GEN_ROLE_CASHOUT,  /* money transfer, quasi-cash, betting: high_risk_mcc, cashed out */
     GEN_ROLE_HOLD,     /* hotels, car rentals: verify with a small charge, then bill */
     GEN_N_ROLES
 } gen_role;
@@ -66,12 +67,24 @@ uint32_t gen_pick_role(const gen_world *w, gen_rng *r, gen_role role);
 /* A merchant of the role other than `not`. */
 uint32_t gen_pick_role_except(const gen_world *w, gen_rng *r, gen_role role, uint32_t not);
 
+/* The cities: how many, and where their centre is (degrees * 10^4).
+ * Merchants lie within 0.08 degrees of latitude and 0.12 of longitude of
+ * their city's centre. */
+uint32_t gen_city_count(void);
+void gen_city_centre(uint32_t city, int32_t *lat_e4, int32_t *lon_e4);
+static inline uint32_t gen_merchant_city(const gen_world *w, uint32_t m)
+{
+    return w->merchants[m].city;
+}
+
 /* A price at the merchant, in cents, from its category's ranges: never
  * above GEN_MAX_NORMAL_CENTS, so that over $5000 in an hour takes six
  * payments of over $800 on average, as rare for a card paying about once
  * an hour as six such prices in a row. ($1500 was not enough: five travel
  * purchases in an hour happened once in five million card-hours.) */
 #define GEN_MAX_NORMAL_CENTS 100000
+/* ... and never under $2.00: no normal payment is a card_testing probe. */
+#define GEN_MIN_NORMAL_CENTS 200
 int64_t gen_price(const gen_world *w, gen_rng *r, uint32_t merchant);
 
 static inline const char *gen_merchant_json(const gen_world *w, uint32_t m, size_t *len)
