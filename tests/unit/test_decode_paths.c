@@ -130,6 +130,10 @@ Test(decode_paths, edges)
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1.}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":9007199254740993}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":0.1}",
+        /* found by the fuzzer: a long exponent of zeros */
+        "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3e-0000000000000000000000}",
+        "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3e-0022}",
+        "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3E+022}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1}{}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1} x",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1,}",
