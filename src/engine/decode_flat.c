@@ -70,13 +70,16 @@ static bool exact_double(const char *s, size_t len, double *out)
         bool exp_negative = i < len && s[i] == '-';
         if (i < len && (s[i] == '-' || s[i] == '+'))
             i++;
+        /* Up to 3 digits: |exponent| <= 22 needs no more, and simdjson
+         * has its own say on long ones ("3e-000...0" is not 3 there). */
         size_t exp_start = i;
         int e = 0;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (i - exp_start == 3)
+                return false;
             e = e * 10 + (s[i] - '0');
-        /* up to 3 digits: |exponent| <= 22 needs no more, and simdjson
-         * has its own say on long ones ("3e-000...0" is not 3 there) */
-        if (i == exp_start || i - exp_start > 3 || i != len)
+        }
+        if (i == exp_start || i != len)
             return false;
         exp10 += exp_negative ? -e : e;
     }

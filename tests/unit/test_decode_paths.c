@@ -134,6 +134,8 @@ Test(decode_paths, edges)
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3e-0000000000000000000000}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3e-0022}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":3E+022}",
+        /* an exponent whose digits would overflow an int if all were read */
+        "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1e5555555555555}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1}{}",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1} x",
         "{\"stream\":\"login\",\"user\":\"u\",\"ok\":true,\"lat\":1,}",
