@@ -3,7 +3,8 @@
 # Usage: build.sh SRCDIR BUILDDIR. Needs clang (apt-get install clang).
 #
 # The library's sources are compiled once, instrumented (fuzzer-no-link,
-# ASan, UBSan), into a static archive BUILDDIR/tests/fuzz/obj/libweir-fuzz.a,
+# ASan, UBSan; undefined behaviour aborts, so the fuzzer keeps it as a crash),
+# into a static archive BUILDDIR/tests/fuzz/obj/libweir-fuzz.a,
 # so each target links only the members it needs (and not, say, the
 # libraries an engine file it never calls would want). Targets are linked
 # with clang++, since libweir holds C++ (the simdjson shim of the decoder).
@@ -20,7 +21,7 @@ for tool in "$CC" "$CXX"; do
 done
 simdjson_cflags=$(pkg-config --cflags simdjson 2>/dev/null || echo -DSIMDJSON_THREADS_ENABLED=1)
 simdjson_libs=$(pkg-config --libs simdjson 2>/dev/null || echo -lsimdjson)
-san="-fsanitize=address,undefined"
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 includes="-I$srcdir/include -I$srcdir/src -I$builddir/src"
 objdir=$builddir/tests/fuzz/obj
 mkdir -p "$objdir"
