@@ -7,7 +7,7 @@ packages="
   build-essential g++ autoconf automake libtool pkg-config
   flex bison
   libevent-dev librdkafka-dev libhiredis-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libyajl-dev libsimdjson-dev
+  libcurl4-openssl-dev libyajl-dev libsimdjson-dev libssl-dev
   libcriterion-dev
   redis-server redis-tools
   clang libclang-rt-14-dev
