@@ -8,7 +8,7 @@ packages="
   flex bison
   libevent-dev librdkafka-dev libhiredis-dev libmicrohttpd-dev
   libcurl4-openssl-dev libyajl-dev libsimdjson-dev libssl-dev
-  libcriterion-dev
+  libcriterion-dev curl
   redis-server redis-tools
   clang libclang-rt-14-dev
   git ca-certificates
