@@ -258,7 +258,7 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
     char reason[96];
     snprintf(reason, sizeof reason, "line longer than %" PRIu64 " bytes (--max-line)",
              srv->cfg->max_line);
-    weir_rejected r = {.line = 0, .status = "too_long", .reason = reason, .data = head,
+    weir_rejected r = {.line = 0, .status = "too_large", .reason = reason, .data = head,
                        .len = len};
     dead_letter(srv, source, &r);
 }

@@ -66,3 +66,8 @@ metric() {
 ev() { # ev CARD AMOUNT MINUTE
     printf '{"card":"%s","amount":%s,"merchant":"m","ts":"2026-01-05T10:%02d:00Z"}\n' "$1" "$2" "$3"
 }
+# no_sanitizer_reports: true when no weir log holds an ASan/UBSan/LSan report
+# (they only appear in sanitizer builds, where they must not appear at all).
+no_sanitizer_reports() {
+    ! grep -l -E 'Sanitizer|runtime error:' "$tmp"/*.log >&2
+}
