@@ -63,6 +63,11 @@ const char *weir_ruleset_stream_name(const weir_ruleset *rs, size_t i);
 /* The stream rule i reads when it reads only one, else NULL. */
 const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i);
 
+/* The field rule i keys by (`on payments by card`: "card"), or NULL when
+ * its inputs key by fields of different names. A server that splits keys
+ * over shards needs every rule to key by the same field. */
+const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i);
+
 /* Path of the file that declares rule i, as given to the compiler. */
 const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i);
 

@@ -29,7 +29,7 @@
 #include "server/alert_ring.h"
 #include "server/http_api.h"
 #include "server/http_json.h"
-#include "server/shard.h"
+#include "server/shard_pool.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
@@ -171,12 +171,24 @@ static mhd_result get_metrics(weir_http_api *api, struct MHD_Connection *c)
     return ok;
 }
 
-static void rule_fields(yajl_gen g, weir_server *srv, size_t i)
+static void rule_fields(yajl_gen g, weir_server *srv, size_t i, const uint64_t *alerts)
 {
     weir_json_kv_str(g, "name", weir_ruleset_rule_name(srv->rs, i));
     weir_json_kv_str(g, "file", weir_ruleset_rule_file(srv->rs, i));
     weir_json_kv_str(g, "stream", weir_ruleset_rule_single_stream(srv->rs, i));
-    weir_json_kv_uint(g, "alerts", weir_engine_rule_alerts(weir_shard_engine(srv->shard), i));
+    weir_json_kv_uint(g, "alerts", alerts ? alerts[i] : 0);
+}
+
+/* Alerts per rule, summed over shards; malloc'd (NULL when out of memory,
+ * which shows as zeros). */
+static uint64_t *rule_alert_counts(weir_server *srv)
+{
+    size_t n = weir_ruleset_rule_count(srv->rs);
+    uint64_t *counts = calloc(n ? n : 1, sizeof *counts);
+    weir_engine_stats st;
+    if (counts)
+        weir_shard_pool_stats(srv->shards, &st, counts, n);
+    return counts;
 }
 
 static mhd_result get_rules(weir_http_api *api, struct MHD_Connection *c)
@@ -186,11 +198,13 @@ static mhd_result get_rules(weir_http_api *api, struct MHD_Connection *c)
     yajl_gen_map_open(g);
     weir_json_str(g, "rules");
     yajl_gen_array_open(g);
+    uint64_t *alerts = rule_alert_counts(srv);
     for (size_t i = 0; i < weir_ruleset_rule_count(srv->rs); i++) {
         yajl_gen_map_open(g);
-        rule_fields(g, srv, i);
+        rule_fields(g, srv, i, alerts);
         yajl_gen_map_close(g);
     }
+    free(alerts);
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     return send_json(c, MHD_HTTP_OK, g);
@@ -219,7 +233,9 @@ static mhd_result get_rule(weir_http_api *api, struct MHD_Connection *c, const c
             continue;
         yajl_gen g = weir_json_gen_new();
         yajl_gen_map_open(g);
-        rule_fields(g, srv, i);
+        uint64_t *alerts = rule_alert_counts(srv);
+        rule_fields(g, srv, i, alerts);
+        free(alerts);
         char *text = read_text(weir_ruleset_rule_file(srv->rs, i));
         weir_json_kv_str(g, "source", text);
         free(text);
@@ -418,7 +434,7 @@ static bool ingest_one(void *user, const char *elem, size_t len)
     if (!weir_server_submit(in->srv, WEIR_SRC_HTTP, elem, len)) {
         /* the queue is full: make room by running the engine now, which
          * always empties it */
-        weir_shard_drain(in->srv->shard);
+        weir_shard_pool_sync(in->srv->shards);
         if (!weir_server_submit(in->srv, WEIR_SRC_HTTP, elem, len))
             return false;
     }
@@ -463,7 +479,7 @@ static mhd_result post_events(weir_http_api *api, struct MHD_Connection *c, requ
             p = nl ? nl + 1 : end;
         }
     }
-    weir_shard_drain(srv->shard);
+    weir_shard_pool_sync(srv->shards);
     const weir_source_stats *after = &srv->sources[WEIR_SRC_HTTP];
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);

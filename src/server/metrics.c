@@ -12,7 +12,7 @@
 #include "io/webhook.h"
 #include "server/alert_ring.h"
 #include "server/server-internal.h"
-#include "server/shard.h"
+#include "server/shard_pool.h"
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -47,8 +47,14 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
     PER_SOURCE(f, "weir_late_events_total", "Events behind the watermark, by source.", late);
 
     weir_engine_stats st;
-    const weir_engine *e = weir_shard_engine(srv->shard);
-    weir_engine_get_stats(e, &st);
+    size_t n_rules = weir_ruleset_rule_count(srv->rs);
+    uint64_t *rule_alerts = calloc(n_rules ? n_rules : 1, sizeof *rule_alerts);
+    if (!rule_alerts) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    weir_shard_pool_stats(srv->shards, &st, rule_alerts, n_rules);
     scalar(f, "weir_engine_events_total", "counter",
            "Events the engine took since the rules were (re)loaded.", st.events);
     scalar(f, "weir_engine_processed_total", "counter",
@@ -58,9 +64,10 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
     scalar(f, "weir_alerts_throttled_total", "counter", "Alerts suppressed by throttle.",
            st.throttled);
     header(f, "weir_rule_alerts_total", "counter", "Alerts raised, by rule.");
-    for (size_t i = 0; i < weir_ruleset_rule_count(srv->rs); i++)
+    for (size_t i = 0; i < n_rules; i++)
         fprintf(f, "weir_rule_alerts_total{rule=\"%s\"} %" PRIu64 "\n",
-                weir_ruleset_rule_name(srv->rs, i), weir_engine_rule_alerts(e, i));
+                weir_ruleset_rule_name(srv->rs, i), rule_alerts[i]);
+    free(rule_alerts);
     scalar(f, "weir_keys", "gauge", "Keys with live state, summed over rules.", st.keys);
     scalar(f, "weir_partial_matches", "gauge", "Partial matches alive.", st.partial_matches);
     scalar(f, "weir_held_events", "gauge", "Events waiting for the watermark.", st.held_events);
@@ -70,9 +77,11 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
     if (st.watermark != INT64_MIN)
         fprintf(f, "weir_watermark_ms %" PRId64 "\n", st.watermark);
     scalar(f, "weir_queue_bytes", "gauge", "Bytes of events queued ahead of the engine.",
-           weir_shard_queue_used(srv->shard));
+           weir_shard_pool_queue_used(srv->shards));
     scalar(f, "weir_queue_capacity_bytes", "gauge", "Size of the engine's queue.",
-           weir_shard_queue_capacity(srv->shard));
+           weir_shard_pool_queue_capacity(srv->shards));
+    scalar(f, "weir_shards", "gauge", "Engine shards (threads when more than one).",
+           weir_shard_pool_count(srv->shards));
     scalar(f, "weir_tcp_clients", "gauge", "TCP source clients connected now.",
            srv->tcp ? weir_tcp_source_clients(srv->tcp) : 0);
     scalar(f, "weir_tcp_connections_total", "counter", "TCP source clients accepted.",

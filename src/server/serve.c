@@ -30,7 +30,7 @@
 #include "server/commands.h"
 #include "server/http_api.h"
 #include "server/server-internal.h"
-#include "server/shard.h"
+#include "server/shard_pool.h"
 
 /* Rejected lines described in the log when there is no dead-letter file. */
 #define LOGGED_REJECTS 10
@@ -96,6 +96,19 @@ static void log_rules(weir_server *srv)
     if (used >= sizeof names)
         memcpy(names + sizeof names - 4, "...", 4);
     weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_loaded", "%zu rules: %s", n, names);
+}
+
+/* The field every rule keys by, or NULL when they differ. */
+static const char *common_key(const weir_ruleset *rs)
+{
+    const char *key = NULL;
+    for (size_t i = 0; i < weir_ruleset_rule_count(rs); i++) {
+        const char *k = weir_ruleset_rule_key(rs, i);
+        if (!k || (key && strcmp(k, key) != 0))
+            return NULL;
+        key = k;
+    }
+    return key;
 }
 
 /* ---- sinks ---------------------------------------------------------- */
@@ -265,11 +278,11 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
 
 bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len)
 {
-    if (len > srv->cfg->max_line || len > weir_shard_max_line(srv->shard)) {
+    if (len > srv->cfg->max_line || len > weir_shard_pool_max_line(srv->shards)) {
         weir_server_too_long(srv, source, line, len < 256 ? len : 256);
         return true;
     }
-    if (!weir_shard_submit(srv->shard, line, len, source))
+    if (!weir_shard_pool_submit(srv->shards, line, len, source))
         return false;
     srv->sources[source].lines++;
     return true;
@@ -335,7 +348,7 @@ static void on_room(void *user)
 
 bool weir_server_ready(const weir_server *srv)
 {
-    return srv->rs && srv->shard && !srv->stopping &&
+    return srv->rs && srv->shards && !srv->stopping &&
            (srv->tcp || strcmp(srv->cfg->tcp, "off") == 0);
 }
 
@@ -343,7 +356,7 @@ bool weir_server_ready(const weir_server *srv)
 
 int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs)
 {
-    if (weir_shard_swap_rules(srv->shard, rs) < 0) {
+    if (weir_shard_pool_swap_rules(srv->shards, rs) < 0) {
         weir_ruleset_free(rs);
         return -1;
     }
@@ -418,7 +431,7 @@ static void begin_stop(weir_server *srv, const char *why)
         weir_tcp_source_stop(srv->tcp);
     if (srv->file)
         weir_file_source_stop(srv->file);
-    weir_shard_finish(srv->shard);
+    weir_shard_pool_finish(srv->shards);
     if (srv->http)
         weir_http_api_close_streams(srv->http);
     srv->stop_deadline_ms = now_ms() + (int64_t)srv->cfg->shutdown_timeout_ms;
@@ -484,11 +497,24 @@ static int start(weir_server *srv)
         .decode_all_fields = cfg->full_events,
     };
     weir_shard_hooks hooks = {on_alert, on_rejected, on_room, srv};
-    srv->shard = weir_shard_new(srv->base, srv->rs, &eopt, (size_t)cfg->queue_bytes, &hooks);
-    if (!srv->shard) {
-        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "cannot start the engine");
+    const char *key = NULL;
+    if (cfg->shards > 1 && !(key = common_key(srv->rs))) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                       "--shards %" PRIu64 " needs every rule to key by the same field "
+                       "(`by card` everywhere): keys are split over shards by its value",
+                       cfg->shards);
         return -1;
     }
+    char perr[256];
+    srv->shards = weir_shard_pool_new(srv->base, (unsigned)cfg->shards, srv->rs, key, &eopt,
+                                      (size_t)cfg->queue_bytes, &hooks, perr, sizeof perr);
+    if (!srv->shards) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "%s", perr);
+        return -1;
+    }
+    if (cfg->shards > 1)
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%" PRIu64 " shards, keys split by '%s'",
+                       cfg->shards, key);
 
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -552,7 +578,7 @@ static void teardown(weir_server *srv)
     weir_file_source_free(srv->file);
     weir_tcp_source_free(srv->tcp);
     weir_http_api_free(srv->http);
-    weir_shard_free(srv->shard);
+    weir_shard_pool_free(srv->shards);
     free_sinks(srv);
     weir_file_sink_close(srv->alerts);
     weir_file_sink_close(srv->dead);
@@ -592,7 +618,7 @@ int weir_cmd_serve(int argc, char **argv)
         weir_log_write(&srv.log, WEIR_LOG_INFO, "ready", "serving");
         event_base_dispatch(srv.base);
         weir_engine_stats st;
-        weir_engine_get_stats(weir_shard_engine(srv.shard), &st);
+        weir_shard_pool_stats(srv.shards, &st, NULL, 0);
         weir_log_write(&srv.log, WEIR_LOG_INFO, "stopped",
                        "%" PRIu64 " events, %" PRIu64 " alerts, %" PRIu64 " late, %" PRIu64
                        " dead-lettered",

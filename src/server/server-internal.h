@@ -15,7 +15,7 @@
 
 struct event_base;
 struct event;
-struct weir_shard;
+struct weir_shard_pool;
 struct weir_tcp_source;
 struct weir_file_source;
 struct weir_file_sink;
@@ -54,7 +54,7 @@ typedef struct weir_server {
     weir_log log;
     struct event_base *base;         /* owned */
     weir_ruleset *rs;                /* owned: the rules running now */
-    struct weir_shard *shard;        /* owned */
+    struct weir_shard_pool *shards;  /* owned: the engines */
     struct weir_tcp_source *tcp;     /* owned; NULL when off */
     struct weir_file_source *file;   /* owned; NULL when no --events */
     struct weir_http_api *http;      /* owned; NULL when off */

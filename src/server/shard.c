@@ -3,6 +3,7 @@
  * timestamps and seeds alert ids) when they are drained, so numbering is
  * per shard and gap-free whatever the sources do. */
 #include <event2/event.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "server/event_queue.h"
@@ -21,7 +22,9 @@ struct weir_shard {
     weir_shard_hooks hooks;
     uint64_t line_no;             /* last number given */
     uint32_t current_tag;         /* tag of the line being pushed */
-    bool refused;                 /* a submit failed: call on_room later */
+    _Atomic bool refused;         /* a submit failed: call on_room later
+                                     (set by the producer's thread) */
+    _Atomic uint64_t processed;   /* lines popped (read by the producer) */
 };
 
 static void on_dead(void *user, const weir_rejected *r)
@@ -50,11 +53,12 @@ static void drain_batch(weir_shard *s, size_t max)
          * event; nothing better to do than move on */
         (void)weir_engine_push_padded(s->engine, line, len, ++s->line_no);
         weir_event_queue_pop(s->queue);
+        atomic_fetch_add_explicit(&s->processed, 1, memory_order_release);
         n++;
     }
-    if (s->refused &&
+    if (atomic_load(&s->refused) &&
         weir_event_queue_used(s->queue) <= weir_event_queue_capacity(s->queue) / 2) {
-        s->refused = false;
+        atomic_store(&s->refused, false);
         if (s->hooks.on_room)
             s->hooks.on_room(s->hooks.user);
     }
@@ -92,6 +96,8 @@ weir_shard *weir_shard_new(struct event_base *base, const weir_ruleset *rs,
     s->eopt.dead_letter_user = s;
     s->eopt.on_late = on_late;
     s->eopt.late_user = s;
+    atomic_init(&s->refused, false);
+    atomic_init(&s->processed, 0);
     s->queue = weir_event_queue_new(queue_bytes);
     s->drain_ev = event_new(base, -1, 0, drain_cb, s);
     s->engine = s->queue && s->drain_ev ? make_engine(s, rs) : NULL;
@@ -113,16 +119,37 @@ void weir_shard_free(weir_shard *s)
     free(s);
 }
 
+bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag)
+{
+    if (weir_event_queue_push(s->queue, line, len, tag))
+        return true;
+    if (len > weir_event_queue_max_line(s->queue))
+        return false;
+    atomic_store(&s->refused, true);
+    /* The consumer may have made room and looked at `refused` just before
+     * it was set; trying once more closes that window: if this fails too,
+     * the queue is over half full, so the consumer will pop again and see
+     * the flag. */
+    return weir_event_queue_push(s->queue, line, len, tag);
+}
+
+void weir_shard_kick(weir_shard *s)
+{
+    /* activating an active event only merges flags: no need to check */
+    event_active(s->drain_ev, EV_TIMEOUT, 0);
+}
+
 bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag)
 {
-    if (!weir_event_queue_push(s->queue, line, len, tag)) {
-        if (len <= weir_event_queue_max_line(s->queue))
-            s->refused = true;
+    if (!weir_shard_enqueue(s, line, len, tag))
         return false;
-    }
-    if (!event_pending(s->drain_ev, EV_TIMEOUT, NULL))
-        event_active(s->drain_ev, EV_TIMEOUT, 0);
+    weir_shard_kick(s);
     return true;
+}
+
+uint64_t weir_shard_processed(const weir_shard *s)
+{
+    return atomic_load_explicit(&s->processed, memory_order_acquire);
 }
 
 size_t weir_shard_max_line(const weir_shard *s) { return weir_event_queue_max_line(s->queue); }

@@ -45,6 +45,14 @@ void weir_shard_free(weir_shard *s);
 bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag);
 size_t weir_shard_max_line(const weir_shard *s);
 
+/* weir_shard_submit in two halves, for a producer on another thread:
+ * enqueue (any one thread) copies the line in; kick (the shard's own
+ * thread) schedules the drain. */
+bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag);
+void weir_shard_kick(weir_shard *s);
+/* Lines taken off the queue so far (any thread). */
+uint64_t weir_shard_processed(const weir_shard *s);
+
 /* Feeds every queued line to the engine now. */
 void weir_shard_drain(weir_shard *s);
 

@@ -234,3 +234,32 @@ Test(config, split_addr)
     cr_assert_eq(weir_config_split_addr("nohost", host, sizeof host, &port), -1);
     cr_assert_eq(weir_config_split_addr("h:99999", host, sizeof host, &port), -1);
 }
+
+/* ---- shard routing */
+
+#include "server/shard_pool.h"
+
+static bool key_of(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *v;
+    size_t n;
+    if (!weir_shard_pool_find_key(line, strlen(line), key, strlen(key), &v, &n))
+        return false;
+    snprintf(out, cap, "%.*s", (int)n, v);
+    return true;
+}
+
+Test(shard_pool, finds_the_key_at_the_top_level_only)
+{
+    char v[64];
+    cr_assert(key_of("{\"a\":{\"card\":\"inner\"},\"card\":\"c1\"}", "card", v, sizeof v));
+    cr_assert_str_eq(v, "c1");
+    cr_assert(key_of(" { \"x\" : [1,{\"card\":2}] , \"card\" : 42 }", "card", v, sizeof v));
+    cr_assert_str_eq(v, "42");
+    cr_assert(key_of("{\"s\":\"a\\\"card\\\":\",\"card\":\"\"}", "card", v, sizeof v));
+    cr_assert_str_eq(v, "");
+    cr_assert_not(key_of("{\"cards\":\"x\"}", "card", v, sizeof v));
+    cr_assert_not(key_of("[{\"card\":\"x\"}]", "card", v, sizeof v));
+    cr_assert_not(key_of("{\"card\":\"unterminated", "card", v, sizeof v));
+    cr_assert_not(key_of("garbage", "card", v, sizeof v));
+}

@@ -1,6 +1,8 @@
-/* ruleset_sinks.c — the sinks a rule set declares, read off the checked
- * tree for the server (weir_ruleset_sink). The checker has already
- * verified every option's shape, so this only picks the values out. */
+/* ruleset_info.c — what a server needs to know about a rule set beyond
+ * running it: the sinks it declares (weir_ruleset_sink) and the field each
+ * rule keys by (weir_ruleset_rule_key), read off the checked tree. The
+ * checker has already verified every option's shape, so this only picks
+ * the values out. */
 #include <string.h>
 
 #include "compile/plan.h"
@@ -50,4 +52,18 @@ void weir_ruleset_sink(const weir_ruleset *rs, size_t i, weir_sink_info *out)
                 out->hmac_env = secret->u.call.args->u.string_value;
         }
     }
+}
+
+const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i)
+{
+    if (i >= rs->n_rules)
+        return NULL;
+    const ast_rule *r = rs->rules[i].ast;
+    const char *key = NULL;
+    for (const ast_input *in = r->inputs; in; in = in->next) {
+        if (key && strcmp(key, in->key_field.name) != 0)
+            return NULL;
+        key = in->key_field.name;
+    }
+    return key;
 }
