@@ -1,12 +1,11 @@
 #!/bin/sh
-# bench_serve.sh — events per second through `weir serve` over TCP, one
-# shard: generates payments with weir-gen, starts weir serve on free
+# bench_serve.sh — events per second through `weir serve` over TCP: generates payments with weir-gen, starts weir serve on free
 # loopback ports with the example rules, sends the file over C concurrent
 # TCP connections (bash's /dev/tcp), and reports the rate from the first byte
 # sent to the moment /metrics shows every event taken by the engine. A
 # program that prints figures, not a test.
 #
-#   sh contrib/bench/bench_serve.sh BUILD_DIR [EVENTS [CLIENTS [RULES]]]
+#   sh contrib/bench/bench_serve.sh BUILD_DIR [EVENTS [CLIENTS [RULES [SHARDS]]]]
 #
 # RULES defaults to the fraud rules of rules/fraud (the engine's own cost
 # dominates); RULES=light uses one cheap rule, which measures the server's
@@ -17,6 +16,7 @@ events=${2:-1000000}
 clients=${3:-1}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rules=${4:-$src/rules/fraud}
+shards=${5:-1}
 tmp=$(mktemp -d)
 if [ "$rules" = light ]; then
     rules=$tmp/light.weir
@@ -31,7 +31,7 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 "$build/contrib/weir-gen" --cards 100000 --events "$events" --seed 7 --quiet >"$tmp/events"
 split -n "l/$clients" "$tmp/events" "$tmp/part."
 "$build/weir" serve --http 127.0.0.1:0 --tcp 127.0.0.1:0 --alerts none --stream payments \
-    --state-dir "$tmp/state" --shutdown-timeout 0 \
+    --state-dir "$tmp/state" --shutdown-timeout 0 --shards "$shards" \
     "$rules" 2>"$tmp/log" &
 pid=$!
 while ! grep -qs serving "$tmp/log"; do sleep 0.05; done
@@ -54,9 +54,9 @@ curl -s "http://127.0.0.1:$http/metrics" | grep -E '^weir_(alerts_total|rule_rel
 kill -TERM $pid
 wait $pid || true
 pid=
-awk -v n="$events" -v s="$start" -v e="$end" -v b="$bytes" -v c="$clients" -v r="$(basename "$rules")" 'BEGIN {
+awk -v n="$events" -v s="$start" -v e="$end" -v b="$bytes" -v sh="$shards" -v c="$clients" -v r="$(basename "$rules")" 'BEGIN {
     t = e - s
-    printf "weir serve, 1 shard, TCP, %d client(s), %s: %d events in %.3f s = %.0f events/s, %.1f MB/s\n",
-           c, r, n, t, n / t, b / t / 1e6
+    printf "weir serve, %d shard(s), TCP, %d client(s), %s: %d events in %.3f s = %.0f events/s, %.1f MB/s\n",
+           sh, c, r, n, t, n / t, b / t / 1e6
 }'
 sed 's/^/  /' "$tmp/m"
