@@ -82,6 +82,8 @@ typedef struct weir_sink_info {
     long long retries;       /* webhook `retries`; -1 when not given */
     const char *hmac_secret; /* webhook `sign hmac "secret"`, or NULL */
     const char *hmac_env;    /* webhook `sign hmac env("NAME")`: NAME, or NULL */
+    const char *brokers;     /* kafka `brokers "host:port"`, or NULL */
+    const char *brokers_env; /* kafka `brokers env("NAME")`: NAME, or NULL */
 } weir_sink_info;
 
 size_t weir_ruleset_sink_count(const weir_ruleset *rs);

@@ -43,6 +43,12 @@ void weir_ruleset_sink(const weir_ruleset *rs, size_t i, weir_sink_info *out)
             out->timeout_ms = v->u.duration_ms;
         } else if (strcmp(o->name.name, "retries") == 0 && v->kind == AST_EXPR_INT) {
             out->retries = v->u.int_value;
+        } else if (strcmp(o->name.name, "brokers") == 0) {
+            if (v->kind == AST_EXPR_STRING)
+                out->brokers = v->u.string_value;
+            else if (v->kind == AST_EXPR_CALL && v->u.call.args &&
+                     v->u.call.args->kind == AST_EXPR_STRING)
+                out->brokers_env = v->u.call.args->u.string_value;
         } else if (strcmp(o->name.name, "sign") == 0 && v->next) {
             const ast_expr *secret = v->next; /* after the word hmac */
             if (secret->kind == AST_EXPR_STRING)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "io/file_sink.h"
+#include "io/kafka_sink.h"
 #include "io/tcp_source.h"
 #include "io/webhook.h"
 #include "server/alert_ring.h"
@@ -92,6 +93,10 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
 
     header(f, "weir_sink_queue", "gauge", "Alerts waiting in a sink (memory and spill).");
     for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka)
+            fprintf(f, "weir_sink_queue{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
+                    weir_kafka_sink_queued(srv->sinks[i].kafka));
+    for (size_t i = 0; i < srv->n_sinks; i++)
         if (srv->sinks[i].webhook) {
             weir_webhook_stats ws;
             weir_webhook_get_stats(srv->sinks[i].webhook, &ws);
@@ -116,12 +121,13 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
             n = ws.delivered;
         } else if (s->file) {
             n = weir_file_sink_written(s->file);
+        } else if (s->kafka) {
+            n = weir_kafka_sink_delivered(s->kafka);
         }
         fprintf(f, "weir_sink_delivered_total{sink=\"%s\"} %" PRIu64 "\n", s->name, n);
     }
     header(f, "weir_sink_failures_total", "counter",
-           "Failed deliveries (attempts for webhooks, writes for files, alerts for sink "
-           "kinds not supported yet).");
+           "Failed deliveries (webhook attempts, file writes, Kafka deliveries).");
     for (size_t i = 0; i < srv->n_sinks; i++) {
         const weir_declared_sink *s = &srv->sinks[i];
         uint64_t n = s->undeliverable;
@@ -131,6 +137,8 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
             n += ws.failures;
         } else if (s->file) {
             n += weir_file_sink_failed(s->file);
+        } else if (s->kafka) {
+            n += weir_kafka_sink_failed(s->kafka);
         }
         fprintf(f, "weir_sink_failures_total{sink=\"%s\"} %" PRIu64 "\n", s->name, n);
     }

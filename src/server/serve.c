@@ -24,6 +24,8 @@
 
 #include "io/file_sink.h"
 #include "io/file_source.h"
+#include "io/kafka_sink.h"
+#include "io/kafka_source.h"
 #include "io/tcp_source.h"
 #include "io/webhook.h"
 #include "server/alert_ring.h"
@@ -154,6 +156,22 @@ static int realize_sinks(weir_server *srv, const weir_ruleset *rs)
                 weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing",
                                "sink %s: cannot open '%s': %s", info.name, info.target,
                                strerror(errno));
+        } else if (strcmp(info.kind, "kafka") == 0) {
+            const char *brokers = info.brokers;
+            if (info.brokers_env && !(brokers = getenv(info.brokers_env)))
+                weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_failing", "sink %s: $%s is not set",
+                               info.name, info.brokers_env);
+            if (!brokers)
+                brokers = srv->cfg->kafka_brokers;
+            char err[512];
+            if (!brokers)
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing",
+                               "sink %s: no brokers (give the sink `brokers` or --kafka-brokers)",
+                               info.name);
+            else if (!(s->kafka = weir_kafka_sink_new(srv->base, info.name, brokers, info.target,
+                                                      &srv->log, err, sizeof err)))
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
+                               info.name, err);
         } else if (strcmp(info.kind, "webhook") == 0) {
             const char *secret = info.hmac_secret;
             if (info.hmac_env) {
@@ -189,6 +207,7 @@ static void free_sinks(weir_server *srv)
     for (size_t i = 0; i < srv->n_sinks; i++) {
         weir_file_sink_close(srv->sinks[i].file);
         weir_webhook_free(srv->sinks[i].webhook);
+        weir_kafka_sink_free(srv->sinks[i].kafka, 1000);
         free(srv->sinks[i].name);
         free(srv->sinks[i].kind);
     }
@@ -200,7 +219,8 @@ static void free_sinks(weir_server *srv)
 static bool sinks_idle(const weir_server *srv)
 {
     for (size_t i = 0; i < srv->n_sinks; i++)
-        if (srv->sinks[i].webhook && !weir_webhook_idle(srv->sinks[i].webhook))
+        if ((srv->sinks[i].webhook && !weir_webhook_idle(srv->sinks[i].webhook)) ||
+            (srv->sinks[i].kafka && !weir_kafka_sink_idle(srv->sinks[i].kafka)))
             return false;
     return true;
 }
@@ -221,13 +241,15 @@ static void on_alert(void *user, const weir_alert *a)
             weir_file_sink_write(s->file, a->json, a->json_len);
         } else if (s->webhook) {
             weir_webhook_enqueue(s->webhook, a->id, a->json, a->json_len);
+        } else if (s->kafka) {
+            weir_kafka_sink_send(s->kafka, a->id, a->json, a->json_len);
         } else if (strcmp(s->kind, "stdout") != 0) {
             s->undeliverable++;
             if (!s->warned) {
                 s->warned = true;
                 weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_failing",
-                               "sink %s: %s sinks are not supported by weir serve yet; its "
-                               "alerts go only to --alerts and GET /alerts",
+                               "sink %s (%s) could not be started; its alerts go only to "
+                               "--alerts and GET /alerts",
                                s->name, s->kind);
             }
         }
@@ -312,6 +334,16 @@ static void tcp_client(void *user, const char *peer, bool connected, const char 
     }
 }
 
+static bool kafka_submit(void *user, const char *line, size_t len)
+{
+    return weir_server_submit(user, WEIR_SRC_KAFKA, line, len);
+}
+
+static void kafka_too_long(void *user, const char *head, size_t len)
+{
+    weir_server_too_long(user, WEIR_SRC_KAFKA, head, len);
+}
+
 static bool file_submit(void *user, const char *line, size_t len)
 {
     return weir_server_submit(user, WEIR_SRC_FILE, line, len);
@@ -344,12 +376,15 @@ static void on_room(void *user)
         weir_tcp_source_resume(srv->tcp);
     if (srv->file)
         weir_file_source_resume(srv->file);
+    if (srv->kafka)
+        weir_kafka_source_resume(srv->kafka);
 }
 
 bool weir_server_ready(const weir_server *srv)
 {
     return srv->rs && srv->shards && !srv->stopping &&
-           (srv->tcp || strcmp(srv->cfg->tcp, "off") == 0);
+           (srv->tcp || strcmp(srv->cfg->tcp, "off") == 0) &&
+           (!srv->kafka || weir_kafka_source_partitions(srv->kafka) > 0);
 }
 
 /* ---- reload and stop ------------------------------------------------ */
@@ -431,6 +466,8 @@ static void begin_stop(weir_server *srv, const char *why)
         weir_tcp_source_stop(srv->tcp);
     if (srv->file)
         weir_file_source_stop(srv->file);
+    if (srv->kafka)
+        weir_kafka_source_stop(srv->kafka);
     weir_shard_pool_finish(srv->shards);
     if (srv->http)
         weir_http_api_close_streams(srv->http);
@@ -557,6 +594,24 @@ static int start(weir_server *srv)
         weir_log_write(&srv->log, WEIR_LOG_INFO, "tcp_listening", "tcp source on %s:%u", host,
                        weir_tcp_source_port(srv->tcp));
     }
+    if (cfg->kafka_topics) {
+        if (!cfg->kafka_brokers) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                           "--kafka-topics needs --kafka-brokers");
+            return -1;
+        }
+        weir_kafka_source_ops ops = {kafka_submit, kafka_too_long};
+        srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
+                                           cfg->kafka_group, (size_t)cfg->max_line, &ops, srv,
+                                           &srv->log, err, sizeof err);
+        if (!srv->kafka) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "kafka: %s", err);
+            return -1;
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "kafka_subscribed",
+                       "kafka source: topics %s, group %s, brokers %s", cfg->kafka_topics,
+                       cfg->kafka_group, cfg->kafka_brokers);
+    }
     if (cfg->events) {
         weir_file_source_ops ops = {file_submit, file_too_long, file_done};
         srv->file = weir_file_source_new(srv->base, cfg->events, (size_t)cfg->max_line, &ops, srv);
@@ -576,6 +631,7 @@ static void teardown(weir_server *srv)
     /* sources first (they point at the shard), sinks last (the engine's
      * final alerts went to them) */
     weir_file_source_free(srv->file);
+    weir_kafka_source_free(srv->kafka);
     weir_tcp_source_free(srv->tcp);
     weir_http_api_free(srv->http);
     weir_shard_pool_free(srv->shards);

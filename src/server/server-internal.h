@@ -18,13 +18,15 @@ struct event;
 struct weir_shard_pool;
 struct weir_tcp_source;
 struct weir_file_source;
+struct weir_kafka_source;
+struct weir_kafka_sink;
 struct weir_file_sink;
 struct weir_webhook;
 struct weir_alert_ring;
 struct weir_http_api;
 
 /* Sources, by the tag their lines carry into the shard. */
-#define WEIR_SOURCES(X) X(TCP, "tcp") X(HTTP, "http") X(FILE, "file")
+#define WEIR_SOURCES(X) X(TCP, "tcp") X(HTTP, "http") X(FILE, "file") X(KAFKA, "kafka")
 enum {
 #define X(id, name) WEIR_SRC_##id,
     WEIR_SOURCES(X)
@@ -45,6 +47,7 @@ typedef struct weir_declared_sink {
     char *kind;                   /* owned */
     struct weir_file_sink *file;  /* file and stdout sinks */
     struct weir_webhook *webhook; /* webhook sinks */
+    struct weir_kafka_sink *kafka; /* kafka sinks */
     uint64_t undeliverable;       /* alerts for a kind serve cannot send yet */
     bool warned;
 } weir_declared_sink;
@@ -57,6 +60,7 @@ typedef struct weir_server {
     struct weir_shard_pool *shards;  /* owned: the engines */
     struct weir_tcp_source *tcp;     /* owned; NULL when off */
     struct weir_file_source *file;   /* owned; NULL when no --events */
+    struct weir_kafka_source *kafka; /* owned; NULL when no --kafka-topics */
     struct weir_http_api *http;      /* owned; NULL when off */
     struct weir_file_sink *alerts;   /* owned: the catch-all output; NULL: none */
     struct weir_file_sink *dead;     /* owned: dead letters; NULL: counted only */
