@@ -495,6 +495,114 @@ static mhd_result post_events(weir_http_api *api, struct MHD_Connection *c, requ
     return send_json(c, MHD_HTTP_OK, g);
 }
 
+/* POST /rules/{name}/test: the posted events through a throwaway engine
+ * running the live rule set, keeping the alerts of one rule. */
+typedef struct rule_test {
+    weir_engine *engine;
+    const char *rule;
+    FILE *alerts; /* the JSON array being written */
+    uint64_t n_alerts, line_no, dead, late;
+} rule_test;
+
+static void test_alert(void *user, const weir_alert *a)
+{
+    rule_test *t = user;
+    if (strcmp(a->rule, t->rule) != 0)
+        return;
+    if (t->n_alerts++)
+        fputc(',', t->alerts);
+    fwrite(a->json, 1, a->json_len, t->alerts);
+}
+
+static void test_dead(void *user, const weir_rejected *r)
+{
+    (void)r;
+    ((rule_test *)user)->dead++;
+}
+
+static void test_late(void *user, const weir_rejected *r)
+{
+    (void)r;
+    ((rule_test *)user)->late++;
+}
+
+static bool test_push(void *user, const char *elem, size_t len)
+{
+    rule_test *t = user;
+    if (len > 0)
+        weir_engine_push(t->engine, elem, len, ++t->line_no);
+    return true;
+}
+
+static mhd_result post_rule_test(weir_http_api *api, struct MHD_Connection *c, request *rq,
+                                 const char *name)
+{
+    weir_server *srv = api->srv;
+    bool known = false;
+    for (size_t i = 0; i < weir_ruleset_rule_count(srv->rs); i++)
+        known |= strcmp(weir_ruleset_rule_name(srv->rs, i), name) == 0;
+    if (!known)
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_rule", "no rule by that name");
+    const char *body = rq->body ? rq->body : "";
+    const char *p = body, *end = body + rq->len;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    bool array = p < end && *p == '[';
+    if (array && weir_json_array_each(body, rq->len, count_only, NULL) < 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_json",
+                          "the body starts with '[' but is not a JSON array");
+    char *alerts = NULL;
+    size_t alerts_len = 0;
+    rule_test t = {.rule = name, .alerts = open_memstream(&alerts, &alerts_len)};
+    weir_engine_options eo = {
+        .on_alert = test_alert, .alert_user = &t,
+        .on_dead_letter = test_dead, .dead_letter_user = &t,
+        .on_late = test_late, .late_user = &t,
+        .stream_field = srv->cfg->stream_field,
+        .default_stream = srv->cfg->default_stream,
+        .decode_all_fields = srv->cfg->full_events,
+    };
+    t.engine = t.alerts ? weir_engine_new(srv->rs, &eo) : NULL;
+    if (!t.engine) {
+        if (t.alerts)
+            fclose(t.alerts);
+        free(alerts);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+    }
+    if (array) {
+        weir_json_array_each(body, rq->len, test_push, &t);
+    } else {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *e = nl ? nl : end;
+            size_t n = (size_t)(e - p);
+            if (n > 0 && p[n - 1] == '\r')
+                n--;
+            test_push(&t, p, n);
+            p = nl ? nl + 1 : end;
+        }
+    }
+    weir_engine_finish(t.engine);
+    weir_engine_free(t.engine);
+    fclose(t.alerts);
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    mhd_result ok = MHD_NO;
+    if (f) {
+        fprintf(f, "{\"rule\":\"%s\",\"events\":%" PRIu64 ",\"dead_letters\":%" PRIu64
+                   ",\"late\":%" PRIu64 ",\"alerts\":[",
+                name, t.line_no, t.dead, t.late);
+        fwrite(alerts, 1, alerts_len, f);
+        fputs("]}", f);
+        if (fclose(f) == 0)
+            ok = send_body(c, MHD_HTTP_OK, "application/json", out, out_len);
+    }
+    free(out);
+    free(alerts);
+    return ok;
+}
+
 typedef struct diag_list {
     yajl_gen g;
     unsigned errors;
@@ -620,6 +728,18 @@ static mhd_result route(weir_http_api *api, struct MHD_Connection *c, const char
         return post ? post_validate(api, c, rq) : method_not_allowed(c, "POST");
     if (strncmp(url, "/rules/", 7) == 0 && url[7] && !strchr(url + 7, '/'))
         return get ? get_rule(api, c, url + 7) : method_not_allowed(c, "GET");
+    size_t ul = strlen(url);
+    if (strncmp(url, "/rules/", 7) == 0 && ul > 12 && strcmp(url + ul - 5, "/test") == 0 &&
+        !memchr(url + 7, '/', ul - 12)) {
+        if (!post)
+            return method_not_allowed(c, "POST");
+        char name[256];
+        if (ul - 12 >= sizeof name)
+            return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_rule", "no rule by that name");
+        memcpy(name, url + 7, ul - 12);
+        name[ul - 12] = '\0';
+        return post_rule_test(api, c, rq, name);
+    }
     if (strcmp(url, "/events") == 0)
         return post ? post_events(api, c, rq) : method_not_allowed(c, "POST");
     if (strcmp(url, "/alerts") == 0)
