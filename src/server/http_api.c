@@ -663,6 +663,57 @@ static mhd_result post_validate(weir_http_api *api, struct MHD_Connection *c, re
     return send_json(c, MHD_HTTP_BAD_REQUEST, g);
 }
 
+static const char *code_for(int status)
+{
+    switch (status) {
+    case 400: return "rule_invalid";
+    case 404: return "no_such_rule";
+    case 409: return "conflict";
+    default: return "internal";
+    }
+}
+
+static mhd_result put_rule(weir_http_api *api, struct MHD_Connection *c, request *rq,
+                           const char *name)
+{
+    yajl_gen g = weir_json_gen_new();
+    if (!g)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+    yajl_gen_map_open(g);
+    weir_json_str(g, "diagnostics");
+    yajl_gen_array_open(g);
+    diag_list dl = {g, 0};
+    char err[512] = "";
+    int status = weir_server_put_rule(api->srv, name, rq->body ? rq->body : "", rq->len,
+                                      collect_diag, &dl, err, sizeof err);
+    yajl_gen_array_close(g);
+    if (status == 200) {
+        weir_json_kv_str(g, "name", name);
+        weir_json_str(g, "installed");
+        yajl_gen_bool(g, 1);
+    } else {
+        weir_json_kv_str(g, "error", err);
+        weir_json_kv_str(g, "code", code_for(status));
+    }
+    yajl_gen_map_close(g);
+    return send_json(c, (unsigned)status, g);
+}
+
+static mhd_result delete_rule(weir_http_api *api, struct MHD_Connection *c, const char *name)
+{
+    char err[512] = "";
+    int status = weir_server_delete_rule(api->srv, name, err, sizeof err);
+    if (status != 200)
+        return send_error(c, (unsigned)status, code_for(status), err);
+    yajl_gen g = weir_json_gen_new();
+    yajl_gen_map_open(g);
+    weir_json_kv_str(g, "name", name);
+    weir_json_str(g, "deleted");
+    yajl_gen_bool(g, 1);
+    yajl_gen_map_close(g);
+    return send_json(c, MHD_HTTP_OK, g);
+}
+
 /* ---- dispatch ------------------------------------------------------ */
 
 static bool token_ok(weir_http_api *api, struct MHD_Connection *c)
@@ -726,8 +777,15 @@ static mhd_result route(weir_http_api *api, struct MHD_Connection *c, const char
         return get ? get_rules(api, c) : method_not_allowed(c, "GET");
     if (strcmp(url, "/rules/validate") == 0)
         return post ? post_validate(api, c, rq) : method_not_allowed(c, "POST");
-    if (strncmp(url, "/rules/", 7) == 0 && url[7] && !strchr(url + 7, '/'))
-        return get ? get_rule(api, c, url + 7) : method_not_allowed(c, "GET");
+    if (strncmp(url, "/rules/", 7) == 0 && url[7] && !strchr(url + 7, '/')) {
+        if (get)
+            return get_rule(api, c, url + 7);
+        if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
+            return put_rule(api, c, rq, url + 7);
+        if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+            return delete_rule(api, c, url + 7);
+        return method_not_allowed(c, "GET, PUT, DELETE");
+    }
     size_t ul = strlen(url);
     if (strncmp(url, "/rules/", 7) == 0 && ul > 12 && strcmp(url + ul - 5, "/test") == 0 &&
         !memchr(url + 7, '/', ul - 12)) {

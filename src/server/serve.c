@@ -71,10 +71,8 @@ static void log_diag(void *user, const weir_diagnostic *d)
 static weir_ruleset *compile_rules(weir_server *srv)
 {
     diag_log dl = {&srv->log, 0};
-    weir_compile_options opt = {.diag = log_diag, .diag_user = &dl, .no_warnings = true};
-    weir_ruleset *rs = NULL;
-    weir_compile_status st = weir_ruleset_compile((const char *const *)srv->cfg->rules,
-                                                  srv->cfg->n_rules, &opt, &rs);
+    weir_compile_status st;
+    weir_ruleset *rs = weir_server_compile(srv, NULL, NULL, log_diag, &dl, &st);
     if (st == WEIR_COMPILE_IO_ERROR)
         weir_log_write(&srv->log, WEIR_LOG_ERROR, "rules_failed", "cannot read the rule files");
     else if (st != WEIR_COMPILE_OK)

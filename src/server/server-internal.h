@@ -91,6 +91,17 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
  * engine could not be built (rs is freed, the old rules keep running). */
 int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs);
 
+/* The running rule set's files compiled (api_rules.c): the configured
+ * paths, the rules PUT over HTTP except skip (a rule name), then extra (a
+ * file path). NULL with *status set when they do not compile. */
+weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, const char *extra,
+                                  weir_diag_cb diag, void *user, weir_compile_status *status);
+/* PUT /rules/{name} and DELETE: an HTTP status (200 when done), with a
+ * message in err otherwise; rule errors go to diag. */
+int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
+                         weir_diag_cb diag, void *user, char *err, size_t cap);
+int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap);
+
 /* Ready: rules loaded and every configured source listening. */
 bool weir_server_ready(const weir_server *srv);
 
