@@ -469,6 +469,7 @@ static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
                 break;
             }
             service(p);
+            wake_cb(-1, 0, p);
             struct timespec ts = {0, 100000};
             nanosleep(&ts, NULL);
         }
@@ -636,16 +637,26 @@ void weir_shard_pool_sync(weir_shard_pool *p)
         weir_shard_drain(p->single);
         return;
     }
-    wake_cb(-1, 0, p);
+    /* Wait for what was submitted before this call only: dispatching
+     * records below may resume sources that submit more, and a moving
+     * target could keep us here for as long as they send. Those new lines
+     * still need their wake-up, so wake on every turn. */
+    uint64_t target[p->n];
+    for (unsigned i = 0; i < p->n; i++)
+        target[i] = p->workers[i].submitted;
     for (unsigned i = 0; i < p->n; i++) {
         worker *w = &p->workers[i];
-        while (weir_shard_processed(w->shard) < w->submitted) {
+        for (;;) {
+            wake_cb(-1, 0, p);
+            if (weir_shard_processed(w->shard) >= target[i])
+                break;
             service(p);
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
         }
     }
     service(p);
+    wake_cb(-1, 0, p);
 }
 
 void weir_shard_pool_finish(weir_shard_pool *p)
