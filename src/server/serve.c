@@ -73,6 +73,7 @@ static weir_ruleset *compile_rules(weir_server *srv)
     diag_log dl = {&srv->log, 0};
     weir_compile_status st;
     weir_ruleset *rs = weir_server_compile(srv, NULL, NULL, log_diag, &dl, &st);
+    srv->rules_invalid = st == WEIR_COMPILE_RULE_ERRORS;
     if (st == WEIR_COMPILE_IO_ERROR)
         weir_log_write(&srv->log, WEIR_LOG_ERROR, "rules_failed", "cannot read the rule files");
     else if (st != WEIR_COMPILE_OK)
@@ -667,7 +668,7 @@ int weir_cmd_serve(int argc, char **argv)
                    PACKAGE_VERSION, (long)getpid());
     int status = WEIR_EXIT_OK;
     if (start(&srv) < 0) {
-        status = srv.rs ? WEIR_EXIT_USAGE : WEIR_EXIT_RULE_ERRORS;
+        status = srv.rules_invalid ? WEIR_EXIT_RULE_ERRORS : WEIR_EXIT_USAGE;
     } else {
         weir_log_write(&srv.log, WEIR_LOG_INFO, "ready", "serving");
         event_base_dispatch(srv.base);

@@ -71,6 +71,8 @@ typedef struct weir_server {
     uint64_t reloads, reload_failures;
     uint64_t rejects_logged;
     uint64_t tcp_clients_total;
+    bool rules_invalid;              /* the last compile found rule errors
+                                        (exit 1, not 2, when starting) */
     bool file_done;
     bool stopping;
     struct event *signals[3];        /* owned: TERM, INT, HUP */
