@@ -34,7 +34,15 @@ split -n "l/$clients" "$tmp/events" "$tmp/part."
     --state-dir "$tmp/state" --shutdown-timeout 0 --shards "$shards" \
     "$rules" 2>"$tmp/log" &
 pid=$!
-while ! grep -qs serving "$tmp/log"; do sleep 0.05; done
+while ! grep -qs serving "$tmp/log"; do
+    if ! kill -0 $pid 2>/dev/null; then
+        pid=
+        echo "bench_serve: weir serve did not start:" >&2
+        cat "$tmp/log" >&2
+        exit 1
+    fi
+    sleep 0.05
+done
 http=$(sed -n 's/.*http api on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log")
 tcp=$(sed -n 's/.*tcp source on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log")
 taken() {
