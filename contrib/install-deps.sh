@@ -7,8 +7,8 @@ packages="
   build-essential g++ autoconf automake libtool pkg-config
   flex bison
   libevent-dev librdkafka-dev libhiredis-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libyajl-dev libsimdjson-dev
-  libcriterion-dev
+  libcurl4-openssl-dev libyajl-dev libsimdjson-dev libssl-dev
+  libcriterion-dev curl
   redis-server redis-tools
   clang libclang-rt-14-dev
   git ca-certificates

@@ -63,8 +63,32 @@ const char *weir_ruleset_stream_name(const weir_ruleset *rs, size_t i);
 /* The stream rule i reads when it reads only one, else NULL. */
 const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i);
 
+/* The field rule i keys by (`on payments by card`: "card"), or NULL when
+ * its inputs key by fields of different names. A server that splits keys
+ * over shards needs every rule to key by the same field. */
+const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i);
+
 /* Path of the file that declares rule i, as given to the compiler. */
 const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i);
+
+/* Sinks the rule set declares (`sink NAME KIND "target" options`), in
+ * declaration order, for a server to realise. Every pointer is valid while
+ * the ruleset lives. Options not written are 0 / NULL. */
+typedef struct weir_sink_info {
+    const char *name;
+    const char *kind;        /* "webhook", "kafka", "file" or "stdout" */
+    const char *target;      /* URL, topic or path; NULL for stdout */
+    long long timeout_ms;    /* webhook `timeout`; 0 when not given */
+    long long retries;       /* webhook `retries`; -1 when not given */
+    const char *hmac_secret; /* webhook `sign hmac "secret"`, or NULL */
+    const char *hmac_env;    /* webhook `sign hmac env("NAME")`: NAME, or NULL */
+    const char *brokers;     /* kafka `brokers "host:port"`, or NULL */
+    const char *brokers_env; /* kafka `brokers env("NAME")`: NAME, or NULL */
+} weir_sink_info;
+
+size_t weir_ruleset_sink_count(const weir_ruleset *rs);
+/* Fills *out for sink i (0 <= i < count). */
+void weir_ruleset_sink(const weir_ruleset *rs, size_t i, weir_sink_info *out);
 
 typedef enum weir_dump_format {
     WEIR_DUMP_TEXT, /* each rule's automaton or window plan, as text */

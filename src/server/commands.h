@@ -16,6 +16,9 @@ int weir_cmd_run(int argc, char **argv);
 /* weir test [--verbose] RULES... */
 int weir_cmd_test(int argc, char **argv);
 
+/* weir serve [-c FILE] [--OPTION VALUE...] [RULES...] (serve.c) */
+int weir_cmd_serve(int argc, char **argv);
+
 /* Exit statuses shared by every command. */
 enum {
     WEIR_EXIT_OK = 0,

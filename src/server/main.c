@@ -13,6 +13,7 @@ static const struct {
     {"check", weir_cmd_check, "compile rule files and report every error"},
     {"run", weir_cmd_run, "run rules over a file of JSON events, write alerts"},
     {"test", weir_cmd_test, "run the examples that come with rule files"},
+    {"serve", weir_cmd_serve, "the server: TCP, HTTP and file sources, sinks, HTTP API"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,227 @@
+/* kafka_source.c — see kafka_source.h. The rebalance callback runs inside
+ * rd_kafka_consumer_poll, hence on the loop thread too. Both the eager and
+ * the cooperative protocols are handled (DEPENDENCIES.md 3). */
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "io/kafka_source.h"
+
+/* Messages handled per loop turn, so sockets and the API get their turn. */
+#define BATCH 4096
+
+struct weir_kafka_source {
+    weir_kafka_source_ops ops;
+    void *user;
+    const weir_log *log;
+    size_t max_line;
+    rd_kafka_t *rk;              /* owned */
+    rd_kafka_queue_t *queue;     /* owned reference to the consumer queue */
+    int efd;                     /* owned */
+    struct event *ev;            /* owned */
+    rd_kafka_message_t *pending; /* owned: refused, offered again on resume */
+    int partitions;
+    bool paused, stopped;
+    unsigned errors_logged;
+};
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    weir_kafka_source *s = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+            s->partitions += parts->cnt;
+        } else {
+            rd_kafka_assign(rk, parts);
+            s->partitions = parts->cnt;
+        }
+        weir_log_write(s->log, WEIR_LOG_INFO, "source_connected",
+                       "kafka: %d partitions assigned", parts->cnt);
+    } else {
+        if (cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+            s->partitions -= parts->cnt;
+        } else {
+            rd_kafka_assign(rk, NULL);
+            s->partitions = 0;
+        }
+        weir_log_write(s->log, WEIR_LOG_INFO, "source_disconnected",
+                       "kafka: %d partitions revoked", parts->cnt);
+    }
+}
+
+/* Offers one message; false when refused (the caller keeps it). */
+static bool offer(weir_kafka_source *s, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && s->errors_logged++ < 10)
+            weir_log_write(s->log, WEIR_LOG_WARN, "source_error", "kafka: %s",
+                           rd_kafka_message_errstr(m));
+        return true;
+    }
+    const char *p = m->payload;
+    size_t len = m->len;
+    while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return true;
+    if (len > s->max_line) {
+        s->ops.too_long(s->user, p, len < 256 ? len : 256);
+    } else if (!s->ops.submit(s->user, p, len)) {
+        return false;
+    }
+    rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+    return true;
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    weir_kafka_source *s = arg;
+    uint64_t v;
+    if (fd >= 0) {
+        ssize_t r = read(fd, &v, sizeof v);
+        (void)r;
+    }
+    if (s->paused || s->stopped)
+        return;
+    for (int i = 0; i < BATCH; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 0);
+        if (!m) {
+            /* a served non-message op also returns NULL: stop only when
+             * nothing is left, since the fd fires once per empty→non-empty */
+            if (rd_kafka_queue_length(s->queue) == 0)
+                return;
+            continue;
+        }
+        if (!offer(s, m)) {
+            s->pending = m;
+            s->paused = true;
+            return;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    event_active(s->ev, EV_TIMEOUT, 0); /* more next turn */
+}
+
+static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)
+{
+    return rd_kafka_conf_set(conf, k, v, err, cap) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *brokers,
+                                         const char *topics, const char *group,
+                                         size_t max_line, const weir_kafka_source_ops *ops,
+                                         void *user, const weir_log *log, char *err,
+                                         size_t err_cap)
+{
+    weir_kafka_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    s->ops = *ops;
+    s->user = user;
+    s->log = log;
+    s->max_line = max_line;
+    s->efd = -1;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", brokers, err, err_cap) < 0 ||
+        set(conf, "group.id", group, err, err_cap) < 0 ||
+        set(conf, "auto.offset.reset", "earliest", err, err_cap) < 0 ||
+        set(conf, "enable.auto.offset.store", "false", err, err_cap) < 0 ||
+        set(conf, "session.timeout.ms", "6000", err, err_cap) < 0 ||
+        set(conf, "client.id", "weir", err, err_cap) < 0) {
+        rd_kafka_conf_destroy(conf);
+        free(s);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, s);
+    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, err_cap);
+    if (!s->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(s);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(s->rk);
+    s->queue = rd_kafka_queue_get_consumer(s->rk);
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    s->ev = s->efd >= 0 ? event_new(base, s->efd, EV_READ | EV_PERSIST, poll_cb, s) : NULL;
+    if (!s->queue || !s->ev || event_add(s->ev, NULL) < 0) {
+        snprintf(err, err_cap, "cannot watch the kafka consumer");
+        weir_kafka_source_free(s);
+        return NULL;
+    }
+    uint64_t one = 1;
+    rd_kafka_queue_io_event_enable(s->queue, s->efd, &one, sizeof one);
+
+    char *list = strdup(topics);
+    int n = 0;
+    for (char *p = list; p && *p; p++)
+        n += *p == ',';
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(n + 1);
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+        rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = subs->cnt ? rd_kafka_subscribe(s->rk, subs)
+                                      : RD_KAFKA_RESP_ERR__INVALID_ARG;
+    rd_kafka_topic_partition_list_destroy(subs);
+    free(list);
+    if (e) {
+        snprintf(err, err_cap, "cannot subscribe to '%s': %s", topics, rd_kafka_err2str(e));
+        weir_kafka_source_free(s);
+        return NULL;
+    }
+    /* anything queued before the fd was set would never wake us */
+    event_active(s->ev, EV_TIMEOUT, 0);
+    return s;
+}
+
+void weir_kafka_source_free(weir_kafka_source *s)
+{
+    if (!s)
+        return;
+    if (s->pending)
+        rd_kafka_message_destroy(s->pending);
+    if (s->queue) {
+        rd_kafka_queue_io_event_enable(s->queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(s->queue);
+    }
+    if (s->rk) {
+        rd_kafka_consumer_close(s->rk);
+        rd_kafka_destroy(s->rk);
+    }
+    if (s->ev)
+        event_free(s->ev);
+    if (s->efd >= 0)
+        close(s->efd);
+    free(s);
+}
+
+void weir_kafka_source_resume(weir_kafka_source *s)
+{
+    if (!s->paused || s->stopped)
+        return;
+    if (!offer(s, s->pending))
+        return;
+    rd_kafka_message_destroy(s->pending);
+    s->pending = NULL;
+    s->paused = false;
+    event_active(s->ev, EV_TIMEOUT, 0);
+}
+
+void weir_kafka_source_stop(weir_kafka_source *s) { s->stopped = true; }
+
+int weir_kafka_source_partitions(const weir_kafka_source *s) { return s->partitions; }

@@ -1,0 +1,41 @@
+/* kafka_source.h — a Kafka consumer-group source: each message of the
+ * topics is one JSON event. librdkafka runs its own threads; its consumer
+ * queue wakes the libevent loop through an eventfd, so messages are
+ * handled on the loop thread like TCP lines. When the owner refuses a
+ * message (queue full) the source stops polling and keeps it until
+ * weir_kafka_source_resume.
+ *
+ * Offsets: a message's offset is stored once the engine's queue took it,
+ * and stored offsets are committed automatically: at-least-once from the
+ * queue's point of view. (Committing only what a checkpoint covers is the
+ * next issue's.) */
+#ifndef WEIR_IO_KAFKA_SOURCE_H
+#define WEIR_IO_KAFKA_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/log.h"
+
+struct event_base;
+typedef struct weir_kafka_source weir_kafka_source;
+
+typedef struct weir_kafka_source_ops {
+    bool (*submit)(void *user, const char *line, size_t len);
+    void (*too_long)(void *user, const char *head, size_t len);
+} weir_kafka_source_ops;
+
+/* topics: comma-separated. NULL with a message in err. */
+weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *brokers,
+                                         const char *topics, const char *group,
+                                         size_t max_line, const weir_kafka_source_ops *ops,
+                                         void *user, const weir_log *log, char *err,
+                                         size_t err_cap);
+/* Leaves the group (committing stored offsets) and frees. Accepts NULL. */
+void weir_kafka_source_free(weir_kafka_source *s);
+void weir_kafka_source_resume(weir_kafka_source *s);
+void weir_kafka_source_stop(weir_kafka_source *s);
+/* Partitions assigned to this member now. */
+int weir_kafka_source_partitions(const weir_kafka_source *s);
+
+#endif

@@ -1,0 +1,258 @@
+/* api_rules.c — rules added over HTTP (PUT /rules/{name}) and their
+ * removal (DELETE), and the one place that decides which files make up
+ * the running rule set: the configured rule paths, then every
+ * <state-dir>/rules/<name>.weir a PUT left there. Keeping API rules as files
+ * in the state directory means they survive a restart and a SIGHUP, and an
+ * operator can see and remove them with ls and rm.
+ *
+ * A PUT writes the text to <state-dir>/rules.staging/<name>.weir, compiles
+ * the whole set with it, and only when that compiles (and the text declares
+ * exactly the rule it is named after) moves it into place and swaps the
+ * rules in. Like SIGHUP, a swap starts every rule with fresh state. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/server-internal.h"
+
+static char *path_join(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 3;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s", a, b, c);
+    return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_paths(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* The rule set's paths: configured ones (borrowed copies), the API rules
+ * except skip.weir, then extra. -1 when out of memory. */
+static int collect_paths(const weir_server *srv, const char *skip, const char *extra,
+                         char ***out, size_t *n_out)
+{
+    size_t cap = srv->cfg->n_rules + 2, n = 0;
+    char **paths = malloc(cap * sizeof *paths);
+    if (!paths)
+        return -1;
+    for (size_t i = 0; i < srv->cfg->n_rules; i++)
+        if (!(paths[n++] = strdup(srv->cfg->rules[i])))
+            goto oom;
+    char *dir = path_join(srv->cfg->state_dir, "rules", "");
+    if (!dir)
+        goto oom;
+    DIR *d = opendir(dir);
+    size_t first_api = n;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || e->d_name[0] == '.' || strcmp(e->d_name + len - 5, ".weir") != 0)
+            continue;
+        if (skip && strncmp(e->d_name, skip, len - 5) == 0 && strlen(skip) == len - 5)
+            continue;
+        if (n + 2 > cap) {
+            char **grown = realloc(paths, (cap *= 2) * sizeof *grown);
+            if (!grown) {
+                closedir(d);
+                free(dir);
+                goto oom;
+            }
+            paths = grown;
+        }
+        if (!(paths[n++] = path_join(dir, e->d_name, ""))) {
+            closedir(d);
+            free(dir);
+            goto oom;
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    qsort(paths + first_api, n - first_api, sizeof *paths, cmp_str);
+    if (extra && !(paths[n++] = strdup(extra)))
+        goto oom;
+    *out = paths;
+    *n_out = n;
+    return 0;
+oom:
+    free_paths(paths, n);
+    return -1;
+}
+
+weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, const char *extra,
+                                  weir_diag_cb diag, void *user, weir_compile_status *status)
+{
+    char **paths;
+    size_t n;
+    if (collect_paths(srv, skip, extra, &paths, &n) < 0) {
+        *status = WEIR_COMPILE_IO_ERROR;
+        return NULL;
+    }
+    weir_compile_options opt = {.diag = diag, .diag_user = user, .no_warnings = true};
+    weir_ruleset *rs = NULL;
+    *status = weir_ruleset_compile((const char *const *)paths, n, &opt, &rs);
+    free_paths(paths, n);
+    return rs;
+}
+
+static bool valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || !(name[0] == '_' || (name[0] >= 'A' && name[0] <= 'Z') ||
+                              (name[0] >= 'a' && name[0] <= 'z')))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        char c = name[i];
+        if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+static int ensure_dir(const char *path)
+{
+    return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Compiles the set as it now stands on disk and swaps it in. */
+static int reload_now(weir_server *srv, char *err, size_t cap)
+{
+    weir_compile_status st;
+    weir_ruleset *rs = weir_server_compile(srv, NULL, NULL, NULL, NULL, &st);
+    if (!rs) {
+        snprintf(err, cap, "the rule files changed under us and no longer compile");
+        return -1;
+    }
+    if (weir_server_swap_rules(srv, rs) < 0) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
+                         weir_diag_cb diag, void *user, char *err, size_t cap)
+{
+    if (!valid_name(name)) {
+        snprintf(err, cap, "a rule name is a letter or _, then letters, digits or _");
+        return 400;
+    }
+    char *dir = path_join(srv->cfg->state_dir, "rules", "");
+    char *staging_dir = path_join(srv->cfg->state_dir, "rules.staging", "");
+    char *staged = staging_dir ? path_join(staging_dir, name, ".weir") : NULL;
+    char *final = dir ? path_join(dir, name, ".weir") : NULL;
+    int rc = 500;
+    weir_ruleset *rs = NULL;
+    if (!dir || !staging_dir || !staged || !final) {
+        snprintf(err, cap, "out of memory");
+        goto done;
+    }
+    FILE *f;
+    if (ensure_dir(srv->cfg->state_dir) < 0 || ensure_dir(dir) < 0 ||
+        ensure_dir(staging_dir) < 0 || !(f = fopen(staged, "we"))) {
+        snprintf(err, cap, "cannot write under %s: %s", srv->cfg->state_dir, strerror(errno));
+        goto done;
+    }
+    bool wrote = fwrite(text, 1, len, f) == len;
+    if (fclose(f) != 0 || !wrote) {
+        snprintf(err, cap, "cannot write %s: %s", staged, strerror(errno));
+        goto done;
+    }
+    weir_compile_status st;
+    rs = weir_server_compile(srv, name, staged, diag, user, &st);
+    if (!rs) {
+        snprintf(err, cap, st == WEIR_COMPILE_IO_ERROR ? "cannot read the rule files"
+                                                       : "the rule does not compile");
+        rc = st == WEIR_COMPILE_IO_ERROR ? 500 : 400;
+        goto done;
+    }
+    size_t declared = 0;
+    bool named = false;
+    for (size_t i = 0; i < weir_ruleset_rule_count(rs); i++) {
+        if (strcmp(weir_ruleset_rule_file(rs, i), staged) != 0)
+            continue;
+        declared++;
+        named |= strcmp(weir_ruleset_rule_name(rs, i), name) == 0;
+    }
+    if (declared != 1 || !named) {
+        snprintf(err, cap, "the text must declare exactly one rule, named '%s'", name);
+        rc = 400;
+        goto done;
+    }
+    if (rename(staged, final) != 0) {
+        snprintf(err, cap, "cannot move the rule into %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    rc = reload_now(srv, err, cap) == 0 ? 200 : 500;
+    if (rc == 200)
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_put", "rule %s installed over HTTP (%s)",
+                       name, final);
+done:
+    weir_ruleset_free(rs);
+    if (staged)
+        unlink(staged);
+    free(dir);
+    free(staging_dir);
+    free(staged);
+    free(final);
+    return rc;
+}
+
+int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap)
+{
+    if (!valid_name(name)) {
+        snprintf(err, cap, "no rule by that name");
+        return 404;
+    }
+    char *dir = path_join(srv->cfg->state_dir, "rules", "");
+    char *path = dir ? path_join(dir, name, ".weir") : NULL;
+    free(dir);
+    if (!path) {
+        snprintf(err, cap, "out of memory");
+        return 500;
+    }
+    int rc;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        bool exists = false;
+        for (size_t i = 0; i < weir_ruleset_rule_count(srv->rs); i++)
+            exists |= strcmp(weir_ruleset_rule_name(srv->rs, i), name) == 0;
+        snprintf(err, cap, exists ? "the rule comes from a rule file: edit the file and send SIGHUP"
+                                  : "no rule by that name");
+        rc = exists ? 409 : 404;
+    } else {
+        weir_compile_status st;
+        weir_ruleset *rs = weir_server_compile(srv, name, NULL, NULL, NULL, &st);
+        if (!rs) {
+            snprintf(err, cap, "the rules do not compile without it (another rule uses it?)");
+            rc = 409;
+        } else if (unlink(path) != 0) {
+            snprintf(err, cap, "cannot remove %s: %s", path, strerror(errno));
+            weir_ruleset_free(rs);
+            rc = 500;
+        } else if (weir_server_swap_rules(srv, rs) < 0) {
+            snprintf(err, cap, "out of memory");
+            rc = 500;
+        } else {
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_deleted", "rule %s deleted over HTTP",
+                           name);
+            rc = 200;
+        }
+    }
+    free(path);
+    return rc;
+}

@@ -1,0 +1,163 @@
+/* metrics.c — GET /metrics: every counter of the server in Prometheus's
+ * text exposition format (version 0.0.4). Names are listed once in the
+ * order they are written; counters end in _total; times are milliseconds
+ * since the epoch, as in the alerts. Rule and sink names are identifiers of
+ * the rule language, so they need no escaping inside label values. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io/file_sink.h"
+#include "io/kafka_sink.h"
+#include "io/tcp_source.h"
+#include "io/webhook.h"
+#include "server/alert_ring.h"
+#include "server/server-internal.h"
+#include "server/shard_pool.h"
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void scalar(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+    header(f, name, type, help);
+    fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+#define PER_SOURCE(f, name, help, field)                                                   \
+    do {                                                                                   \
+        header(f, name, "counter", help);                                                  \
+        for (int i_ = 0; i_ < WEIR_N_SOURCES; i_++)                                        \
+            fprintf(f, "%s{source=\"%s\"} %" PRIu64 "\n", name, weir_source_names[i_],     \
+                    srv->sources[i_].field);                                               \
+    } while (0)
+
+char *weir_metrics_render(const weir_server *srv, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    PER_SOURCE(f, "weir_events_in_total", "Event lines handed to the engine, by source.", lines);
+    PER_SOURCE(f, "weir_events_too_long_total", "Lines over --max-line, dropped undecoded.",
+               too_long);
+    PER_SOURCE(f, "weir_decode_errors_total",
+               "Events the decoder rejected (dead letters), by source.", dead_letters);
+    PER_SOURCE(f, "weir_late_events_total", "Events behind the watermark, by source.", late);
+
+    weir_engine_stats st;
+    size_t n_rules = weir_ruleset_rule_count(srv->rs);
+    uint64_t *rule_alerts = calloc(n_rules ? n_rules : 1, sizeof *rule_alerts);
+    if (!rule_alerts) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    weir_shard_pool_stats(srv->shards, &st, rule_alerts, n_rules);
+    scalar(f, "weir_engine_events_total", "counter",
+           "Events the engine took since the rules were (re)loaded.", st.events);
+    scalar(f, "weir_engine_processed_total", "counter",
+           "Events fed to the rules since the rules were (re)loaded.", st.processed);
+    scalar(f, "weir_alerts_total", "counter", "Alerts raised since the rules were (re)loaded.",
+           st.alerts);
+    scalar(f, "weir_alerts_throttled_total", "counter", "Alerts suppressed by throttle.",
+           st.throttled);
+    header(f, "weir_rule_alerts_total", "counter", "Alerts raised, by rule.");
+    for (size_t i = 0; i < n_rules; i++)
+        fprintf(f, "weir_rule_alerts_total{rule=\"%s\"} %" PRIu64 "\n",
+                weir_ruleset_rule_name(srv->rs, i), rule_alerts[i]);
+    free(rule_alerts);
+    scalar(f, "weir_keys", "gauge", "Keys with live state, summed over rules.", st.keys);
+    scalar(f, "weir_partial_matches", "gauge", "Partial matches alive.", st.partial_matches);
+    scalar(f, "weir_held_events", "gauge", "Events waiting for the watermark.", st.held_events);
+    scalar(f, "weir_timers_fired_total", "counter", "Deadlines reached.", st.timers_fired);
+    header(f, "weir_watermark_ms", "gauge",
+           "Event-time watermark, ms since the epoch (absent before the first event).");
+    if (st.watermark != INT64_MIN)
+        fprintf(f, "weir_watermark_ms %" PRId64 "\n", st.watermark);
+    scalar(f, "weir_queue_bytes", "gauge", "Bytes of events queued ahead of the engine.",
+           weir_shard_pool_queue_used(srv->shards));
+    scalar(f, "weir_queue_capacity_bytes", "gauge", "Size of the engine's queue.",
+           weir_shard_pool_queue_capacity(srv->shards));
+    scalar(f, "weir_shards", "gauge", "Engine shards (threads when more than one).",
+           weir_shard_pool_count(srv->shards));
+    scalar(f, "weir_tcp_clients", "gauge", "TCP source clients connected now.",
+           srv->tcp ? weir_tcp_source_clients(srv->tcp) : 0);
+    scalar(f, "weir_tcp_connections_total", "counter", "TCP source clients accepted.",
+           srv->tcp_clients_total);
+    scalar(f, "weir_rule_reloads_total", "counter", "Successful rule reloads.", srv->reloads);
+    scalar(f, "weir_rule_reload_failures_total", "counter", "Reloads that kept the old rules.",
+           srv->reload_failures);
+
+    header(f, "weir_sink_queue", "gauge", "Alerts waiting in a sink (memory and spill).");
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka)
+            fprintf(f, "weir_sink_queue{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
+                    weir_kafka_sink_queued(srv->sinks[i].kafka));
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].webhook) {
+            weir_webhook_stats ws;
+            weir_webhook_get_stats(srv->sinks[i].webhook, &ws);
+            fprintf(f, "weir_sink_queue{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
+                    ws.queued);
+        }
+    header(f, "weir_sink_spilled", "gauge", "Alerts of a sink's queue held on disk.");
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].webhook) {
+            weir_webhook_stats ws;
+            weir_webhook_get_stats(srv->sinks[i].webhook, &ws);
+            fprintf(f, "weir_sink_spilled{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
+                    ws.spilled);
+        }
+    header(f, "weir_sink_delivered_total", "counter", "Alerts a sink delivered.");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        const weir_declared_sink *s = &srv->sinks[i];
+        uint64_t n = 0;
+        if (s->webhook) {
+            weir_webhook_stats ws;
+            weir_webhook_get_stats(s->webhook, &ws);
+            n = ws.delivered;
+        } else if (s->file) {
+            n = weir_file_sink_written(s->file);
+        } else if (s->kafka) {
+            n = weir_kafka_sink_delivered(s->kafka);
+        }
+        fprintf(f, "weir_sink_delivered_total{sink=\"%s\"} %" PRIu64 "\n", s->name, n);
+    }
+    header(f, "weir_sink_failures_total", "counter",
+           "Failed deliveries (webhook attempts, file writes, Kafka deliveries).");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        const weir_declared_sink *s = &srv->sinks[i];
+        uint64_t n = s->undeliverable;
+        if (s->webhook) {
+            weir_webhook_stats ws;
+            weir_webhook_get_stats(s->webhook, &ws);
+            n += ws.failures;
+        } else if (s->file) {
+            n += weir_file_sink_failed(s->file);
+        } else if (s->kafka) {
+            n += weir_kafka_sink_failed(s->kafka);
+        }
+        fprintf(f, "weir_sink_failures_total{sink=\"%s\"} %" PRIu64 "\n", s->name, n);
+    }
+    header(f, "weir_sink_rejected_total", "counter", "Alerts a receiver refused for good (4xx).");
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].webhook) {
+            weir_webhook_stats ws;
+            weir_webhook_get_stats(srv->sinks[i].webhook, &ws);
+            fprintf(f, "weir_sink_rejected_total{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
+                    ws.rejected);
+        }
+    scalar(f, "weir_alerts_output_failures_total", "counter",
+           "Alerts the --alerts file failed to take.",
+           srv->alerts ? weir_file_sink_failed(srv->alerts) : 0);
+    scalar(f, "weir_alert_seq", "counter", "Sequence number of the newest alert (GET /alerts).",
+           weir_alert_ring_last(srv->ring));
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -1,0 +1,686 @@
+/* serve.c — `weir serve`: the server's main loop.
+ *
+ * One libevent loop runs everything: the TCP source, the file replay, the
+ * HTTP API, the shard that owns the engine, the webhook transfers. Sources
+ * hand lines to the shard's bounded queue; the shard drains it in batches
+ * and its alert callback fans each alert out to the alert ring (and its
+ * live streams), the catch-all alert file, and the sinks the rule names.
+ *
+ * Signals arrive as libevent signal events, so nothing runs in a signal
+ * handler. TERM and INT stop every source, drain the queue, end the input
+ * (the engine fires every pending deadline and window), give the webhook
+ * sinks --shutdown-timeout to deliver, spill what is left and exit 0. HUP
+ * compiles the rule files again (keeping the old rules when the new ones do
+ * not compile) and reopens the output files. */
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "io/file_sink.h"
+#include "io/file_source.h"
+#include "io/kafka_sink.h"
+#include "io/kafka_source.h"
+#include "io/tcp_source.h"
+#include "io/webhook.h"
+#include "server/alert_ring.h"
+#include "server/commands.h"
+#include "server/http_api.h"
+#include "server/server-internal.h"
+#include "server/shard_pool.h"
+
+/* Rejected lines described in the log when there is no dead-letter file. */
+#define LOGGED_REJECTS 10
+
+const char *const weir_source_names[WEIR_N_SOURCES] = {
+#define X(id, name) name,
+    WEIR_SOURCES(X)
+#undef X
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ---- rules ---------------------------------------------------------- */
+
+typedef struct diag_log {
+    const weir_log *log;
+    unsigned errors;
+} diag_log;
+
+static void log_diag(void *user, const weir_diagnostic *d)
+{
+    diag_log *dl = user;
+    if (d->severity != WEIR_DIAG_ERROR)
+        return;
+    dl->errors++;
+    weir_log_write(dl->log, WEIR_LOG_ERROR, "rule_error", "%s:%u:%u: %s",
+                   d->path ? d->path : "?", d->line, d->column, d->message);
+}
+
+/* Compiles the configured rule files; NULL after logging why. */
+static weir_ruleset *compile_rules(weir_server *srv)
+{
+    diag_log dl = {&srv->log, 0};
+    weir_compile_status st;
+    weir_ruleset *rs = weir_server_compile(srv, NULL, NULL, log_diag, &dl, &st);
+    srv->rules_invalid = st == WEIR_COMPILE_RULE_ERRORS;
+    if (st == WEIR_COMPILE_IO_ERROR)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "rules_failed", "cannot read the rule files");
+    else if (st != WEIR_COMPILE_OK)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "rules_failed", "%u errors in the rule files",
+                       dl.errors);
+    return rs;
+}
+
+static void log_rules(weir_server *srv)
+{
+    size_t n = weir_ruleset_rule_count(srv->rs);
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof names - 1; i++) {
+        int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                         weir_ruleset_rule_name(srv->rs, i));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    if (used >= sizeof names)
+        memcpy(names + sizeof names - 4, "...", 4);
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_loaded", "%zu rules: %s", n, names);
+}
+
+/* The field every rule keys by, or NULL when they differ. */
+static const char *common_key(const weir_ruleset *rs)
+{
+    const char *key = NULL;
+    for (size_t i = 0; i < weir_ruleset_rule_count(rs); i++) {
+        const char *k = weir_ruleset_rule_key(rs, i);
+        if (!k || (key && strcmp(k, key) != 0))
+            return NULL;
+        key = k;
+    }
+    return key;
+}
+
+/* ---- sinks ---------------------------------------------------------- */
+
+static weir_declared_sink *find_sink(weir_server *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (strcmp(srv->sinks[i].name, name) == 0)
+            return &srv->sinks[i];
+    return NULL;
+}
+
+/* Makes real every sink rs declares that is not running yet. Sinks keep
+ * running across reloads (a webhook keeps its queue); a sink whose
+ * declaration changed keeps its old settings until a restart. */
+static int realize_sinks(weir_server *srv, const weir_ruleset *rs)
+{
+    for (size_t i = 0; i < weir_ruleset_sink_count(rs); i++) {
+        weir_sink_info info;
+        weir_ruleset_sink(rs, i, &info);
+        if (find_sink(srv, info.name))
+            continue;
+        weir_declared_sink *grown = realloc(srv->sinks, (srv->n_sinks + 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        srv->sinks = grown;
+        weir_declared_sink *s = &srv->sinks[srv->n_sinks];
+        memset(s, 0, sizeof *s);
+        s->name = strdup(info.name);
+        s->kind = strdup(info.kind);
+        if (!s->name || !s->kind) {
+            free(s->name);
+            free(s->kind);
+            return -1;
+        }
+        srv->n_sinks++;
+        if (strcmp(info.kind, "stdout") == 0) {
+            /* the catch-all already writes every alert to stdout */
+            if (!srv->alerts || strcmp(weir_file_sink_path(srv->alerts), "-") != 0)
+                s->file = weir_file_sink_open("-");
+        } else if (strcmp(info.kind, "file") == 0) {
+            if (!(s->file = weir_file_sink_open(info.target)))
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing",
+                               "sink %s: cannot open '%s': %s", info.name, info.target,
+                               strerror(errno));
+        } else if (strcmp(info.kind, "kafka") == 0) {
+            const char *brokers = info.brokers;
+            if (info.brokers_env && !(brokers = getenv(info.brokers_env)))
+                weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_failing", "sink %s: $%s is not set",
+                               info.name, info.brokers_env);
+            if (!brokers)
+                brokers = srv->cfg->kafka_brokers;
+            char err[512];
+            if (!brokers)
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing",
+                               "sink %s: no brokers (give the sink `brokers` or --kafka-brokers)",
+                               info.name);
+            else if (!(s->kafka = weir_kafka_sink_new(srv->base, info.name, brokers, info.target,
+                                                      &srv->log, err, sizeof err)))
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
+                               info.name, err);
+        } else if (strcmp(info.kind, "webhook") == 0) {
+            const char *secret = info.hmac_secret;
+            if (info.hmac_env) {
+                secret = getenv(info.hmac_env);
+                if (!secret)
+                    weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_unsigned",
+                                   "sink %s: $%s is not set: alerts go unsigned", info.name,
+                                   info.hmac_env);
+            }
+            weir_webhook_options wo = {
+                .name = info.name,
+                .url = info.target,
+                .timeout_ms = info.timeout_ms,
+                .retries = info.retries,
+                .secret = secret,
+                .memory_limit = (size_t)srv->cfg->webhook_queue,
+                .state_dir = srv->cfg->state_dir,
+            };
+            char err[256];
+            s->webhook = weir_webhook_new(srv->base, &wo, &srv->log, err, sizeof err);
+            if (!s->webhook)
+                weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
+                               info.name, err);
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "sink_ready", "sink %s (%s%s%s)", info.name,
+                       info.kind, info.target ? " " : "", info.target ? info.target : "");
+    }
+    return 0;
+}
+
+static void free_sinks(weir_server *srv)
+{
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        weir_file_sink_close(srv->sinks[i].file);
+        weir_webhook_free(srv->sinks[i].webhook);
+        weir_kafka_sink_free(srv->sinks[i].kafka, 1000);
+        free(srv->sinks[i].name);
+        free(srv->sinks[i].kind);
+    }
+    free(srv->sinks);
+    srv->sinks = NULL;
+    srv->n_sinks = 0;
+}
+
+static bool sinks_idle(const weir_server *srv)
+{
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if ((srv->sinks[i].webhook && !weir_webhook_idle(srv->sinks[i].webhook)) ||
+            (srv->sinks[i].kafka && !weir_kafka_sink_idle(srv->sinks[i].kafka)))
+            return false;
+    return true;
+}
+
+static void on_alert(void *user, const weir_alert *a)
+{
+    weir_server *srv = user;
+    uint64_t seq = weir_alert_ring_add(srv->ring, a->json, a->json_len);
+    if (srv->http && seq)
+        weir_http_api_publish(srv->http, seq, a->json, a->json_len);
+    if (srv->alerts)
+        weir_file_sink_write(srv->alerts, a->json, a->json_len);
+    for (size_t i = 0; i < a->n_sinks; i++) {
+        weir_declared_sink *s = find_sink(srv, a->sinks[i]);
+        if (!s)
+            continue;
+        if (s->file) {
+            weir_file_sink_write(s->file, a->json, a->json_len);
+        } else if (s->webhook) {
+            weir_webhook_enqueue(s->webhook, a->id, a->json, a->json_len);
+        } else if (s->kafka) {
+            weir_kafka_sink_send(s->kafka, a->id, a->json, a->json_len);
+        } else if (strcmp(s->kind, "stdout") != 0) {
+            s->undeliverable++;
+            if (!s->warned) {
+                s->warned = true;
+                weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_failing",
+                               "sink %s (%s) could not be started; its alerts go only to "
+                               "--alerts and GET /alerts",
+                               s->name, s->kind);
+            }
+        }
+    }
+}
+
+/* ---- dead letters --------------------------------------------------- */
+
+static void dead_letter(weir_server *srv, uint32_t source, const weir_rejected *r)
+{
+    if (srv->dead) {
+        char *line = weir_rejected_json(r);
+        if (line)
+            weir_file_sink_write(srv->dead, line, strlen(line));
+        free(line);
+    } else if (srv->rejects_logged < LOGGED_REJECTS) {
+        srv->rejects_logged++;
+        weir_log_write(&srv->log, WEIR_LOG_WARN, "dead_letter", "%s event %" PRIu64 ": %s (%s)%s",
+                       weir_source_names[source], r->line, r->reason, r->status,
+                       srv->rejects_logged == LOGGED_REJECTS
+                           ? "; further ones are only counted (see --dead-letter)"
+                           : "");
+    }
+}
+
+static void on_rejected(void *user, uint32_t tag, bool late, const weir_rejected *r)
+{
+    weir_server *srv = user;
+    if (tag >= WEIR_N_SOURCES)
+        return;
+    if (late)
+        srv->sources[tag].late++;
+    else
+        srv->sources[tag].dead_letters++;
+    dead_letter(srv, tag, r);
+}
+
+void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, size_t len)
+{
+    srv->sources[source].too_long++;
+    char reason[96];
+    snprintf(reason, sizeof reason, "line longer than %" PRIu64 " bytes (--max-line)",
+             srv->cfg->max_line);
+    weir_rejected r = {.line = 0, .status = "too_large", .reason = reason, .data = head,
+                       .len = len};
+    dead_letter(srv, source, &r);
+}
+
+bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len)
+{
+    if (len > srv->cfg->max_line || len > weir_shard_pool_max_line(srv->shards)) {
+        weir_server_too_long(srv, source, line, len < 256 ? len : 256);
+        return true;
+    }
+    if (!weir_shard_pool_submit(srv->shards, line, len, source))
+        return false;
+    srv->sources[source].lines++;
+    return true;
+}
+
+/* ---- sources -------------------------------------------------------- */
+
+static bool tcp_submit(void *user, const char *line, size_t len)
+{
+    return weir_server_submit(user, WEIR_SRC_TCP, line, len);
+}
+
+static void tcp_too_long(void *user, const char *head, size_t len)
+{
+    weir_server_too_long(user, WEIR_SRC_TCP, head, len);
+}
+
+static void tcp_client(void *user, const char *peer, bool connected, const char *why)
+{
+    weir_server *srv = user;
+    if (connected) {
+        srv->tcp_clients_total++;
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "source_connected", "tcp client %s", peer);
+    } else {
+        weir_log_write(&srv->log, why ? WEIR_LOG_WARN : WEIR_LOG_INFO, "source_disconnected",
+                       "tcp client %s%s%s", peer, why ? ": " : "", why ? why : "");
+    }
+}
+
+static bool kafka_submit(void *user, const char *line, size_t len)
+{
+    return weir_server_submit(user, WEIR_SRC_KAFKA, line, len);
+}
+
+static void kafka_too_long(void *user, const char *head, size_t len)
+{
+    weir_server_too_long(user, WEIR_SRC_KAFKA, head, len);
+}
+
+static bool file_submit(void *user, const char *line, size_t len)
+{
+    return weir_server_submit(user, WEIR_SRC_FILE, line, len);
+}
+
+static void file_too_long(void *user, const char *head, size_t len)
+{
+    weir_server_too_long(user, WEIR_SRC_FILE, head, len);
+}
+
+static void begin_stop(weir_server *srv, const char *why);
+
+static void file_done(void *user, const char *why)
+{
+    weir_server *srv = user;
+    srv->file_done = true;
+    weir_log_write(&srv->log, why ? WEIR_LOG_ERROR : WEIR_LOG_INFO, "source_done",
+                   "events file %s %s%s", srv->cfg->events, why ? "failed: " : "ended",
+                   why ? why : "");
+    if (srv->cfg->exit_on_eof)
+        begin_stop(srv, "end of the events file");
+}
+
+static void on_room(void *user)
+{
+    weir_server *srv = user;
+    if (srv->stopping)
+        return;
+    if (srv->tcp)
+        weir_tcp_source_resume(srv->tcp);
+    if (srv->file)
+        weir_file_source_resume(srv->file);
+    if (srv->kafka)
+        weir_kafka_source_resume(srv->kafka);
+}
+
+bool weir_server_ready(const weir_server *srv)
+{
+    return srv->rs && srv->shards && !srv->stopping &&
+           (srv->tcp || strcmp(srv->cfg->tcp, "off") == 0) &&
+           (!srv->kafka || weir_kafka_source_partitions(srv->kafka) > 0);
+}
+
+/* ---- reload and stop ------------------------------------------------ */
+
+int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs)
+{
+    if (weir_shard_pool_swap_rules(srv->shards, rs) < 0) {
+        weir_ruleset_free(rs);
+        return -1;
+    }
+    weir_ruleset_free(srv->rs);
+    srv->rs = rs;
+    if (realize_sinks(srv, rs) < 0)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "out of memory for sinks");
+    return 0;
+}
+
+static void reload(weir_server *srv)
+{
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "reload", "SIGHUP: reloading rules, reopening files");
+    if (srv->alerts && weir_file_sink_reopen(srv->alerts) < 0)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "cannot reopen '%s': %s",
+                       weir_file_sink_path(srv->alerts), strerror(errno));
+    if (srv->dead && weir_file_sink_reopen(srv->dead) < 0)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "cannot reopen '%s': %s",
+                       weir_file_sink_path(srv->dead), strerror(errno));
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].file && weir_file_sink_reopen(srv->sinks[i].file) < 0)
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: cannot reopen: %s",
+                           srv->sinks[i].name, strerror(errno));
+    weir_ruleset *rs = compile_rules(srv);
+    if (!rs) {
+        srv->reload_failures++;
+        weir_log_write(&srv->log, WEIR_LOG_WARN, "reload_failed", "keeping the running rules");
+        return;
+    }
+    if (weir_server_swap_rules(srv, rs) < 0) {
+        srv->reload_failures++;
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "reload_failed", "out of memory");
+        return;
+    }
+    srv->reloads++;
+    log_rules(srv);
+}
+
+static void finish_stop(weir_server *srv)
+{
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].webhook && !weir_webhook_idle(srv->sinks[i].webhook)) {
+            weir_webhook_stats st;
+            weir_webhook_get_stats(srv->sinks[i].webhook, &st);
+            weir_log_write(&srv->log, WEIR_LOG_WARN, "sink_failing",
+                           "sink %s: %" PRIu64 " alerts undelivered at exit, kept in %s",
+                           srv->sinks[i].name, st.queued, srv->cfg->state_dir);
+        }
+    event_base_loopbreak(srv->base);
+}
+
+static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_server *srv = arg;
+    if (sinks_idle(srv) || now_ms() >= srv->stop_deadline_ms) {
+        finish_stop(srv);
+        return;
+    }
+    struct timeval tv = {0, 50 * 1000};
+    evtimer_add(srv->stop_timer, &tv);
+}
+
+static void begin_stop(weir_server *srv, const char *why)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "stop", "%s: draining", why);
+    if (srv->tcp)
+        weir_tcp_source_stop(srv->tcp);
+    if (srv->file)
+        weir_file_source_stop(srv->file);
+    if (srv->kafka)
+        weir_kafka_source_stop(srv->kafka);
+    weir_shard_pool_finish(srv->shards);
+    if (srv->http)
+        weir_http_api_close_streams(srv->http);
+    srv->stop_deadline_ms = now_ms() + (int64_t)srv->cfg->shutdown_timeout_ms;
+    event_active(srv->stop_timer, EV_TIMEOUT, 0);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    weir_server *srv = arg;
+    if (sig == SIGHUP) {
+        if (!srv->stopping)
+            reload(srv);
+        return;
+    }
+    begin_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- start ---------------------------------------------------------- */
+
+static int open_output(weir_server *srv, const char *path, struct weir_file_sink **out)
+{
+    if (!path || strcmp(path, "none") == 0)
+        return 0;
+    *out = weir_file_sink_open(path);
+    if (!*out) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "cannot open '%s': %s", path,
+                       strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int start(weir_server *srv)
+{
+    weir_config *cfg = srv->cfg;
+    srv->base = event_base_new();
+    srv->ring = weir_alert_ring_new((size_t)cfg->alert_ring);
+    if (!srv->base || !srv->ring)
+        return -1;
+    if (!(srv->rs = compile_rules(srv)))
+        return -1;
+    if (cfg->default_stream) {
+        bool known = false;
+        for (size_t i = 0; i < weir_ruleset_stream_count(srv->rs); i++)
+            known |= strcmp(weir_ruleset_stream_name(srv->rs, i), cfg->default_stream) == 0;
+        if (!known) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                           "--stream %s: the rules declare no such stream", cfg->default_stream);
+            return -1;
+        }
+    }
+    log_rules(srv);
+    if (open_output(srv, cfg->alerts, &srv->alerts) < 0 ||
+        open_output(srv, cfg->dead_letter, &srv->dead) < 0)
+        return -1;
+    if (realize_sinks(srv, srv->rs) < 0)
+        return -1;
+
+    weir_engine_options eopt = {
+        .stream_field = cfg->stream_field,
+        .default_stream = cfg->default_stream,
+        .decode_all_fields = cfg->full_events,
+    };
+    weir_shard_hooks hooks = {on_alert, on_rejected, on_room, srv};
+    const char *key = NULL;
+    if (cfg->shards > 1 && !(key = common_key(srv->rs))) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                       "--shards %" PRIu64 " needs every rule to key by the same field "
+                       "(`by card` everywhere): keys are split over shards by its value",
+                       cfg->shards);
+        return -1;
+    }
+    char perr[256];
+    srv->shards = weir_shard_pool_new(srv->base, (unsigned)cfg->shards, srv->rs, key, &eopt,
+                                      (size_t)cfg->queue_bytes, &hooks, perr, sizeof perr);
+    if (!srv->shards) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "%s", perr);
+        return -1;
+    }
+    if (cfg->shards > 1)
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%" PRIu64 " shards, keys split by '%s'",
+                       cfg->shards, key);
+
+    int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        srv->signals[i] = evsignal_new(srv->base, sigs[i], signal_cb, srv);
+        if (!srv->signals[i] || evsignal_add(srv->signals[i], NULL) < 0)
+            return -1;
+    }
+    if (!(srv->stop_timer = evtimer_new(srv->base, stop_timer_cb, srv)))
+        return -1;
+
+    char host[256], err[256];
+    uint16_t port;
+    if (strcmp(cfg->http, "off") != 0) {
+        if (weir_config_split_addr(cfg->http, host, sizeof host, &port) < 0) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                           "--http '%s' is not HOST:PORT", cfg->http);
+            return -1;
+        }
+        srv->http = weir_http_api_new(srv, host, port, err, sizeof err);
+        if (!srv->http) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "http: %s", err);
+            return -1;
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "http_listening", "http api on %s:%u", host,
+                       weir_http_api_port(srv->http));
+    }
+    if (strcmp(cfg->tcp, "off") != 0) {
+        if (weir_config_split_addr(cfg->tcp, host, sizeof host, &port) < 0) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                           "--tcp '%s' is not HOST:PORT", cfg->tcp);
+            return -1;
+        }
+        weir_tcp_source_ops ops = {tcp_submit, tcp_too_long, tcp_client};
+        srv->tcp = weir_tcp_source_new(srv->base, host, port, (size_t)cfg->max_line, &ops, srv,
+                                       err, sizeof err);
+        if (!srv->tcp) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "tcp: %s", err);
+            return -1;
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "tcp_listening", "tcp source on %s:%u", host,
+                       weir_tcp_source_port(srv->tcp));
+    }
+    if (cfg->kafka_topics) {
+        if (!cfg->kafka_brokers) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                           "--kafka-topics needs --kafka-brokers");
+            return -1;
+        }
+        weir_kafka_source_ops ops = {kafka_submit, kafka_too_long};
+        srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
+                                           cfg->kafka_group, (size_t)cfg->max_line, &ops, srv,
+                                           &srv->log, err, sizeof err);
+        if (!srv->kafka) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "kafka: %s", err);
+            return -1;
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "kafka_subscribed",
+                       "kafka source: topics %s, group %s, brokers %s", cfg->kafka_topics,
+                       cfg->kafka_group, cfg->kafka_brokers);
+    }
+    if (cfg->events) {
+        weir_file_source_ops ops = {file_submit, file_too_long, file_done};
+        srv->file = weir_file_source_new(srv->base, cfg->events, (size_t)cfg->max_line, &ops, srv);
+        if (!srv->file) {
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "cannot read '%s': %s",
+                           cfg->events, strerror(errno));
+            return -1;
+        }
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "source_connected", "replaying %s",
+                       cfg->events);
+    }
+    return 0;
+}
+
+static void teardown(weir_server *srv)
+{
+    /* sources first (they point at the shard), sinks last (the engine's
+     * final alerts went to them) */
+    weir_file_source_free(srv->file);
+    weir_kafka_source_free(srv->kafka);
+    weir_tcp_source_free(srv->tcp);
+    weir_http_api_free(srv->http);
+    weir_shard_pool_free(srv->shards);
+    free_sinks(srv);
+    weir_file_sink_close(srv->alerts);
+    weir_file_sink_close(srv->dead);
+    weir_alert_ring_free(srv->ring);
+    weir_ruleset_free(srv->rs);
+    for (int i = 0; i < 3; i++)
+        if (srv->signals[i])
+            event_free(srv->signals[i]);
+    if (srv->stop_timer)
+        event_free(srv->stop_timer);
+    if (srv->base)
+        event_base_free(srv->base);
+}
+
+int weir_cmd_serve(int argc, char **argv)
+{
+    weir_config cfg;
+    int rc = weir_config_load(&cfg, argc, argv, stdout, stderr);
+    if (rc != 0) {
+        weir_config_free(&cfg);
+        return rc > 0 ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
+    }
+    /* a client that goes away mid-write must not kill the server */
+    signal(SIGPIPE, SIG_IGN);
+    if (weir_webhook_global_init() != 0) {
+        fputs("weir serve: cannot initialise libcurl\n", stderr);
+        weir_config_free(&cfg);
+        return WEIR_EXIT_USAGE;
+    }
+    weir_server srv = {.cfg = &cfg, .log = {.json = strcmp(cfg.log_format, "json") == 0}};
+    weir_log_write(&srv.log, WEIR_LOG_INFO, "start", "weir %s starting (pid %ld)",
+                   PACKAGE_VERSION, (long)getpid());
+    int status = WEIR_EXIT_OK;
+    if (start(&srv) < 0) {
+        status = srv.rules_invalid ? WEIR_EXIT_RULE_ERRORS : WEIR_EXIT_USAGE;
+    } else {
+        weir_log_write(&srv.log, WEIR_LOG_INFO, "ready", "serving");
+        event_base_dispatch(srv.base);
+        weir_engine_stats st;
+        weir_shard_pool_stats(srv.shards, &st, NULL, 0);
+        weir_log_write(&srv.log, WEIR_LOG_INFO, "stopped",
+                       "%" PRIu64 " events, %" PRIu64 " alerts, %" PRIu64 " late, %" PRIu64
+                       " dead-lettered",
+                       st.events, st.alerts, st.late, st.dead_letters);
+    }
+    teardown(&srv);
+    weir_webhook_global_cleanup();
+    weir_config_free(&cfg);
+    return status;
+}

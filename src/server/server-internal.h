@@ -1,0 +1,114 @@
+/* server-internal.h — the state of a running `weir serve`, shared by the
+ * files of src/server (the loop in serve.c, the HTTP API, the metrics).
+ * Everything here is touched only from the main loop's thread. */
+#ifndef WEIR_SERVER_INTERNAL_H
+#define WEIR_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/config.h"
+#include "server/log.h"
+#include "weir/engine.h"
+#include "weir/ruleset.h"
+
+struct event_base;
+struct event;
+struct weir_shard_pool;
+struct weir_tcp_source;
+struct weir_file_source;
+struct weir_kafka_source;
+struct weir_kafka_sink;
+struct weir_file_sink;
+struct weir_webhook;
+struct weir_alert_ring;
+struct weir_http_api;
+
+/* Sources, by the tag their lines carry into the shard. */
+#define WEIR_SOURCES(X) X(TCP, "tcp") X(HTTP, "http") X(FILE, "file") X(KAFKA, "kafka")
+enum {
+#define X(id, name) WEIR_SRC_##id,
+    WEIR_SOURCES(X)
+#undef X
+    WEIR_N_SOURCES
+};
+
+typedef struct weir_source_stats {
+    uint64_t lines;        /* lines handed to the engine */
+    uint64_t too_long;     /* over --max-line, never decoded */
+    uint64_t dead_letters; /* rejected by the decoder */
+    uint64_t late;         /* behind the watermark */
+} weir_source_stats;
+
+/* A sink a rule file declares, made real. */
+typedef struct weir_declared_sink {
+    char *name;                   /* owned */
+    char *kind;                   /* owned */
+    struct weir_file_sink *file;  /* file and stdout sinks */
+    struct weir_webhook *webhook; /* webhook sinks */
+    struct weir_kafka_sink *kafka; /* kafka sinks */
+    uint64_t undeliverable;       /* alerts for a kind serve cannot send yet */
+    bool warned;
+} weir_declared_sink;
+
+typedef struct weir_server {
+    weir_config *cfg;                /* borrowed */
+    weir_log log;
+    struct event_base *base;         /* owned */
+    weir_ruleset *rs;                /* owned: the rules running now */
+    struct weir_shard_pool *shards;  /* owned: the engines */
+    struct weir_tcp_source *tcp;     /* owned; NULL when off */
+    struct weir_file_source *file;   /* owned; NULL when no --events */
+    struct weir_kafka_source *kafka; /* owned; NULL when no --kafka-topics */
+    struct weir_http_api *http;      /* owned; NULL when off */
+    struct weir_file_sink *alerts;   /* owned: the catch-all output; NULL: none */
+    struct weir_file_sink *dead;     /* owned: dead letters; NULL: counted only */
+    struct weir_alert_ring *ring;    /* owned */
+    weir_declared_sink *sinks;       /* owned array */
+    size_t n_sinks;
+    weir_source_stats sources[WEIR_N_SOURCES];
+    uint64_t reloads, reload_failures;
+    uint64_t rejects_logged;
+    uint64_t tcp_clients_total;
+    bool rules_invalid;              /* the last compile found rule errors
+                                        (exit 1, not 2, when starting) */
+    bool file_done;
+    bool stopping;
+    struct event *signals[3];        /* owned: TERM, INT, HUP */
+    struct event *stop_timer;        /* owned: polls sinks while draining */
+    int64_t stop_deadline_ms;
+} weir_server;
+
+extern const char *const weir_source_names[WEIR_N_SOURCES];
+
+/* Hands one event line from a source to the engine's queue: false when the
+ * queue is full (the source pauses). Lines over --max-line are counted and
+ * dead-lettered here and reported as taken. */
+bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len);
+/* An over-long line from source: counted and dead-lettered. */
+void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, size_t len);
+
+/* Replaces the running rules with rs (taking ownership). 0, or -1 when the
+ * engine could not be built (rs is freed, the old rules keep running). */
+int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs);
+
+/* The running rule set's files compiled (api_rules.c): the configured
+ * paths, the rules PUT over HTTP except skip (a rule name), then extra (a
+ * file path). NULL with *status set when they do not compile. */
+weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, const char *extra,
+                                  weir_diag_cb diag, void *user, weir_compile_status *status);
+/* PUT /rules/{name} and DELETE: an HTTP status (200 when done), with a
+ * message in err otherwise; rule errors go to diag. */
+int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
+                         weir_diag_cb diag, void *user, char *err, size_t cap);
+int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap);
+
+/* Ready: rules loaded and every configured source listening. */
+bool weir_server_ready(const weir_server *srv);
+
+/* Prometheus text exposition of every counter; malloc'd, *len set. NULL
+ * when out of memory. (metrics.c) */
+char *weir_metrics_render(const weir_server *srv, size_t *len);
+
+#endif

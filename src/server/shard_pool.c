@@ -1,0 +1,749 @@
+/* shard_pool.c — one shard on the main loop, or N shard threads; see
+ * shard_pool.h.
+ *
+ * Thread hand-offs, all single-producer single-consumer:
+ *   main → shard:  the shard's event queue (weir_shard_enqueue), then an
+ *                  eventfd write at most once per main-loop turn per shard
+ *                  (`wake` batches them), which the shard's loop turns into
+ *                  weir_shard_kick;
+ *   shard → main:  `out`, an event queue of records (alert, dead letter,
+ *                  late, room) and a write to the main eventfd;
+ *   commands:      finish, swap, stop — a sequence number and an argument
+ *                  under the worker's mutex, acknowledged through `done`.
+ * The main thread waits for an acknowledgement only at a barrier (HTTP
+ * ingest, SIGHUP, shutdown) and keeps emptying `out` while it waits, so a
+ * shard blocked on a full `out` can always go on. */
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/event_queue.h"
+#include "server/shard_pool.h"
+
+enum { REC_ALERT, REC_DEAD, REC_LATE, REC_ROOM };
+enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STOP };
+
+/* Bytes of records a shard may have waiting for the main thread. */
+#define OUT_QUEUE_BYTES ((size_t)8 << 20)
+/* How often a shard publishes its counters. */
+#define STATS_PERIOD_US 100000
+
+typedef struct worker {
+    struct weir_shard_pool *pool;
+    unsigned index;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;   /* owned; the thread's loop */
+    weir_shard *shard;         /* owned */
+    int wake_fd;               /* owned eventfd: main → shard */
+    struct event *wake_ev;     /* owned */
+    struct event *stats_ev;    /* owned */
+    weir_event_queue *out;     /* owned: shard → main */
+    bool wake_due;             /* main: lines enqueued since the last wake */
+    uint64_t submitted;        /* main: lines enqueued */
+    char *rec;                 /* shard: scratch for one record */
+    size_t rec_cap;
+
+    pthread_mutex_t mu;        /* guards everything below */
+    unsigned cmd, cmd_seq, done_seq;
+    const weir_ruleset *cmd_rs;
+    int cmd_result;
+    weir_engine_stats stats;
+    uint64_t *rule_alerts;     /* owned; n_rule_alerts of them */
+    size_t n_rule_alerts;
+} worker;
+
+struct weir_shard_pool {
+    struct event_base *main_base;
+    weir_shard_hooks hooks;    /* the server's, called on the main thread */
+    unsigned n;
+    weir_shard *single;        /* n == 1: on the main loop */
+    worker *workers;           /* n > 1 */
+    char *key;                 /* owned: the routing field */
+    size_t key_len;
+    const weir_ruleset *rs;    /* for rule counts */
+    int main_fd;               /* owned eventfd: shards → main */
+    struct event *main_ev;     /* owned */
+    struct event *wake_ev;     /* owned: batches the eventfd writes */
+    bool wake_scheduled;
+};
+
+/* ---- key routing --------------------------------------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* Past a JSON string starting at p (on its '"'); NULL if unterminated. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past one JSON value; NULL when it does not end. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        for (; p < end; p++) {
+            if (*p == '"') {
+                p = skip_string(p, end);
+                if (!p)
+                    return NULL;
+                p--;
+            } else if (*p == '{' || *p == '[') {
+                depth++;
+            } else if (*p == '}' || *p == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+        }
+        return NULL;
+    }
+    while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\r' &&
+           *p != '\n')
+        p++;
+    return p;
+}
+
+bool weir_shard_pool_find_key(const char *line, size_t len, const char *key, size_t key_len,
+                              const char **value, size_t *value_len)
+{
+    const char *p = line, *end = line + len;
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{')
+        return false;
+    p++;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"')
+            return false;
+        const char *name = p + 1;
+        const char *after = skip_string(p, end);
+        if (!after)
+            return false;
+        size_t name_len = (size_t)(after - 1 - name);
+        p = skip_ws(after, end);
+        if (p >= end || *p != ':')
+            return false;
+        p = skip_ws(p + 1, end);
+        const char *v_end = skip_value(p, end);
+        if (!v_end || v_end == p)
+            return false;
+        if (name_len == key_len && memcmp(name, key, key_len) == 0) {
+            if (*p == '"') {
+                *value = p + 1;
+                *value_len = (size_t)(v_end - 1 - (p + 1));
+            } else {
+                *value = p;
+                *value_len = (size_t)(v_end - p);
+            }
+            return true;
+        }
+        p = skip_ws(v_end, end);
+        if (p >= end || *p != ',')
+            return false;
+        p++;
+    }
+}
+
+static unsigned route(const weir_shard_pool *p, const char *line, size_t len)
+{
+    const char *v;
+    size_t vl;
+    if (!weir_shard_pool_find_key(line, len, p->key, p->key_len, &v, &vl))
+        return 0; /* a dead letter wherever it goes */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < vl; i++) {
+        h ^= (unsigned char)v[i];
+        h *= 1099511628211ULL;
+    }
+    return (unsigned)(h % p->n);
+}
+
+/* ---- records, shard side ------------------------------------------- */
+
+static void notify(int fd)
+{
+    uint64_t one = 1;
+    ssize_t w = write(fd, &one, sizeof one);
+    (void)w; /* the counter saturating still wakes the reader */
+}
+
+static void put_record(worker *w, uint32_t type, size_t len)
+{
+    if (len > weir_event_queue_max_line(w->out))
+        return; /* cannot happen with sane alerts; nothing to do but drop */
+    while (!weir_event_queue_push(w->out, w->rec, len, type)) {
+        /* the main thread is behind: wake it and wait for room */
+        notify(w->pool->main_fd);
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    notify(w->pool->main_fd);
+}
+
+static bool rec_reserve(worker *w, size_t n)
+{
+    if (n <= w->rec_cap)
+        return true;
+    size_t cap = w->rec_cap ? w->rec_cap : 4096;
+    while (cap < n)
+        cap *= 2;
+    char *grown = realloc(w->rec, cap);
+    if (!grown)
+        return false;
+    w->rec = grown;
+    w->rec_cap = cap;
+    return true;
+}
+
+static size_t rec_str(char *at, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(at, s, n);
+    return n;
+}
+
+/* An alert: [int64 time][u32 n_sinks] rule\0 severity\0 id\0 sinks\0... json */
+static void w_alert(void *user, const weir_alert *a)
+{
+    worker *w = user;
+    size_t need = 12 + strlen(a->rule) + strlen(a->severity) + strlen(a->id) + 3 + a->json_len;
+    for (size_t i = 0; i < a->n_sinks; i++)
+        need += strlen(a->sinks[i]) + 1;
+    if (!rec_reserve(w, need))
+        return;
+    char *r = w->rec;
+    uint32_t ns = (uint32_t)a->n_sinks;
+    memcpy(r, &a->time, 8);
+    memcpy(r + 8, &ns, 4);
+    size_t at = 12;
+    at += rec_str(r + at, a->rule);
+    at += rec_str(r + at, a->severity);
+    at += rec_str(r + at, a->id);
+    for (size_t i = 0; i < a->n_sinks; i++)
+        at += rec_str(r + at, a->sinks[i]);
+    memcpy(r + at, a->json, a->json_len);
+    put_record(w, REC_ALERT, at + a->json_len);
+}
+
+/* A rejection: [u64 line][u32 tag] status\0 reason\0 data */
+static void w_rejected(void *user, uint32_t tag, bool late, const weir_rejected *rj)
+{
+    worker *w = user;
+    size_t need = 12 + strlen(rj->status) + strlen(rj->reason) + 2 + rj->len;
+    if (!rec_reserve(w, need))
+        return;
+    char *r = w->rec;
+    memcpy(r, &rj->line, 8);
+    memcpy(r + 8, &tag, 4);
+    size_t at = 12;
+    at += rec_str(r + at, rj->status);
+    at += rec_str(r + at, rj->reason);
+    memcpy(r + at, rj->data, rj->len);
+    put_record(w, late ? REC_LATE : REC_DEAD, at + rj->len);
+}
+
+static void w_room(void *user)
+{
+    worker *w = user;
+    put_record(w, REC_ROOM, 0);
+}
+
+/* ---- records, main side -------------------------------------------- */
+
+static void dispatch(weir_shard_pool *p, uint32_t type, const char *r, size_t len)
+{
+    if (type == REC_ROOM) {
+        if (p->hooks.on_room)
+            p->hooks.on_room(p->hooks.user);
+        return;
+    }
+    if (type == REC_ALERT) {
+        weir_alert a = {0};
+        uint32_t ns;
+        memcpy(&a.time, r, 8);
+        memcpy(&ns, r + 8, 4);
+        const char *at = r + 12;
+        a.rule = at;
+        at += strlen(at) + 1;
+        a.severity = at;
+        at += strlen(at) + 1;
+        a.id = at;
+        at += strlen(at) + 1;
+        const char *sinks[64];
+        a.n_sinks = ns < 64 ? ns : 64;
+        for (uint32_t i = 0; i < ns; i++) {
+            if (i < 64)
+                sinks[i] = at;
+            at += strlen(at) + 1;
+        }
+        a.sinks = sinks;
+        a.json = at;
+        a.json_len = len - (size_t)(at - r);
+        /* the engine's JSON is NUL-terminated; the queue's padding after
+         * the record is readable but not zero, so copy when needed */
+        char small[8192];
+        char *copy = a.json_len < sizeof small ? small : malloc(a.json_len + 1);
+        if (!copy)
+            return;
+        memcpy(copy, a.json, a.json_len);
+        copy[a.json_len] = '\0';
+        a.json = copy;
+        if (p->hooks.on_alert)
+            p->hooks.on_alert(p->hooks.user, &a);
+        if (copy != small)
+            free(copy);
+        return;
+    }
+    weir_rejected rj = {0};
+    uint32_t tag;
+    memcpy(&rj.line, r, 8);
+    memcpy(&tag, r + 8, 4);
+    const char *at = r + 12;
+    rj.status = at;
+    at += strlen(at) + 1;
+    rj.reason = at;
+    at += strlen(at) + 1;
+    rj.data = at;
+    rj.len = len - (size_t)(at - r);
+    if (p->hooks.on_rejected)
+        p->hooks.on_rejected(p->hooks.user, tag, type == REC_LATE, &rj);
+}
+
+static void service(weir_shard_pool *p)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        const char *r;
+        size_t len;
+        uint32_t type;
+        while (weir_event_queue_peek(w->out, &r, &len, &type)) {
+            dispatch(p, type, r, len);
+            weir_event_queue_pop(w->out);
+        }
+    }
+}
+
+static void main_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+    service(arg);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_shard_pool *p = arg;
+    p->wake_scheduled = false;
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->workers[i].wake_due) {
+            p->workers[i].wake_due = false;
+            notify(p->workers[i].wake_fd);
+        }
+}
+
+/* ---- the shard thread ---------------------------------------------- */
+
+static void publish_stats(worker *w)
+{
+    weir_engine_stats st;
+    const weir_engine *e = weir_shard_engine(w->shard);
+    weir_engine_get_stats(e, &st);
+    pthread_mutex_lock(&w->mu);
+    w->stats = st;
+    for (size_t i = 0; i < w->n_rule_alerts; i++)
+        w->rule_alerts[i] = weir_engine_rule_alerts(e, i);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    publish_stats(arg);
+}
+
+static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    worker *w = arg;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&w->mu);
+    unsigned cmd = w->cmd_seq != w->done_seq ? w->cmd : CMD_NONE;
+    const weir_ruleset *rs = w->cmd_rs;
+    pthread_mutex_unlock(&w->mu);
+    int result = 0;
+    switch (cmd) {
+    case CMD_FINISH:
+        weir_shard_finish(w->shard);
+        break;
+    case CMD_SWAP: {
+        size_t n = weir_ruleset_rule_count(rs);
+        uint64_t *counts = calloc(n ? n : 1, sizeof *counts);
+        result = counts ? weir_shard_swap_rules(w->shard, rs) : -1;
+        pthread_mutex_lock(&w->mu);
+        if (result == 0) {
+            free(w->rule_alerts);
+            w->rule_alerts = counts;
+            w->n_rule_alerts = n;
+        } else {
+            free(counts);
+        }
+        pthread_mutex_unlock(&w->mu);
+        break;
+    }
+    case CMD_STOP:
+        event_base_loopbreak(w->base);
+        break;
+    default:
+        weir_shard_kick(w->shard);
+        return;
+    }
+    publish_stats(w);
+    pthread_mutex_lock(&w->mu);
+    w->cmd_result = result;
+    w->done_seq = w->cmd_seq;
+    pthread_mutex_unlock(&w->mu);
+    notify(w->pool->main_fd);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+/* Posts a command to every worker and waits for all of them, emptying
+ * their output meanwhile. Returns -1 if one reported failure. */
+static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
+{
+    unsigned seqs[p->n];
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        pthread_mutex_lock(&w->mu);
+        w->cmd = cmd;
+        w->cmd_rs = rs;
+        seqs[i] = ++w->cmd_seq;
+        pthread_mutex_unlock(&w->mu);
+        notify(w->wake_fd);
+    }
+    int rc = 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        for (;;) {
+            pthread_mutex_lock(&w->mu);
+            bool done = w->done_seq == seqs[i];
+            int result = w->cmd_result;
+            pthread_mutex_unlock(&w->mu);
+            if (done) {
+                rc |= result;
+                break;
+            }
+            service(p);
+            wake_cb(-1, 0, p);
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    service(p);
+    return rc;
+}
+
+/* ---- life ---------------------------------------------------------- */
+
+static int worker_init(weir_shard_pool *p, worker *w, const weir_ruleset *rs,
+                       const weir_engine_options *eopt, size_t queue_bytes)
+{
+    w->pool = p;
+    pthread_mutex_init(&w->mu, NULL);
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->base = event_base_new();
+    w->out = weir_event_queue_new(OUT_QUEUE_BYTES);
+    w->n_rule_alerts = weir_ruleset_rule_count(rs);
+    w->rule_alerts = calloc(w->n_rule_alerts ? w->n_rule_alerts : 1, sizeof *w->rule_alerts);
+    if (w->wake_fd < 0 || !w->base || !w->out || !w->rule_alerts)
+        return -1;
+    weir_shard_hooks h = {w_alert, w_rejected, w_room, w};
+    w->shard = weir_shard_new(w->base, rs, eopt, queue_bytes, &h);
+    w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_wake_cb, w);
+    w->stats_ev = event_new(w->base, -1, EV_PERSIST, stats_cb, w);
+    struct timeval period = {0, STATS_PERIOD_US};
+    if (!w->shard || !w->wake_ev || !w->stats_ev || event_add(w->wake_ev, NULL) < 0 ||
+        event_add(w->stats_ev, &period) < 0)
+        return -1;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->started = true;
+    return 0;
+}
+
+static void worker_free(worker *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    if (w->stats_ev)
+        event_free(w->stats_ev);
+    weir_shard_free(w->shard);
+    if (w->base)
+        event_base_free(w->base);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    weir_event_queue_free(w->out);
+    free(w->rule_alerts);
+    free(w->rec);
+    pthread_mutex_destroy(&w->mu);
+}
+
+weir_shard_pool *weir_shard_pool_new(struct event_base *main_base, unsigned n,
+                                     const weir_ruleset *rs, const char *key_field,
+                                     const weir_engine_options *eopt, size_t queue_bytes,
+                                     const weir_shard_hooks *hooks, char *err, size_t err_cap)
+{
+    weir_shard_pool *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    p->main_base = main_base;
+    p->hooks = *hooks;
+    p->n = n ? n : 1;
+    p->rs = rs;
+    p->main_fd = -1;
+    if (p->n == 1) {
+        p->single = weir_shard_new(main_base, rs, eopt, queue_bytes, hooks);
+        if (!p->single) {
+            snprintf(err, err_cap, "cannot start the engine");
+            free(p);
+            return NULL;
+        }
+        return p;
+    }
+    p->key = strdup(key_field ? key_field : "");
+    p->key_len = p->key ? strlen(p->key) : 0;
+    p->workers = calloc(p->n, sizeof *p->workers);
+    p->main_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    p->main_ev = p->main_fd >= 0
+                     ? event_new(main_base, p->main_fd, EV_READ | EV_PERSIST, main_cb, p)
+                     : NULL;
+    p->wake_ev = event_new(main_base, -1, 0, wake_cb, p);
+    if (!p->key || !p->workers || !p->main_ev || !p->wake_ev ||
+        event_add(p->main_ev, NULL) < 0) {
+        snprintf(err, err_cap, "out of memory");
+        weir_shard_pool_free(p);
+        return NULL;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        p->workers[i].index = i;
+        p->workers[i].wake_fd = -1;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        if (worker_init(p, &p->workers[i], rs, eopt, queue_bytes) < 0) {
+            snprintf(err, err_cap, "cannot start shard %u: %s", i, strerror(errno));
+            weir_shard_pool_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void weir_shard_pool_free(weir_shard_pool *p)
+{
+    if (!p)
+        return;
+    weir_shard_free(p->single);
+    if (p->workers) {
+        for (unsigned i = 0; i < p->n; i++) {
+            worker *w = &p->workers[i];
+            if (w->started) {
+                pthread_mutex_lock(&w->mu);
+                w->cmd = CMD_STOP;
+                w->cmd_seq++;
+                pthread_mutex_unlock(&w->mu);
+                notify(w->wake_fd);
+            }
+        }
+        for (unsigned i = 0; i < p->n; i++)
+            if (p->workers[i].pool)
+                worker_free(&p->workers[i]);
+        free(p->workers);
+    }
+    if (p->main_ev)
+        event_free(p->main_ev);
+    if (p->wake_ev)
+        event_free(p->wake_ev);
+    if (p->main_fd >= 0)
+        close(p->main_fd);
+    free(p->key);
+    free(p);
+}
+
+unsigned weir_shard_pool_count(const weir_shard_pool *p) { return p->n; }
+
+bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag)
+{
+    if (p->single)
+        return weir_shard_submit(p->single, line, len, tag);
+    worker *w = &p->workers[route(p, line, len)];
+    if (!weir_shard_enqueue(w->shard, line, len, tag))
+        return false;
+    w->submitted++;
+    w->wake_due = true;
+    if (!p->wake_scheduled) {
+        p->wake_scheduled = true;
+        event_active(p->wake_ev, EV_TIMEOUT, 0);
+    }
+    return true;
+}
+
+size_t weir_shard_pool_max_line(const weir_shard_pool *p)
+{
+    return weir_shard_max_line(p->single ? p->single : p->workers[0].shard);
+}
+
+void weir_shard_pool_sync(weir_shard_pool *p)
+{
+    if (p->single) {
+        weir_shard_drain(p->single);
+        return;
+    }
+    /* Wait for what was submitted before this call only: dispatching
+     * records below may resume sources that submit more, and a moving
+     * target could keep us here for as long as they send. Those new lines
+     * still need their wake-up, so wake on every turn. */
+    uint64_t target[p->n];
+    for (unsigned i = 0; i < p->n; i++)
+        target[i] = p->workers[i].submitted;
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        for (;;) {
+            wake_cb(-1, 0, p);
+            if (weir_shard_processed(w->shard) >= target[i])
+                break;
+            service(p);
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    service(p);
+    wake_cb(-1, 0, p);
+}
+
+void weir_shard_pool_finish(weir_shard_pool *p)
+{
+    if (p->single) {
+        weir_shard_finish(p->single);
+        return;
+    }
+    wake_cb(-1, 0, p);
+    command_all(p, CMD_FINISH, NULL);
+}
+
+int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs)
+{
+    if (p->single) {
+        if (weir_shard_swap_rules(p->single, rs) < 0)
+            return -1;
+        p->rs = rs;
+        return 0;
+    }
+    wake_cb(-1, 0, p);
+    weir_shard_pool_sync(p);
+    int rc = command_all(p, CMD_SWAP, rs);
+    p->rs = rs;
+    return rc;
+}
+
+void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t *rule_alerts,
+                           size_t n_rules)
+{
+    if (p->single) {
+        const weir_engine *e = weir_shard_engine(p->single);
+        weir_engine_get_stats(e, out);
+        for (size_t i = 0; rule_alerts && i < n_rules; i++)
+            rule_alerts[i] = weir_engine_rule_alerts(e, i);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->watermark = INT64_MAX;
+    for (size_t i = 0; rule_alerts && i < n_rules; i++)
+        rule_alerts[i] = 0;
+    bool any_watermark = false;
+    for (unsigned k = 0; k < p->n; k++) {
+        worker *w = &p->workers[k];
+        pthread_mutex_lock(&w->mu);
+        const weir_engine_stats *s = &w->stats;
+        out->events += s->events;
+        out->processed += s->processed;
+        out->dead_letters += s->dead_letters;
+        out->late += s->late;
+        out->alerts += s->alerts;
+        out->throttled += s->throttled;
+        out->keys += s->keys;
+        out->peak_keys += s->peak_keys;
+        out->partial_matches += s->partial_matches;
+        out->peak_partial_matches += s->peak_partial_matches;
+        out->held_events += s->held_events;
+        out->timers_fired += s->timers_fired;
+        if (s->watermark != INT64_MIN) {
+            any_watermark = true;
+            if (s->watermark < out->watermark)
+                out->watermark = s->watermark;
+        }
+        for (size_t i = 0; rule_alerts && i < n_rules && i < w->n_rule_alerts; i++)
+            rule_alerts[i] += w->rule_alerts[i];
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (!any_watermark)
+        out->watermark = INT64_MIN;
+}
+
+size_t weir_shard_pool_queue_used(const weir_shard_pool *p)
+{
+    if (p->single)
+        return weir_shard_queue_used(p->single);
+    size_t n = 0;
+    for (unsigned i = 0; i < p->n; i++)
+        n += weir_shard_queue_used(p->workers[i].shard);
+    return n;
+}
+
+size_t weir_shard_pool_queue_capacity(const weir_shard_pool *p)
+{
+    if (p->single)
+        return weir_shard_queue_capacity(p->single);
+    size_t n = 0;
+    for (unsigned i = 0; i < p->n; i++)
+        n += weir_shard_queue_capacity(p->workers[i].shard);
+    return n;
+}

@@ -1,0 +1,61 @@
+/* shard_pool.h — the engine shards of `weir serve`, behind one interface.
+ *
+ * With one shard, the shard runs on the main loop and its callbacks are
+ * called directly. With N > 1 each shard is a thread with its own event
+ * loop and engine; the main thread routes each line to the shard that owns
+ * its key (a hash of the value of the rules' common key field), through
+ * that shard's bounded single-producer queue and an eventfd. Alerts, dead
+ * letters and "room again" come back through a second queue per shard and
+ * are dispatched to the hooks on the main thread, so everything outside
+ * the shards stays single-threaded and lock-free. */
+#ifndef WEIR_SERVER_SHARD_POOL_H
+#define WEIR_SERVER_SHARD_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/shard.h"
+
+typedef struct weir_shard_pool weir_shard_pool;
+
+/* n shards running rs. With n > 1, key_field names the field every rule
+ * keys by (see weir_ruleset_rule_key). NULL with a message in err. */
+weir_shard_pool *weir_shard_pool_new(struct event_base *main_base, unsigned n,
+                                     const weir_ruleset *rs, const char *key_field,
+                                     const weir_engine_options *eopt, size_t queue_bytes,
+                                     const weir_shard_hooks *hooks, char *err, size_t err_cap);
+/* Stops the shard threads (after weir_shard_pool_finish if their state
+ * matters) and frees everything. Accepts NULL. */
+void weir_shard_pool_free(weir_shard_pool *p);
+unsigned weir_shard_pool_count(const weir_shard_pool *p);
+
+/* Routes one line to its shard; false when that shard's queue is full. */
+bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag);
+size_t weir_shard_pool_max_line(const weir_shard_pool *p);
+
+/* Returns once every line submitted so far went through its engine and the
+ * resulting callbacks were called (on this thread). */
+void weir_shard_pool_sync(weir_shard_pool *p);
+/* End of input on every shard; returns once their callbacks are done. */
+void weir_shard_pool_finish(weir_shard_pool *p);
+/* Every shard drops its engine for a fresh one running rs; returns once
+ * all did (rs must outlive the pool or the next swap). -1 if one failed
+ * (that shard keeps its old rules). */
+int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs);
+
+/* Counters summed over shards (watermark: the lowest). rule_alerts gets
+ * n_rules per-rule alert counts, when not NULL. With threads the figures
+ * are at most 100 ms old. */
+void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t *rule_alerts,
+                           size_t n_rules);
+size_t weir_shard_pool_queue_used(const weir_shard_pool *p);
+size_t weir_shard_pool_queue_capacity(const weir_shard_pool *p);
+
+/* The value of key_field in a JSON object line: its bytes (inside the
+ * quotes for a string). false when the line is not an object with that
+ * member at the top level. Exposed for tests. */
+bool weir_shard_pool_find_key(const char *line, size_t len, const char *key, size_t key_len,
+                              const char **value, size_t *value_len);
+
+#endif

@@ -1,0 +1,265 @@
+/* test_serve_parts.c — unit tests for the pieces of `weir serve` that have
+ * no socket: the event queue, the alert ring, the JSON array splitter and
+ * the config loader. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/alert_ring.h"
+#include "server/config.h"
+#include "server/event_queue.h"
+#include "server/http_json.h"
+
+/* ---- event queue */
+
+Test(event_queue, fifo_order_and_tags)
+{
+    weir_event_queue *q = weir_event_queue_new(4096);
+    cr_assert(q);
+    cr_assert(weir_event_queue_push(q, "one", 3, 7));
+    cr_assert(weir_event_queue_push(q, "two!", 4, 8));
+    const char *line;
+    size_t len;
+    uint32_t tag;
+    cr_assert(weir_event_queue_peek(q, &line, &len, &tag));
+    cr_assert_eq(len, 3);
+    cr_assert_eq(tag, 7);
+    cr_assert(memcmp(line, "one", 3) == 0);
+    weir_event_queue_pop(q);
+    cr_assert(weir_event_queue_peek(q, &line, &len, &tag));
+    cr_assert_eq(len, 4);
+    cr_assert_eq(tag, 8);
+    weir_event_queue_pop(q);
+    cr_assert_not(weir_event_queue_peek(q, &line, &len, &tag));
+    cr_assert_eq(weir_event_queue_used(q), 0);
+    weir_event_queue_free(q);
+}
+
+Test(event_queue, refuses_when_full_and_takes_again_after_pop)
+{
+    weir_event_queue *q = weir_event_queue_new(1024);
+    char line[100];
+    memset(line, 'x', sizeof line);
+    int pushed = 0;
+    while (weir_event_queue_push(q, line, sizeof line, 0))
+        pushed++;
+    cr_assert_gt(pushed, 5);
+    cr_assert_leq(weir_event_queue_used(q), weir_event_queue_capacity(q));
+    const char *l;
+    size_t len;
+    uint32_t tag;
+    cr_assert(weir_event_queue_peek(q, &l, &len, &tag));
+    weir_event_queue_pop(q);
+    cr_assert(weir_event_queue_push(q, line, sizeof line, 0));
+    weir_event_queue_free(q);
+}
+
+Test(event_queue, wraps_around_many_times_without_corruption)
+{
+    weir_event_queue *q = weir_event_queue_new(1024);
+    char buf[400];
+    unsigned next_in = 0, next_out = 0;
+    for (int round = 0; round < 10000; round++) {
+        /* lengths that never divide the ring evenly, so records wrap */
+        size_t n = 1 + (next_in * 37) % 300;
+        memset(buf, 'a' + (int)(next_in % 26), n);
+        if (weir_event_queue_push(q, buf, n, next_in)) {
+            next_in++;
+            continue;
+        }
+        const char *l;
+        size_t len;
+        uint32_t tag;
+        cr_assert(weir_event_queue_peek(q, &l, &len, &tag));
+        cr_assert_eq(tag, next_out);
+        cr_assert_eq(len, 1 + (next_out * 37) % 300);
+        for (size_t i = 0; i < len; i++)
+            cr_assert_eq(l[i], 'a' + (int)(next_out % 26));
+        /* the padding after every line is readable (ASan would object) */
+        volatile char pad = l[len + WEIR_QUEUE_PADDING - 1];
+        (void)pad;
+        weir_event_queue_pop(q);
+        next_out++;
+    }
+    cr_assert_gt(next_out, 1000);
+    weir_event_queue_free(q);
+}
+
+Test(event_queue, a_line_over_half_the_ring_never_fits)
+{
+    weir_event_queue *q = weir_event_queue_new(1024);
+    size_t max = weir_event_queue_max_line(q);
+    char *big = calloc(1, max + 1);
+    cr_assert_not(weir_event_queue_push(q, big, max + 1, 0));
+    cr_assert(weir_event_queue_push(q, big, max, 0));
+    free(big);
+    weir_event_queue_free(q);
+}
+
+/* ---- alert ring */
+
+Test(alert_ring, keeps_the_newest_and_numbers_them)
+{
+    weir_alert_ring *r = weir_alert_ring_new(3);
+    for (int i = 1; i <= 5; i++) {
+        char a[16];
+        int n = snprintf(a, sizeof a, "{\"n\":%d}", i);
+        cr_assert_eq(weir_alert_ring_add(r, a, (size_t)n), (uint64_t)i);
+    }
+    cr_assert_eq(weir_alert_ring_first(r), 3);
+    cr_assert_eq(weir_alert_ring_last(r), 5);
+    size_t len;
+    cr_assert_null(weir_alert_ring_get(r, 2, &len));
+    cr_assert_str_eq(weir_alert_ring_get(r, 4, &len), "{\"n\":4}");
+    weir_alert_ring_free(r);
+}
+
+/* ---- JSON array splitter */
+
+typedef struct collected {
+    char items[8][64];
+    int n;
+} collected;
+
+static bool collect(void *user, const char *elem, size_t n)
+{
+    collected *c = user;
+    if (c->n < 8) {
+        snprintf(c->items[c->n], sizeof c->items[0], "%.*s", (int)n, elem);
+        c->n++;
+    }
+    return true;
+}
+
+Test(http_json, splits_an_array_at_top_level_commas)
+{
+    const char *t = " [ {\"a\":[1,2]}, {\"s\":\"x],\\\"y\"} ,3 ] \n";
+    collected c = {0};
+    cr_assert_eq(weir_json_array_each(t, strlen(t), collect, &c), 3);
+    cr_assert_str_eq(c.items[0], "{\"a\":[1,2]}");
+    cr_assert_str_eq(c.items[1], "{\"s\":\"x],\\\"y\"}");
+    cr_assert_str_eq(c.items[2], "3");
+}
+
+Test(http_json, rejects_what_is_not_a_whole_array)
+{
+    const char *bad[] = {"", "{}", "[", "[{\"a\":1}", "[1]x", "[\"unterminated]", "[}]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        collected c = {0};
+        cr_assert_eq(weir_json_array_each(bad[i], strlen(bad[i]), collect, &c), -1, "%s",
+                     bad[i]);
+    }
+    collected c = {0};
+    cr_assert_eq(weir_json_array_each(" [ ] ", 5, collect, &c), 0);
+}
+
+/* ---- config */
+
+static char *write_conf(const char *text)
+{
+    char *path = strdup("/tmp/weir-conf-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+Test(config, defaults_need_nothing_but_rules)
+{
+    weir_config c;
+    char *argv[] = {"serve", "rules/", NULL};
+    FILE *devnull = fopen("/dev/null", "w");
+    cr_assert_eq(weir_config_load(&c, 2, argv, devnull, devnull), 0);
+    cr_assert_str_eq(c.http, "127.0.0.1:8081");
+    cr_assert_str_eq(c.tcp, "127.0.0.1:8082");
+    cr_assert_eq(c.max_line, 1024 * 1024);
+    cr_assert_eq(c.n_rules, 1);
+    weir_config_free(&c);
+    fclose(devnull);
+}
+
+Test(config, file_then_flags)
+{
+    char *path = write_conf("# comment\n http = 127.0.0.1:9000 # trailing\n"
+                            "api-token = \"a#b\"\nmax-line = 64k\nfull-events = yes\n"
+                            "rules = a.weir\nrules = b.weir\n");
+    char *argv[] = {"serve", "--tcp", "off", "-c", path, "--http", "127.0.0.1:9001", NULL};
+    weir_config c;
+    FILE *devnull = fopen("/dev/null", "w");
+    cr_assert_eq(weir_config_load(&c, 7, argv, devnull, devnull), 0);
+    cr_assert_str_eq(c.http, "127.0.0.1:9001", "a flag wins over the file");
+    cr_assert_str_eq(c.tcp, "off");
+    cr_assert_str_eq(c.api_token, "a#b", "a # in quotes is not a comment");
+    cr_assert_eq(c.max_line, 64 * 1024);
+    cr_assert(c.full_events);
+    cr_assert_eq(c.n_rules, 2);
+    cr_assert_str_eq(c.rules[1], "b.weir");
+    weir_config_free(&c);
+    fclose(devnull);
+    unlink(path);
+    free(path);
+}
+
+Test(config, errors_name_the_line)
+{
+    char *path = write_conf("http = 127.0.0.1:1\nbogus = 1\n");
+    char *argv[] = {"serve", "-c", path, NULL};
+    weir_config c;
+    char *msg = NULL;
+    size_t len = 0;
+    FILE *err = open_memstream(&msg, &len);
+    FILE *devnull = fopen("/dev/null", "w");
+    cr_assert_eq(weir_config_load(&c, 3, argv, devnull, err), -1);
+    fclose(err);
+    cr_assert(strstr(msg, ":2: unknown option 'bogus'"), "%s", msg);
+    weir_config_free(&c);
+    free(msg);
+    fclose(devnull);
+    unlink(path);
+    free(path);
+}
+
+Test(config, split_addr)
+{
+    char host[64];
+    uint16_t port;
+    cr_assert_eq(weir_config_split_addr("127.0.0.1:8081", host, sizeof host, &port), 0);
+    cr_assert_str_eq(host, "127.0.0.1");
+    cr_assert_eq(port, 8081);
+    cr_assert_eq(weir_config_split_addr("[::1]:0", host, sizeof host, &port), 0);
+    cr_assert_str_eq(host, "::1");
+    cr_assert_eq(weir_config_split_addr("nohost", host, sizeof host, &port), -1);
+    cr_assert_eq(weir_config_split_addr("h:99999", host, sizeof host, &port), -1);
+}
+
+/* ---- shard routing */
+
+#include "server/shard_pool.h"
+
+static bool key_of(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *v;
+    size_t n;
+    if (!weir_shard_pool_find_key(line, strlen(line), key, strlen(key), &v, &n))
+        return false;
+    snprintf(out, cap, "%.*s", (int)n, v);
+    return true;
+}
+
+Test(shard_pool, finds_the_key_at_the_top_level_only)
+{
+    char v[64];
+    cr_assert(key_of("{\"a\":{\"card\":\"inner\"},\"card\":\"c1\"}", "card", v, sizeof v));
+    cr_assert_str_eq(v, "c1");
+    cr_assert(key_of(" { \"x\" : [1,{\"card\":2}] , \"card\" : 42 }", "card", v, sizeof v));
+    cr_assert_str_eq(v, "42");
+    cr_assert(key_of("{\"s\":\"a\\\"card\\\":\",\"card\":\"\"}", "card", v, sizeof v));
+    cr_assert_str_eq(v, "");
+    cr_assert_not(key_of("{\"cards\":\"x\"}", "card", v, sizeof v));
+    cr_assert_not(key_of("[{\"card\":\"x\"}]", "card", v, sizeof v));
+    cr_assert_not(key_of("{\"card\":\"unterminated", "card", v, sizeof v));
+    cr_assert_not(key_of("garbage", "card", v, sizeof v));
+}
