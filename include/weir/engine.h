@@ -136,6 +136,31 @@ void weir_engine_get_stats(const weir_engine *e, weir_engine_stats *out);
 /* Per rule: alerts raised (index as weir_ruleset_rule_name). */
 uint64_t weir_engine_rule_alerts(const weir_engine *e, size_t rule);
 
+/* One rule's counters (index as weir_ruleset_rule_name). */
+typedef struct weir_rule_stats {
+    uint64_t events;          /* events of its streams, with a key, fed to it */
+    uint64_t matches;         /* detections: alerts plus throttled ones */
+    uint64_t alerts;
+    uint64_t throttled;       /* detections suppressed by its `throttle` */
+    uint64_t keys;            /* keys holding state for it now */
+    uint64_t partial_matches; /* its partial matches alive now */
+} weir_rule_stats;
+
+/* All zero for an index out of range. */
+void weir_engine_get_rule_stats(const weir_engine *e, size_t rule, weir_rule_stats *out);
+
+/* One stream's progress (index as weir_ruleset_stream_name). */
+typedef struct weir_stream_stats {
+    uint64_t events;    /* decoded events of the stream, late ones included */
+    int64_t max_time;   /* the largest event time seen; INT64_MIN before any */
+    int64_t watermark;  /* max_time less the stream's lateness; INT64_MIN
+                           before any event */
+} weir_stream_stats;
+
+/* Events 0 and times INT64_MIN for an index out of range. */
+void weir_engine_get_stream_stats(const weir_engine *e, size_t stream,
+                                  weir_stream_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

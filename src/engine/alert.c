@@ -102,6 +102,7 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
         int64_t last = b->last_alert[r->pos];
         if (last != INT64_MIN && in->time < last + r->throttle_ms) {
             e->stats.throttled++;
+            r->n_throttled++;
             return 0;
         }
         b->last_alert[r->pos] = in->time;

@@ -42,7 +42,12 @@ typedef struct engine_rule {
     size_t n_sinks;
     bool throttled;
     int64_t throttle_ms;
+    /* counters for weir_engine_get_rule_stats() */
     uint64_t alerts;
+    uint64_t n_throttled;
+    uint64_t events;          /* events with a key fed to it */
+    uint64_t states;          /* keys holding a state of it now */
+    uint64_t partials;        /* its partial matches alive now */
 } engine_rule;
 
 /* Per key value: the state of every rule keyed by it (NULL while that
@@ -67,6 +72,7 @@ typedef struct engine_stream {
     bool seen;            /* any event yet */
     int64_t max_ts;
     int64_t lateness;
+    uint64_t events;      /* decoded events of this stream, late ones too */
 } engine_stream;
 
 struct weir_engine {

@@ -339,8 +339,9 @@ static key_block *new_block(uint32_t n_rules)
     return b;
 }
 
-static void count_partials(weir_engine *e, int64_t delta)
+static void count_partials(weir_engine *e, engine_rule *r, int64_t delta)
 {
+    r->partials = (uint64_t)((int64_t)r->partials + delta);
     e->stats.partial_matches = (uint64_t)((int64_t)e->stats.partial_matches + delta);
     if (e->stats.partial_matches > e->stats.peak_partial_matches)
         e->stats.peak_partial_matches = e->stats.partial_matches;
@@ -360,6 +361,7 @@ static int settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry,
         if (b->states[i] && weir_rule_idle(r, b->states[i])) {
             weir_rule_key_free(r, b->states[i]);
             b->states[i] = NULL;
+            r->states--;
         }
         if (b->states[i]) {
             empty = false;
@@ -453,7 +455,8 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
         key_block *b = entry->state;
         b->states[r->pos] = r->spare;
         r->spare = NULL;
-        count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]));
+        r->states++;
+        count_partials(e, r, (int64_t)weir_rule_partials(r, b->states[r->pos]));
     } else {
         /* a throttled alert may have made the entry */
         entry = weir_key_map_find(&m->keys, key, hash);
@@ -472,6 +475,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         const weir_value *key = &fields[r->key_field[stream]];
         if (key->missing)
             continue; /* no key, no state: the event cannot match per key */
+        r->events++;
         engine_map *m = &e->maps[r->map];
         uint64_t hash = weir_key_hash(m->keys.key_type, key);
         weir_key_entry *entry = weir_key_map_find(&m->keys, key, hash);
@@ -486,7 +490,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         e->cur_block = b;
         size_t before = weir_rule_partials(r, b->states[r->pos]);
         int rc = weir_rule_process(e, r, b->states[r->pos], fields, stream, ts, seq);
-        count_partials(e, (int64_t)weir_rule_partials(r, b->states[r->pos]) - (int64_t)before);
+        count_partials(e, r, (int64_t)weir_rule_partials(r, b->states[r->pos]) - (int64_t)before);
         e->cur_key = NULL;
         e->cur_entry = NULL;
         e->cur_block = NULL;
@@ -515,7 +519,7 @@ static int fire_timer(weir_engine *e, weir_timer t)
             continue;
         size_t before = weir_rule_partials(r, b->states[i]);
         int rc = weir_rule_advance(e, r, b->states[i], t.at);
-        count_partials(e, (int64_t)weir_rule_partials(r, b->states[i]) - (int64_t)before);
+        count_partials(e, r, (int64_t)weir_rule_partials(r, b->states[i]) - (int64_t)before);
         if (rc != 0) {
             e->cur_key = NULL;
             e->cur_entry = NULL;
@@ -597,6 +601,12 @@ static int release(weir_engine *e, int64_t watermark)
     return 0;
 }
 
+/* A stream's watermark: its largest event time less its lateness. */
+static int64_t stream_watermark(const engine_stream *st)
+{
+    return st->max_ts == INT64_MIN ? INT64_MIN : st->max_ts - st->lateness;
+}
+
 /* The engine's watermark: the smallest over the streams that have seen
  * events (a stream that never had one does not hold the others back). */
 static int64_t engine_watermark(const weir_engine *e)
@@ -607,7 +617,7 @@ static int64_t engine_watermark(const weir_engine *e)
         const engine_stream *st = &e->streams[s];
         if (!st->seen || !st->n_rules)
             continue;
-        int64_t w = st->max_ts == INT64_MIN ? INT64_MIN : st->max_ts - st->lateness;
+        int64_t w = stream_watermark(st);
         if (w < wm)
             wm = w;
         any = true;
@@ -642,6 +652,7 @@ static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, 
         return 1;
     }
     engine_stream *st = &e->streams[d.stream];
+    st->events++;
     int64_t ts = st->processing_time ? e->opt.clock(e->opt.clock_user) : d.ts;
     if (ts < e->released) {
         e->stats.late++;
@@ -706,4 +717,33 @@ void weir_engine_get_stats(const weir_engine *e, weir_engine_stats *out)
 uint64_t weir_engine_rule_alerts(const weir_engine *e, size_t rule)
 {
     return rule < e->n_rules ? e->rules[rule].alerts : 0;
+}
+
+void weir_engine_get_rule_stats(const weir_engine *e, size_t rule, weir_rule_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (rule >= e->n_rules)
+        return;
+    const engine_rule *r = &e->rules[rule];
+    out->events = r->events;
+    out->matches = r->alerts + r->n_throttled;
+    out->alerts = r->alerts;
+    out->throttled = r->n_throttled;
+    out->keys = r->states;
+    out->partial_matches = r->partials;
+}
+
+void weir_engine_get_stream_stats(const weir_engine *e, size_t stream, weir_stream_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->max_time = INT64_MIN;
+    out->watermark = INT64_MIN;
+    if (stream >= e->n_streams)
+        return;
+    const engine_stream *st = &e->streams[stream];
+    out->events = st->events;
+    if (st->seen) {
+        out->max_time = st->max_ts;
+        out->watermark = stream_watermark(st);
+    }
 }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "io/file_sink.h"
 #include "io/kafka_sink.h"
@@ -33,6 +34,68 @@ static void scalar(FILE *f, const char *name, const char *type, const char *help
             fprintf(f, "%s{source=\"%s\"} %" PRIu64 "\n", name, weir_source_names[i_],     \
                     srv->sources[i_].field);                                               \
     } while (0)
+
+/* One labelled series per rule or stream, from an array of structs. */
+#define PER(f, kind, label, name, type, help, n, arr, expr)                                 \
+    do {                                                                                   \
+        header(f, name, type, help);                                                       \
+        for (size_t i_ = 0; i_ < (n); i_++)                                                \
+            fprintf(f, "%s{" label "=\"%s\"} %" PRIu64 "\n", name,                         \
+                    weir_ruleset_##kind##_name(srv->rs, i_), (uint64_t)(arr)[i_].expr);     \
+    } while (0)
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What each rule did and holds, and how far each stream's event time got:
+ * its watermark and the watermark's lag behind the wall clock (how far
+ * behind real time the alerts of that stream can be). */
+static int per_rule_and_stream(const weir_server *srv, FILE *f)
+{
+    size_t n_rules = weir_ruleset_rule_count(srv->rs);
+    size_t n_streams = weir_ruleset_stream_count(srv->rs);
+    weir_rule_stats *rules = calloc(n_rules ? n_rules : 1, sizeof *rules);
+    weir_stream_stats *streams = calloc(n_streams ? n_streams : 1, sizeof *streams);
+    if (!rules || !streams) {
+        free(rules);
+        free(streams);
+        return -1;
+    }
+    weir_shard_pool_detail(srv->shards, rules, n_rules, streams, n_streams);
+    PER(f, rule, "rule", "weir_rule_events_total", "counter",
+        "Events with a key fed to the rule.", n_rules, rules, events);
+    PER(f, rule, "rule", "weir_rule_matches_total", "counter",
+        "Detections of the rule: its alerts plus the throttled ones.", n_rules, rules, matches);
+    PER(f, rule, "rule", "weir_rule_throttled_total", "counter",
+        "Detections suppressed by the rule's throttle.", n_rules, rules, throttled);
+    PER(f, rule, "rule", "weir_rule_keys", "gauge", "Keys holding state of the rule now.",
+        n_rules, rules, keys);
+    PER(f, rule, "rule", "weir_rule_partial_matches", "gauge",
+        "Partial matches of the rule alive now.", n_rules, rules, partial_matches);
+    PER(f, stream, "stream", "weir_stream_events_total", "counter",
+        "Decoded events of the stream, late ones included.", n_streams, streams, events);
+    int64_t now = wall_ms();
+    header(f, "weir_stream_watermark_ms", "gauge",
+           "Watermark of the stream, ms since the epoch (absent before its first event).");
+    for (size_t i = 0; i < n_streams; i++)
+        if (streams[i].watermark != INT64_MIN)
+            fprintf(f, "weir_stream_watermark_ms{stream=\"%s\"} %" PRId64 "\n",
+                    weir_ruleset_stream_name(srv->rs, i), streams[i].watermark);
+    header(f, "weir_stream_watermark_lag_seconds", "gauge",
+           "Wall clock less the stream's watermark (absent before its first event).");
+    for (size_t i = 0; i < n_streams; i++)
+        if (streams[i].watermark != INT64_MIN)
+            fprintf(f, "weir_stream_watermark_lag_seconds{stream=\"%s\"} %.3f\n",
+                    weir_ruleset_stream_name(srv->rs, i),
+                    (double)(now - streams[i].watermark) / 1000.0);
+    free(rules);
+    free(streams);
+    return 0;
+}
 
 char *weir_metrics_render(const weir_server *srv, size_t *len)
 {
@@ -69,6 +132,11 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
         fprintf(f, "weir_rule_alerts_total{rule=\"%s\"} %" PRIu64 "\n",
                 weir_ruleset_rule_name(srv->rs, i), rule_alerts[i]);
     free(rule_alerts);
+    if (per_rule_and_stream(srv, f) != 0) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
     scalar(f, "weir_keys", "gauge", "Keys with live state, summed over rules.", st.keys);
     scalar(f, "weir_partial_matches", "gauge", "Partial matches alive.", st.partial_matches);
     scalar(f, "weir_held_events", "gauge", "Events waiting for the watermark.", st.held_events);

@@ -56,8 +56,10 @@ typedef struct worker {
     const weir_ruleset *cmd_rs;
     int cmd_result;
     weir_engine_stats stats;
-    uint64_t *rule_alerts;     /* owned; n_rule_alerts of them */
-    size_t n_rule_alerts;
+    weir_rule_stats *rule_stats;     /* owned; n_rules of them */
+    size_t n_rules;
+    weir_stream_stats *stream_stats; /* owned; n_streams of them */
+    size_t n_streams;
 } worker;
 
 struct weir_shard_pool {
@@ -377,9 +379,36 @@ static void publish_stats(worker *w)
     weir_engine_get_stats(e, &st);
     pthread_mutex_lock(&w->mu);
     w->stats = st;
-    for (size_t i = 0; i < w->n_rule_alerts; i++)
-        w->rule_alerts[i] = weir_engine_rule_alerts(e, i);
+    for (size_t i = 0; i < w->n_rules; i++)
+        weir_engine_get_rule_stats(e, i, &w->rule_stats[i]);
+    for (size_t i = 0; i < w->n_streams; i++)
+        weir_engine_get_stream_stats(e, i, &w->stream_stats[i]);
     pthread_mutex_unlock(&w->mu);
+}
+
+/* Room for the counters of rule set rs; 0 or -1 (nothing changed). */
+static int size_counters(worker *w, const weir_ruleset *rs)
+{
+    size_t n_rules = weir_ruleset_rule_count(rs);
+    size_t n_streams = weir_ruleset_stream_count(rs);
+    weir_rule_stats *rules = calloc(n_rules ? n_rules : 1, sizeof *rules);
+    weir_stream_stats *streams = calloc(n_streams ? n_streams : 1, sizeof *streams);
+    if (!rules || !streams) {
+        free(rules);
+        free(streams);
+        return -1;
+    }
+    for (size_t i = 0; i < n_streams; i++)
+        streams[i].max_time = streams[i].watermark = INT64_MIN;
+    pthread_mutex_lock(&w->mu);
+    free(w->rule_stats);
+    free(w->stream_stats);
+    w->rule_stats = rules;
+    w->n_rules = n_rules;
+    w->stream_stats = streams;
+    w->n_streams = n_streams;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 static void stats_cb(evutil_socket_t fd, short what, void *arg)
@@ -405,21 +434,16 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
     case CMD_FINISH:
         weir_shard_finish(w->shard);
         break;
-    case CMD_SWAP: {
-        size_t n = weir_ruleset_rule_count(rs);
-        uint64_t *counts = calloc(n ? n : 1, sizeof *counts);
-        result = counts ? weir_shard_swap_rules(w->shard, rs) : -1;
-        pthread_mutex_lock(&w->mu);
-        if (result == 0) {
-            free(w->rule_alerts);
-            w->rule_alerts = counts;
-            w->n_rule_alerts = n;
-        } else {
-            free(counts);
+    case CMD_SWAP:
+        result = weir_shard_swap_rules(w->shard, rs);
+        if (result == 0 && size_counters(w, rs) != 0) {
+            /* the new rules run, their counters stay at the last figures
+               of the old ones until memory allows */
+            pthread_mutex_lock(&w->mu);
+            w->n_rules = w->n_streams = 0;
+            pthread_mutex_unlock(&w->mu);
         }
-        pthread_mutex_unlock(&w->mu);
         break;
-    }
     case CMD_STOP:
         event_base_loopbreak(w->base);
         break;
@@ -488,9 +512,7 @@ static int worker_init(weir_shard_pool *p, worker *w, const weir_ruleset *rs,
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->base = event_base_new();
     w->out = weir_event_queue_new(OUT_QUEUE_BYTES);
-    w->n_rule_alerts = weir_ruleset_rule_count(rs);
-    w->rule_alerts = calloc(w->n_rule_alerts ? w->n_rule_alerts : 1, sizeof *w->rule_alerts);
-    if (w->wake_fd < 0 || !w->base || !w->out || !w->rule_alerts)
+    if (w->wake_fd < 0 || !w->base || !w->out || size_counters(w, rs) != 0)
         return -1;
     weir_shard_hooks h = {w_alert, w_rejected, w_room, w};
     w->shard = weir_shard_new(w->base, rs, eopt, queue_bytes, &h);
@@ -520,7 +542,8 @@ static void worker_free(worker *w)
     if (w->wake_fd >= 0)
         close(w->wake_fd);
     weir_event_queue_free(w->out);
-    free(w->rule_alerts);
+    free(w->rule_stats);
+    free(w->stream_stats);
     free(w->rec);
     pthread_mutex_destroy(&w->mu);
 }
@@ -720,12 +743,55 @@ void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t 
             if (s->watermark < out->watermark)
                 out->watermark = s->watermark;
         }
-        for (size_t i = 0; rule_alerts && i < n_rules && i < w->n_rule_alerts; i++)
-            rule_alerts[i] += w->rule_alerts[i];
+        for (size_t i = 0; rule_alerts && i < n_rules && i < w->n_rules; i++)
+            rule_alerts[i] += w->rule_stats[i].alerts;
         pthread_mutex_unlock(&w->mu);
     }
     if (!any_watermark)
         out->watermark = INT64_MIN;
+}
+
+void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n_rules,
+                            weir_stream_stats *streams, size_t n_streams)
+{
+    memset(rules, 0, n_rules * sizeof *rules);
+    for (size_t i = 0; i < n_streams; i++)
+        streams[i] = (weir_stream_stats){0, INT64_MIN, INT64_MIN};
+    if (p->single) {
+        const weir_engine *e = weir_shard_engine(p->single);
+        for (size_t i = 0; i < n_rules; i++)
+            weir_engine_get_rule_stats(e, i, &rules[i]);
+        for (size_t i = 0; i < n_streams; i++)
+            weir_engine_get_stream_stats(e, i, &streams[i]);
+        return;
+    }
+    /* Each shard sees part of every stream: its events add up, its time
+     * is the latest any shard saw, and its watermark the lowest of the
+     * shards that saw any of it (the others do not hold it back, as in
+     * one engine a stream without events does not). */
+    for (unsigned k = 0; k < p->n; k++) {
+        worker *w = &p->workers[k];
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < n_rules && i < w->n_rules; i++) {
+            const weir_rule_stats *r = &w->rule_stats[i];
+            rules[i].events += r->events;
+            rules[i].matches += r->matches;
+            rules[i].alerts += r->alerts;
+            rules[i].throttled += r->throttled;
+            rules[i].keys += r->keys;
+            rules[i].partial_matches += r->partial_matches;
+        }
+        for (size_t i = 0; i < n_streams && i < w->n_streams; i++) {
+            const weir_stream_stats *s = &w->stream_stats[i];
+            streams[i].events += s->events;
+            if (s->max_time > streams[i].max_time)
+                streams[i].max_time = s->max_time;
+            if (s->watermark != INT64_MIN &&
+                (streams[i].watermark == INT64_MIN || s->watermark < streams[i].watermark))
+                streams[i].watermark = s->watermark;
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 size_t weir_shard_pool_queue_used(const weir_shard_pool *p)

@@ -49,6 +49,11 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs);
  * are at most 100 ms old. */
 void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t *rule_alerts,
                            size_t n_rules);
+/* Per rule (n_rules, ruleset order) counters summed over shards, and per
+ * stream (n_streams) events, latest time and watermark. Same age as
+ * weir_shard_pool_stats(). */
+void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n_rules,
+                            weir_stream_stats *streams, size_t n_streams);
 size_t weir_shard_pool_queue_used(const weir_shard_pool *p);
 size_t weir_shard_pool_queue_capacity(const weir_shard_pool *p);
 

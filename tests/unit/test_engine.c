@@ -305,6 +305,55 @@ Test(engine, throttle_keeps_one_alert_per_key_per_period)
     stop(&f);
 }
 
+/* What the server's /metrics reads: per rule, events, detections,
+ * throttled ones, keys and partial matches alive; per stream, events,
+ * largest time and watermark. */
+Test(engine, rule_and_stream_stats)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE
+          "rule big on payments by card match b where amount > 100 throttle 1h\n"
+          "  emit { card, amount }\n");
+    weir_stream_stats ss;
+    weir_engine_get_stream_stats(f.e, 0, &ss);
+    cr_assert_eq(ss.events, 0);
+    cr_assert_eq(ss.max_time, INT64_MIN);
+    cr_assert_eq(ss.watermark, INT64_MIN);
+    /* two probes of c1, one of c2: testing holds 2 keys, 3 partial matches
+     * (c1's probes each start one) */
+    push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}");
+    push(&f, "{\"card\":\"c1\",\"amount\":1,\"merchant\":\"b\",\"ts\":\"2026-01-05T10:01:00Z\"}");
+    push(&f, "{\"card\":\"c2\",\"amount\":1,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:02:00Z\"}");
+    /* c3 pays big twice within the hour: one alert, one throttled */
+    push(&f, "{\"card\":\"c3\",\"amount\":200,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:03:00Z\"}");
+    push(&f, "{\"card\":\"c3\",\"amount\":300,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:05:00Z\"}");
+    /* moves the watermark to 10:07:55: all the above are fed, none timed out */
+    push(&f, "{\"card\":\"c9\",\"amount\":5,\"merchant\":\"a\",\"ts\":\"2026-01-05T10:08:00Z\"}");
+    weir_rule_stats rs;
+    weir_engine_get_rule_stats(f.e, 0, &rs); /* testing: only events up to the watermark */
+    cr_assert_eq(rs.events, 5, "events fed: %llu", (unsigned long long)rs.events);
+    cr_assert_eq(rs.keys, 2, "%llu", (unsigned long long)rs.keys);
+    cr_assert_eq(rs.partial_matches, 3, "%llu", (unsigned long long)rs.partial_matches);
+    cr_assert_eq(rs.alerts, 0);
+    weir_engine_get_rule_stats(f.e, 1, &rs); /* big */
+    cr_assert_eq(rs.events, 5);
+    cr_assert_eq(rs.matches, 2);
+    cr_assert_eq(rs.alerts, 1);
+    cr_assert_eq(rs.throttled, 1);
+    cr_assert_eq(rs.keys, 0, "a throttle is not a state");
+    weir_engine_get_stream_stats(f.e, 0, &ss);
+    cr_assert_eq(ss.events, 6);
+    cr_assert_eq(ss.max_time, 1767607680000); /* 2026-01-05T10:08:00Z */
+    cr_assert_eq(ss.watermark, 1767607680000 - 5000);
+    weir_engine_get_rule_stats(f.e, 7, &rs);
+    cr_assert_eq(rs.events, 0);
+    weir_engine_finish(f.e);
+    weir_engine_get_rule_stats(f.e, 0, &rs);
+    cr_assert_eq(rs.keys, 0, "every partial match timed out at the end");
+    cr_assert_eq(rs.partial_matches, 0);
+    stop(&f);
+}
+
 Test(engine, keys_without_partial_matches_are_freed)
 {
     fixture f;
