@@ -14,6 +14,12 @@
 /* Messages handled per loop turn, so sockets and the API get their turn. */
 #define BATCH 4096
 
+/* librdkafka must be polled at least every max.poll.interval.ms (5 min),
+ * or the consumer leaves its group and, never polled again, never rejoins.
+ * The queue's fd only wakes us for new messages, so a quiet topic would
+ * do just that: a timer polls anyway. */
+#define IDLE_POLL_SECONDS 1
+
 struct weir_kafka_source {
     weir_kafka_source_ops ops;
     void *user;
@@ -23,6 +29,7 @@ struct weir_kafka_source {
     rd_kafka_queue_t *queue;     /* owned reference to the consumer queue */
     int efd;                     /* owned */
     struct event *ev;            /* owned */
+    struct event *tick;          /* owned: polls while the topic is quiet */
     rd_kafka_message_t *pending; /* owned: refused, offered again on resume */
     int partitions;
     bool paused, stopped;
@@ -115,6 +122,12 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
     event_active(s->ev, EV_TIMEOUT, 0); /* more next turn */
 }
 
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    poll_cb(-1, what, arg);
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)
 {
     return rd_kafka_conf_set(conf, k, v, err, cap) == RD_KAFKA_CONF_OK ? 0 : -1;
@@ -159,7 +172,10 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
     s->queue = rd_kafka_queue_get_consumer(s->rk);
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     s->ev = s->efd >= 0 ? event_new(base, s->efd, EV_READ | EV_PERSIST, poll_cb, s) : NULL;
-    if (!s->queue || !s->ev || event_add(s->ev, NULL) < 0) {
+    s->tick = event_new(base, -1, EV_PERSIST, tick_cb, s);
+    struct timeval idle = {IDLE_POLL_SECONDS, 0};
+    if (!s->queue || !s->ev || !s->tick || event_add(s->ev, NULL) < 0 ||
+        event_add(s->tick, &idle) < 0) {
         snprintf(err, err_cap, "cannot watch the kafka consumer");
         weir_kafka_source_free(s);
         return NULL;
@@ -205,6 +221,8 @@ void weir_kafka_source_free(weir_kafka_source *s)
     }
     if (s->ev)
         event_free(s->ev);
+    if (s->tick)
+        event_free(s->tick);
     if (s->efd >= 0)
         close(s->efd);
     free(s);
