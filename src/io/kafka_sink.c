@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "io/kafka_conf.h"
 #include "io/kafka_sink.h"
 
 struct weir_kafka_sink {
@@ -52,7 +53,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 weir_kafka_sink *weir_kafka_sink_new(struct event_base *base, const char *name,
                                      const char *brokers, const char *topic,
-                                     const weir_log *log, char *err, size_t err_cap)
+                                     const char *conf_path, const weir_log *log, char *err,
+                                     size_t err_cap)
 {
     weir_kafka_sink *k = calloc(1, sizeof *k);
     if (!k || !(k->name = strdup(name)) || !(k->topic = strdup(topic))) {
@@ -69,7 +71,8 @@ weir_kafka_sink *weir_kafka_sink_new(struct event_base *base, const char *name,
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, err_cap) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, err_cap) ||
         rd_kafka_conf_set(conf, "linger.ms", "5", err, err_cap) ||
-        rd_kafka_conf_set(conf, "client.id", "weir", err, err_cap)) {
+        rd_kafka_conf_set(conf, "client.id", "weir", err, err_cap) ||
+        weir_kafka_conf_load(conf, conf_path, err, err_cap) != 0) {
         rd_kafka_conf_destroy(conf);
         weir_kafka_sink_free(k, 0);
         return NULL;

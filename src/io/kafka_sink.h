@@ -15,9 +15,12 @@
 struct event_base;
 typedef struct weir_kafka_sink weir_kafka_sink;
 
+/* conf_path: librdkafka properties applied over weir's (kafka_conf.h), or
+ * NULL. */
 weir_kafka_sink *weir_kafka_sink_new(struct event_base *base, const char *name,
                                      const char *brokers, const char *topic,
-                                     const weir_log *log, char *err, size_t err_cap);
+                                     const char *conf_path, const weir_log *log, char *err,
+                                     size_t err_cap);
 /* Waits up to timeout_ms for messages in flight, then frees. Accepts NULL. */
 void weir_kafka_sink_free(weir_kafka_sink *k, int timeout_ms);
 /* Queues one alert (copied); -1 when the producer refused it (counted). */

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "io/kafka_conf.h"
 #include "io/kafka_source.h"
 
 /* Messages handled per loop turn, so sockets and the API get their turn. */
@@ -135,6 +136,7 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, s
 
 weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *brokers,
                                          const char *topics, const char *group,
+                                         const char *conf_path,
                                          size_t max_line, const weir_kafka_source_ops *ops,
                                          void *user, const weir_log *log, char *err,
                                          size_t err_cap)
@@ -155,7 +157,8 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         set(conf, "auto.offset.reset", "earliest", err, err_cap) < 0 ||
         set(conf, "enable.auto.offset.store", "false", err, err_cap) < 0 ||
         set(conf, "session.timeout.ms", "6000", err, err_cap) < 0 ||
-        set(conf, "client.id", "weir", err, err_cap) < 0) {
+        set(conf, "client.id", "weir", err, err_cap) < 0 ||
+        weir_kafka_conf_load(conf, conf_path, err, err_cap) != 0) {
         rd_kafka_conf_destroy(conf);
         free(s);
         return NULL;

@@ -25,9 +25,11 @@ typedef struct weir_kafka_source_ops {
     void (*too_long)(void *user, const char *head, size_t len);
 } weir_kafka_source_ops;
 
-/* topics: comma-separated. NULL with a message in err. */
+/* topics: comma-separated; conf_path: librdkafka properties applied over
+ * weir's (kafka_conf.h), or NULL. NULL with a message in err. */
 weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *brokers,
                                          const char *topics, const char *group,
+                                         const char *conf_path,
                                          size_t max_line, const weir_kafka_source_ops *ops,
                                          void *user, const weir_log *log, char *err,
                                          size_t err_cap);

@@ -33,6 +33,8 @@
     X("kafka-topics", kafka_topics, STR, NULL,                                              \
       "consume events from these Kafka topics (comma-separated)")                          \
     X("kafka-group", kafka_group, STR, "weir", "the Kafka consumer group")                  \
+    X("kafka-config", kafka_config, STR, NULL,                                              \
+      "librdkafka properties (key = value lines) for the Kafka source and sinks: SASL, TLS")\
     X("stream-field", stream_field, STR, NULL, "JSON field naming an event's stream")       \
     X("stream", default_stream, STR, NULL, "stream of events that name none")               \
     X("max-line", max_line, SIZE, "1M", "longest event line accepted (bytes)")              \

@@ -168,7 +168,8 @@ static int realize_sinks(weir_server *srv, const weir_ruleset *rs)
                                "sink %s: no brokers (give the sink `brokers` or --kafka-brokers)",
                                info.name);
             else if (!(s->kafka = weir_kafka_sink_new(srv->base, info.name, brokers, info.target,
-                                                      &srv->log, err, sizeof err)))
+                                                      srv->cfg->kafka_config, &srv->log, err,
+                                                      sizeof err)))
                 weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
                                info.name, err);
         } else if (strcmp(info.kind, "webhook") == 0) {
@@ -601,7 +602,8 @@ static int start(weir_server *srv)
         }
         weir_kafka_source_ops ops = {kafka_submit, kafka_too_long};
         srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
-                                           cfg->kafka_group, (size_t)cfg->max_line, &ops, srv,
+                                           cfg->kafka_group, cfg->kafka_config,
+                                           (size_t)cfg->max_line, &ops, srv,
                                            &srv->log, err, sizeof err);
         if (!srv->kafka) {
             weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "kafka: %s", err);
