@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "io/line_conn.h"
+#include "io/listen_addr.h"
 #include "io/tcp_source.h"
 
 typedef struct client {
@@ -119,16 +120,9 @@ weir_tcp_source *weir_tcp_source_new(struct event_base *base, const char *host, 
                                      size_t max_line, const weir_tcp_source_ops *ops,
                                      void *user, char *err, size_t err_cap)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char port_s[8];
-    snprintf(port_s, sizeof port_s, "%u", port);
-    int gai = getaddrinfo(host, port_s, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_cap, "%s: %s", host, gai_strerror(gai));
+    struct addrinfo *ai;
+    if (weir_listen_addr(host, port, &ai, err, err_cap) != 0)
         return NULL;
-    }
     weir_tcp_source *s = calloc(1, sizeof *s);
     if (!s) {
         freeaddrinfo(ai);

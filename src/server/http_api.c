@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "io/listen_addr.h"
 #include "server/alert_ring.h"
 #include "server/http_api.h"
 #include "server/http_json.h"
@@ -302,20 +303,29 @@ static mhd_result get_alerts(weir_http_api *api, struct MHD_Connection *c)
 
 /* ---- alert streams (server-sent events) ---------------------------- */
 
+/* Room for `need` bytes at *buf, doubling from 4 KiB; false when out of
+ * memory (the buffer is unchanged). */
+static bool reserve_bytes(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    char *grown = realloc(*buf, n);
+    if (!grown)
+        return false;
+    *buf = grown;
+    *cap = n;
+    return true;
+}
+
 static bool stream_append(stream *st, const char *data, size_t len)
 {
     if (st->len + len > STREAM_BACKLOG_MAX)
         return false;
-    if (st->len + len > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
-        while (cap < st->len + len)
-            cap *= 2;
-        char *grown = realloc(st->buf, cap);
-        if (!grown)
-            return false;
-        st->buf = grown;
-        st->cap = cap;
-    }
+    if (!reserve_bytes(&st->buf, &st->cap, st->len + len))
+        return false;
     memcpy(st->buf + st->len, data, len);
     st->len += len;
     return true;
@@ -845,16 +855,8 @@ static mhd_result access_cb(void *cls, struct MHD_Connection *c, const char *url
             rq->len = rq->cap = 0;
             return MHD_YES;
         }
-        if (rq->len + n + 1 > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
-            while (cap < rq->len + n + 1)
-                cap *= 2;
-            char *grown = realloc(rq->body, cap);
-            if (!grown)
-                return MHD_NO;
-            rq->body = grown;
-            rq->cap = cap;
-        }
+        if (!reserve_bytes(&rq->body, &rq->cap, rq->len + n + 1))
+            return MHD_NO;
         memcpy(rq->body + rq->len, upload, n);
         rq->len += n;
         rq->body[rq->len] = '\0';
@@ -900,16 +902,9 @@ static bool is_loopback(const struct sockaddr *sa)
 weir_http_api *weir_http_api_new(weir_server *srv, const char *host, uint16_t port, char *err,
                                  size_t err_cap)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char port_s[8];
-    snprintf(port_s, sizeof port_s, "%u", port);
-    int gai = getaddrinfo(host, port_s, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_cap, "%s: %s", host, gai_strerror(gai));
+    struct addrinfo *ai;
+    if (weir_listen_addr(host, port, &ai, err, err_cap) != 0)
         return NULL;
-    }
     if (!srv->cfg->api_token && !is_loopback(ai->ai_addr)) {
         snprintf(err, err_cap,
                  "refusing to listen on %s, not a loopback address, without --api-token", host);
