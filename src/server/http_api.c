@@ -172,24 +172,30 @@ static mhd_result get_metrics(weir_http_api *api, struct MHD_Connection *c)
     return ok;
 }
 
-static void rule_fields(yajl_gen g, weir_server *srv, size_t i, const uint64_t *alerts)
+static void rule_fields(yajl_gen g, weir_server *srv, size_t i, const weir_rule_stats *stats)
 {
+    static const weir_rule_stats none;
+    const weir_rule_stats *s = stats ? &stats[i] : &none;
     weir_json_kv_str(g, "name", weir_ruleset_rule_name(srv->rs, i));
     weir_json_kv_str(g, "file", weir_ruleset_rule_file(srv->rs, i));
     weir_json_kv_str(g, "stream", weir_ruleset_rule_single_stream(srv->rs, i));
-    weir_json_kv_uint(g, "alerts", alerts ? alerts[i] : 0);
+    weir_json_kv_uint(g, "alerts", s->alerts);
+    weir_json_kv_uint(g, "events", s->events);
+    weir_json_kv_uint(g, "matches", s->matches);
+    weir_json_kv_uint(g, "throttled", s->throttled);
+    weir_json_kv_uint(g, "keys", s->keys);
+    weir_json_kv_uint(g, "partial_matches", s->partial_matches);
 }
 
-/* Alerts per rule, summed over shards; malloc'd (NULL when out of memory,
- * which shows as zeros). */
-static uint64_t *rule_alert_counts(weir_server *srv)
+/* Each rule's counters, summed over shards; malloc'd (NULL when out of
+ * memory, which shows as zeros). */
+static weir_rule_stats *rule_counters(weir_server *srv)
 {
     size_t n = weir_ruleset_rule_count(srv->rs);
-    uint64_t *counts = calloc(n ? n : 1, sizeof *counts);
-    weir_engine_stats st;
-    if (counts)
-        weir_shard_pool_stats(srv->shards, &st, counts, n);
-    return counts;
+    weir_rule_stats *stats = calloc(n ? n : 1, sizeof *stats);
+    if (stats)
+        weir_shard_pool_detail(srv->shards, stats, n, NULL, 0);
+    return stats;
 }
 
 static mhd_result get_rules(weir_http_api *api, struct MHD_Connection *c)
@@ -199,13 +205,13 @@ static mhd_result get_rules(weir_http_api *api, struct MHD_Connection *c)
     yajl_gen_map_open(g);
     weir_json_str(g, "rules");
     yajl_gen_array_open(g);
-    uint64_t *alerts = rule_alert_counts(srv);
+    weir_rule_stats *stats = rule_counters(srv);
     for (size_t i = 0; i < weir_ruleset_rule_count(srv->rs); i++) {
         yajl_gen_map_open(g);
-        rule_fields(g, srv, i, alerts);
+        rule_fields(g, srv, i, stats);
         yajl_gen_map_close(g);
     }
-    free(alerts);
+    free(stats);
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
     return send_json(c, MHD_HTTP_OK, g);
@@ -234,9 +240,9 @@ static mhd_result get_rule(weir_http_api *api, struct MHD_Connection *c, const c
             continue;
         yajl_gen g = weir_json_gen_new();
         yajl_gen_map_open(g);
-        uint64_t *alerts = rule_alert_counts(srv);
-        rule_fields(g, srv, i, alerts);
-        free(alerts);
+        weir_rule_stats *stats = rule_counters(srv);
+        rule_fields(g, srv, i, stats);
+        free(stats);
         char *text = read_text(weir_ruleset_rule_file(srv->rs, i));
         weir_json_kv_str(g, "source", text);
         free(text);
