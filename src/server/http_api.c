@@ -31,6 +31,7 @@
 #include "server/http_api.h"
 #include "server/http_json.h"
 #include "server/shard_pool.h"
+#include "util/grow_bytes.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
@@ -309,28 +310,11 @@ static mhd_result get_alerts(weir_http_api *api, struct MHD_Connection *c)
 
 /* ---- alert streams (server-sent events) ---------------------------- */
 
-/* Room for `need` bytes at *buf, doubling from 4 KiB; false when out of
- * memory (the buffer is unchanged). */
-static bool reserve_bytes(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    char *grown = realloc(*buf, n);
-    if (!grown)
-        return false;
-    *buf = grown;
-    *cap = n;
-    return true;
-}
-
 static bool stream_append(stream *st, const char *data, size_t len)
 {
     if (st->len + len > STREAM_BACKLOG_MAX)
         return false;
-    if (!reserve_bytes(&st->buf, &st->cap, st->len + len))
+    if (!weir_grow_bytes(&st->buf, &st->cap, st->len + len))
         return false;
     memcpy(st->buf + st->len, data, len);
     st->len += len;
@@ -861,7 +845,7 @@ static mhd_result access_cb(void *cls, struct MHD_Connection *c, const char *url
             rq->len = rq->cap = 0;
             return MHD_YES;
         }
-        if (!reserve_bytes(&rq->body, &rq->cap, rq->len + n + 1))
+        if (!weir_grow_bytes(&rq->body, &rq->cap, rq->len + n + 1))
             return MHD_NO;
         memcpy(rq->body + rq->len, upload, n);
         rq->len += n;

@@ -66,6 +66,8 @@ static int per_rule_and_stream(const weir_server *srv, FILE *f)
         return -1;
     }
     weir_shard_pool_detail(srv->shards, rules, n_rules, streams, n_streams);
+    PER(f, rule, "rule", "weir_rule_alerts_total", "counter", "Alerts raised, by rule.", n_rules,
+        rules, alerts);
     PER(f, rule, "rule", "weir_rule_events_total", "counter",
         "Events with a key fed to the rule.", n_rules, rules, events);
     PER(f, rule, "rule", "weir_rule_matches_total", "counter",
@@ -111,14 +113,7 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
     PER_SOURCE(f, "weir_late_events_total", "Events behind the watermark, by source.", late);
 
     weir_engine_stats st;
-    size_t n_rules = weir_ruleset_rule_count(srv->rs);
-    uint64_t *rule_alerts = calloc(n_rules ? n_rules : 1, sizeof *rule_alerts);
-    if (!rule_alerts) {
-        fclose(f);
-        free(buf);
-        return NULL;
-    }
-    weir_shard_pool_stats(srv->shards, &st, rule_alerts, n_rules);
+    weir_shard_pool_stats(srv->shards, &st);
     scalar(f, "weir_engine_events_total", "counter",
            "Events the engine took since the rules were (re)loaded.", st.events);
     scalar(f, "weir_engine_processed_total", "counter",
@@ -127,11 +122,6 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
            st.alerts);
     scalar(f, "weir_alerts_throttled_total", "counter", "Alerts suppressed by throttle.",
            st.throttled);
-    header(f, "weir_rule_alerts_total", "counter", "Alerts raised, by rule.");
-    for (size_t i = 0; i < n_rules; i++)
-        fprintf(f, "weir_rule_alerts_total{rule=\"%s\"} %" PRIu64 "\n",
-                weir_ruleset_rule_name(srv->rs, i), rule_alerts[i]);
-    free(rule_alerts);
     if (per_rule_and_stream(srv, f) != 0) {
         fclose(f);
         free(buf);

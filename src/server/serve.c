@@ -675,7 +675,7 @@ int weir_cmd_serve(int argc, char **argv)
         weir_log_write(&srv.log, WEIR_LOG_INFO, "ready", "serving");
         event_base_dispatch(srv.base);
         weir_engine_stats st;
-        weir_shard_pool_stats(srv.shards, &st, NULL, 0);
+        weir_shard_pool_stats(srv.shards, &st);
         weir_log_write(&srv.log, WEIR_LOG_INFO, "stopped",
                        "%" PRIu64 " events, %" PRIu64 " alerts, %" PRIu64 " late, %" PRIu64
                        " dead-lettered",

@@ -26,6 +26,7 @@
 
 #include "server/event_queue.h"
 #include "server/shard_pool.h"
+#include "util/grow_bytes.h"
 
 enum { REC_ALERT, REC_DEAD, REC_LATE, REC_ROOM };
 enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STOP };
@@ -207,17 +208,7 @@ static void put_record(worker *w, uint32_t type, size_t len)
 
 static bool rec_reserve(worker *w, size_t n)
 {
-    if (n <= w->rec_cap)
-        return true;
-    size_t cap = w->rec_cap ? w->rec_cap : 4096;
-    while (cap < n)
-        cap *= 2;
-    char *grown = realloc(w->rec, cap);
-    if (!grown)
-        return false;
-    w->rec = grown;
-    w->rec_cap = cap;
-    return true;
+    return weir_grow_bytes(&w->rec, &w->rec_cap, n);
 }
 
 static size_t rec_str(char *at, const char *s)
@@ -227,11 +218,14 @@ static size_t rec_str(char *at, const char *s)
     return n;
 }
 
-/* An alert: [int64 time][u32 n_sinks] rule\0 severity\0 id\0 sinks\0... json */
+/* An alert: [int64 time][u32 n_sinks] rule\0 severity\0 id\0 sinks\0... json\0
+ * (the JSON keeps its NUL, as weir_alert promises, so the main thread can
+ * hand it on without a copy) */
 static void w_alert(void *user, const weir_alert *a)
 {
     worker *w = user;
-    size_t need = 12 + strlen(a->rule) + strlen(a->severity) + strlen(a->id) + 3 + a->json_len;
+    size_t need =
+        12 + strlen(a->rule) + strlen(a->severity) + strlen(a->id) + 3 + a->json_len + 1;
     for (size_t i = 0; i < a->n_sinks; i++)
         need += strlen(a->sinks[i]) + 1;
     if (!rec_reserve(w, need))
@@ -247,7 +241,8 @@ static void w_alert(void *user, const weir_alert *a)
     for (size_t i = 0; i < a->n_sinks; i++)
         at += rec_str(r + at, a->sinks[i]);
     memcpy(r + at, a->json, a->json_len);
-    put_record(w, REC_ALERT, at + a->json_len);
+    r[at + a->json_len] = '\0';
+    put_record(w, REC_ALERT, at + a->json_len + 1);
 }
 
 /* A rejection: [u64 line][u32 tag] status\0 reason\0 data */
@@ -303,20 +298,9 @@ static void dispatch(weir_shard_pool *p, uint32_t type, const char *r, size_t le
         }
         a.sinks = sinks;
         a.json = at;
-        a.json_len = len - (size_t)(at - r);
-        /* the engine's JSON is NUL-terminated; the queue's padding after
-         * the record is readable but not zero, so copy when needed */
-        char small[8192];
-        char *copy = a.json_len < sizeof small ? small : malloc(a.json_len + 1);
-        if (!copy)
-            return;
-        memcpy(copy, a.json, a.json_len);
-        copy[a.json_len] = '\0';
-        a.json = copy;
+        a.json_len = len - (size_t)(at - r) - 1; /* its NUL is in the record */
         if (p->hooks.on_alert)
             p->hooks.on_alert(p->hooks.user, &a);
-        if (copy != small)
-            free(copy);
         return;
     }
     weir_rejected rj = {0};
@@ -707,20 +691,15 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs)
     return rc;
 }
 
-void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t *rule_alerts,
-                           size_t n_rules)
+void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out)
 {
     if (p->single) {
         const weir_engine *e = weir_shard_engine(p->single);
         weir_engine_get_stats(e, out);
-        for (size_t i = 0; rule_alerts && i < n_rules; i++)
-            rule_alerts[i] = weir_engine_rule_alerts(e, i);
         return;
     }
     memset(out, 0, sizeof *out);
     out->watermark = INT64_MAX;
-    for (size_t i = 0; rule_alerts && i < n_rules; i++)
-        rule_alerts[i] = 0;
     bool any_watermark = false;
     for (unsigned k = 0; k < p->n; k++) {
         worker *w = &p->workers[k];
@@ -743,8 +722,6 @@ void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t 
             if (s->watermark < out->watermark)
                 out->watermark = s->watermark;
         }
-        for (size_t i = 0; rule_alerts && i < n_rules && i < w->n_rules; i++)
-            rule_alerts[i] += w->rule_stats[i].alerts;
         pthread_mutex_unlock(&w->mu);
     }
     if (!any_watermark)

@@ -44,11 +44,9 @@ void weir_shard_pool_finish(weir_shard_pool *p);
  * (that shard keeps its old rules). */
 int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs);
 
-/* Counters summed over shards (watermark: the lowest). rule_alerts gets
- * n_rules per-rule alert counts, when not NULL. With threads the figures
- * are at most 100 ms old. */
-void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out, uint64_t *rule_alerts,
-                           size_t n_rules);
+/* Counters summed over shards (watermark: the lowest). With threads the
+ * figures are at most 100 ms old. */
+void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out);
 /* Per rule (n_rules, ruleset order) counters summed over shards, and per
  * stream (n_streams) events, latest time and watermark. Same age as
  * weir_shard_pool_stats(). */
