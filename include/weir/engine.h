@@ -161,6 +161,39 @@ typedef struct weir_stream_stats {
 void weir_engine_get_stream_stats(const weir_engine *e, size_t stream,
                                   weir_stream_stats *out);
 
+/* ------------------------------------------------------------ snapshots
+ *
+ * The engine's whole state as bytes, for checkpoints and savepoints
+ * (layout: doc/state-format.md): every key's partial matches and match
+ * buffer, window panes, throttles and timers, the events waiting for the
+ * watermark, each stream's progress and the counters. Versioned, named
+ * (streams, rules) and checksummed. */
+
+/* Writes the state into a malloc'd buffer (*out, *len bytes) the caller
+ * frees. The engine is unchanged. Returns 0, or -1 when out of memory. */
+int weir_engine_snapshot(weir_engine *e, void **out, size_t *len);
+
+typedef struct weir_restore_report {
+    size_t rules_restored; /* rules of the engine that got their state back */
+    size_t rules_fresh;    /* rules of the engine the snapshot had no state
+                              for (new, renamed or changed: they start empty) */
+    size_t rules_dropped;  /* rules in the snapshot that the engine does not
+                              run (gone, or changed): their state is skipped */
+    uint64_t keys;         /* keys restored */
+    uint64_t held_events;  /* events restored to wait for the watermark */
+} weir_restore_report;
+
+/* Loads a snapshot into e, a new engine (made with weir_engine_new,
+ * nothing pushed yet), which may run a different rule set than the one
+ * that saved it: a rule gets its state back when the snapshot has a rule
+ * of the same name and fingerprint (weir_ruleset_rule_fingerprint); other
+ * rules start empty. A bad snapshot (not one, corrupted, truncated, a
+ * format this build does not read) is refused with a message in err.
+ * Returns 0, or -1: then e holds part of the state and must be freed.
+ * rep may be NULL. */
+int weir_engine_restore(weir_engine *e, const void *data, size_t len,
+                        weir_restore_report *rep, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

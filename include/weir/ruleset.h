@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "weir/diag.h"
@@ -67,6 +68,11 @@ const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i);
  * its inputs key by fields of different names. A server that splits keys
  * over shards needs every rule to key by the same field. */
 const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i);
+
+/* A hash of rule i's text and of the field layout of the streams it
+ * reads: equal fingerprints mean the rule keeps the same state, so a
+ * snapshot's state of it can be restored (weir_engine_restore). */
+uint64_t weir_ruleset_rule_fingerprint(const weir_ruleset *rs, size_t i);
 
 /* Path of the file that declares rule i, as given to the compiler. */
 const char *weir_ruleset_rule_file(const weir_ruleset *rs, size_t i);

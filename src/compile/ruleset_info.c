@@ -73,3 +73,35 @@ const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i)
     }
     return key;
 }
+
+static uint64_t fnv_mix(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t weir_ruleset_rule_fingerprint(const weir_ruleset *rs, size_t i)
+{
+    if (i >= rs->n_rules)
+        return 0;
+    const ast_rule *r = rs->rules[i].ast;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const weir_source_file *f = &rs->sources.files[r->loc.file];
+    if (r->loc.end <= f->len && r->loc.begin <= r->loc.end)
+        h = fnv_mix(h, f->text + r->loc.begin, r->loc.end - r->loc.begin);
+    /* the layout of what it reads: its state stores events by field index */
+    for (const ast_input *in = r->inputs; in; in = in->next) {
+        const ast_stream *s = in->stream;
+        h = fnv_mix(h, "\0stream", 7);
+        h = fnv_mix(h, s->name.name, strlen(s->name.name));
+        for (const ast_field *fd = s->fields; fd; fd = fd->next) {
+            unsigned char t = (unsigned char)fd->type;
+            h = fnv_mix(h, "\0", 1);
+            h = fnv_mix(h, fd->name.name, strlen(fd->name.name));
+            h = fnv_mix(h, &t, 1);
+        }
+    }
+    return h;
+}

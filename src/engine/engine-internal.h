@@ -14,6 +14,7 @@
 #include "engine/eval.h"
 #include "engine/held_events.h"
 #include "engine/key_map.h"
+#include "engine/snap_codec.h"
 #include "engine/timers.h"
 #include "weir/engine.h"
 
@@ -100,6 +101,14 @@ struct weir_engine {
     key_block *cur_block;
 };
 
+/* engine.c, for snapshots: the entry and block of `key` in map m, made if
+ * absent (NULL when out of memory); and a key's settling after its states
+ * changed: idle states freed, the key freed when nothing is left, else its
+ * timer armed on its earliest deadline (0, or -1 when out of memory). */
+weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_value *key,
+                                      uint64_t hash);
+int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now);
+
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);
 void weir_rule_runner_fini(engine_rule *r);
@@ -112,6 +121,9 @@ int64_t weir_rule_next_deadline(const engine_rule *r, const void *state);
 bool weir_rule_idle(const engine_rule *r, const void *state);
 size_t weir_rule_partials(const engine_rule *r, const void *state);
 void weir_rule_prefetch(const engine_rule *r, const void *state);
+/* Snapshots of one key's state of the rule (engine_snapshot.c). */
+int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o);
+void *weir_rule_key_load(engine_rule *r, snap_in *in);
 
 /* alert.c: one detection, as the runners report it. */
 typedef struct alert_input {

@@ -350,7 +350,7 @@ static void count_partials(weir_engine *e, engine_rule *r, int64_t delta)
 /* After a key's states changed: frees idle states, frees the key when
  * nothing is left, or (re)arms its timer on its earliest deadline. `now`
  * is the event time being processed: a throttle that ends by then is over. */
-static int settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now)
+int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now)
 {
     engine_map *m = &e->maps[map_index];
     key_block *b = entry->state;
@@ -398,8 +398,8 @@ static int settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry,
 
 /* The entry and block of `key` in map m, made if absent. NULL when out of
  * memory. */
-static weir_key_entry *key_entry(weir_engine *e, engine_map *m, const weir_value *key,
-                                 uint64_t hash)
+weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_value *key,
+                                      uint64_t hash)
 {
     uint32_t slot;
     weir_key_entry *entry = weir_key_map_upsert(&m->keys, key, hash, &slot);
@@ -421,7 +421,7 @@ key_block *weir_engine_current_block(weir_engine *e, const engine_rule *r)
 {
     engine_map *m = &e->maps[r->map];
     weir_key_entry *entry =
-        key_entry(e, m, e->cur_key, weir_key_hash(m->keys.key_type, e->cur_key));
+        weir_engine_key_entry(e, m, e->cur_key, weir_key_hash(m->keys.key_type, e->cur_key));
     if (!entry)
         return NULL;
     e->cur_entry = entry;
@@ -450,7 +450,7 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
     bool idle = weir_rule_idle(r, r->spare);
     weir_key_entry *entry = NULL;
     if (!idle) {
-        if (!(entry = key_entry(e, m, key, hash)))
+        if (!(entry = weir_engine_key_entry(e, m, key, hash)))
             return -1;
         key_block *b = entry->state;
         b->states[r->pos] = r->spare;
@@ -461,7 +461,7 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
         /* a throttled alert may have made the entry */
         entry = weir_key_map_find(&m->keys, key, hash);
     }
-    return entry ? settle_key(e, r->map, entry, ts) : 0;
+    return entry ? weir_engine_settle_key(e, r->map, entry, ts) : 0;
 }
 
 /* Runs every rule reading `stream` on one event. */
@@ -494,7 +494,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         e->cur_key = NULL;
         e->cur_entry = NULL;
         e->cur_block = NULL;
-        if (rc != 0 || settle_key(e, r->map, entry, ts) != 0)
+        if (rc != 0 || weir_engine_settle_key(e, r->map, entry, ts) != 0)
             return -1;
     }
     return 0;
@@ -530,7 +530,7 @@ static int fire_timer(weir_engine *e, weir_timer t)
     e->cur_key = NULL;
     e->cur_entry = NULL;
     e->cur_block = NULL;
-    return settle_key(e, t.map, entry, t.at);
+    return weir_engine_settle_key(e, t.map, entry, t.at);
 }
 
 /* Fires the timers due at or before `upto`. */

@@ -212,3 +212,13 @@ size_t weir_held_queue_bytes(const weir_held_queue *q)
 {
     return q->bytes + (q->cap + q->ring_cap) * sizeof(weir_held_event *);
 }
+
+const weir_held_event *weir_held_queue_at(const weir_held_queue *q, size_t i)
+{
+    if (i < q->n)
+        return q->heap[i];
+    i -= q->n;
+    if (i < q->ring_n)
+        return q->ring[(q->ring_head + i) & (q->ring_cap - 1)];
+    return NULL;
+}

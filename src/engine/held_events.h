@@ -38,6 +38,9 @@ const weir_held_event *weir_held_queue_peek(const weir_held_queue *q);
 /* Removes the earliest event and returns its block to the free lists. */
 void weir_held_queue_pop(weir_held_queue *q);
 size_t weir_held_queue_size(const weir_held_queue *q);
+/* The i-th queued event in no particular order (i < size), for snapshots:
+ * pushing them back in any order gives the same queue. */
+const weir_held_event *weir_held_queue_at(const weir_held_queue *q, size_t i);
 /* Bytes held by queued events and cached blocks. */
 size_t weir_held_queue_bytes(const weir_held_queue *q);
 

@@ -592,3 +592,286 @@ size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewe
     }
     return out->n_paths;
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+typedef struct ptr_vec {
+    const void **a;
+    size_t n, cap;
+} ptr_vec;
+
+static int vec_push(ptr_vec *v, const void *p)
+{
+    if (weir_mb_grow((void **)&v->a, &v->cap, v->n + 1, sizeof *v->a) != 0)
+        return -1;
+    v->a[v->n++] = p;
+    return 0;
+}
+
+/* Gives d and its unnumbered ancestors ids, parents first, so a reader
+ * always meets a version's parent before the version. */
+static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, const weir_dewey *d)
+{
+    chain->n = 0;
+    while (d && snap_ids_get(ids, d) == UINT32_MAX) {
+        if (vec_push(chain, d) != 0)
+            return -1;
+        d = d->parent;
+    }
+    while (chain->n > 0) {
+        const void *x = chain->a[--chain->n];
+        bool added;
+        if (snap_ids_put(ids, x, &added) == UINT32_MAX || vec_push(order, x) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void save_event(snap_out *o, const weir_mb_event *ev, const weir_type *types)
+{
+    snap_put_uvar(o, ev->stream);
+    snap_put_svar(o, ev->ts);
+    snap_put_uvar(o, ev->seq);
+    snap_put_uvar(o, ev->n_fields);
+    for (uint32_t i = 0; i < ev->n_fields; i++)
+        snap_put_value(o, types[i], &ev->fields[i]);
+}
+
+int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
+                 weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids)
+{
+    snap_ids events;
+    ptr_vec nodes = {0}, evs = {0}, deweys = {0}, chain = {0};
+    snap_ids_init(&events);
+    snap_ids_init(&ids->deweys);
+    snap_ids_init(&ids->nodes);
+    int rc = -1;
+    const weir_mb_node *tail = b->live;
+    while (tail && tail->live_next)
+        tail = tail->live_next;
+    for (const weir_mb_node *n = tail; n; n = n->live_prev) {
+        bool added;
+        if (snap_ids_put(&ids->nodes, n, &added) == UINT32_MAX || vec_push(&nodes, n) != 0 ||
+            snap_ids_put(&events, n->event, &added) == UINT32_MAX ||
+            (added && vec_push(&evs, n->event) != 0))
+            goto out;
+        for (const weir_mb_edge *e = n->edges; e; e = e->next)
+            if (number_dewey(&ids->deweys, &deweys, &chain, e->version) != 0)
+                goto out;
+    }
+    for (size_t i = 0; i < n_extra; i++)
+        if (number_dewey(&ids->deweys, &deweys, &chain, extra[i]) != 0)
+            goto out;
+
+    snap_put_uvar(o, evs.n);
+    for (size_t i = 0; i < evs.n; i++) {
+        const weir_mb_event *ev = evs.a[i];
+        uint32_t n_fields = 0, n_strings = 0;
+        const uint32_t *strings;
+        const weir_type *types = layout(user, ev->stream, &n_fields, &strings, &n_strings);
+        if (!types || n_fields != ev->n_fields)
+            goto out; /* not reached: events come from known streams */
+        save_event(o, ev, types);
+    }
+    snap_put_uvar(o, deweys.n);
+    for (size_t i = 0; i < deweys.n; i++) {
+        const weir_dewey *d = deweys.a[i];
+        snap_put_uvar(o, d->parent ? (uint64_t)snap_ids_get(&ids->deweys, d->parent) + 1 : 0);
+        snap_put_uvar(o, d->digit);
+    }
+    snap_put_uvar(o, nodes.n);
+    for (size_t i = 0; i < nodes.n; i++) {
+        const weir_mb_node *n = nodes.a[i];
+        snap_put_uvar(o, snap_ids_get(&events, n->event));
+        snap_put_uvar(o, n->step);
+        snap_put_uvar(o, n->locks);
+    }
+    for (size_t i = 0; i < nodes.n; i++) {
+        const weir_mb_node *n = nodes.a[i];
+        size_t n_edges = 0;
+        for (const weir_mb_edge *e = n->edges; e; e = e->next)
+            n_edges++;
+        snap_put_uvar(o, n_edges);
+        for (const weir_mb_edge *e = n->edges; e; e = e->next) {
+            snap_put_uvar(o, e->target ? (uint64_t)snap_ids_get(&ids->nodes, e->target) + 1 : 0);
+            snap_put_uvar(o, snap_ids_get(&ids->deweys, e->version));
+            snap_put_uvar(o, e->locks);
+        }
+    }
+    rc = o->failed ? -1 : 0;
+out:
+    snap_ids_free(&events);
+    free(nodes.a);
+    free(evs.a);
+    free(deweys.a);
+    free(chain.a);
+    return rc;
+}
+
+void weir_mb_saved_fini(weir_mb_saved *ids)
+{
+    snap_ids_free(&ids->deweys);
+    snap_ids_free(&ids->nodes);
+}
+
+void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld)
+{
+    /* children were numbered after their parents: release them first */
+    for (size_t i = ld->n_deweys; i-- > 0;)
+        weir_dewey_release(b, ld->deweys[i]);
+    free(ld->deweys);
+    free(ld->nodes);
+    memset(ld, 0, sizeof *ld);
+}
+
+/* One saved event, stored in the buffer with one hold. NULL on a bad
+ * input (in->error set) or out of memory. */
+static weir_mb_event *load_event(weir_match_buffer *b, snap_in *in, weir_mb_layout_cb layout,
+                                 void *user, weir_value **tmp, size_t *tmp_cap)
+{
+    uint64_t stream = snap_get_uvar(in);
+    int64_t ts = snap_get_svar(in);
+    uint64_t seq = snap_get_uvar(in);
+    uint64_t n = snap_get_uvar(in);
+    if (!snap_in_ok(in))
+        return NULL;
+    uint32_t n_fields = 0, n_strings = 0;
+    const uint32_t *strings = NULL;
+    const weir_type *types =
+        stream <= UINT32_MAX ? layout(user, (unsigned)stream, &n_fields, &strings, &n_strings)
+                             : NULL;
+    if (!types) {
+        snap_fail(in, "stored event of an unknown stream");
+        return NULL;
+    }
+    if (n != n_fields) {
+        snap_fail(in, "stored event does not have its stream's fields");
+        return NULL;
+    }
+    if (weir_mb_grow((void **)tmp, tmp_cap, n_fields + 1, sizeof **tmp) != 0)
+        return NULL;
+    for (uint32_t i = 0; i < n_fields; i++)
+        snap_get_value(in, types[i], &(*tmp)[i]);
+    if (!snap_in_ok(in))
+        return NULL;
+    size_t bytes = weir_mb_event_size(*tmp, n_fields, strings, n_strings);
+    if (weir_mb_reserve(b, 0, 0, 0, bytes, 0, 0) != 0)
+        return NULL;
+    return weir_mb_event_store(b, *tmp, n_fields, strings, n_strings, (unsigned)stream, ts,
+                               seq);
+}
+
+int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_layout_cb layout,
+                 void *user, weir_mb_loaded *out)
+{
+    weir_mb_shared *sh = b->sh;
+    memset(out, 0, sizeof *out);
+    weir_mb_event **events = NULL;
+    size_t n_events = 0, made_events = 0;
+    weir_value *tmp = NULL;
+    size_t tmp_cap = 0;
+
+    n_events = snap_get_count(in, 4);
+    if (!snap_in_ok(in))
+        goto fail;
+    events = calloc(n_events ? n_events : 1, sizeof *events);
+    if (!events)
+        goto fail;
+    for (; made_events < n_events; made_events++) {
+        events[made_events] = load_event(b, in, layout, user, &tmp, &tmp_cap);
+        if (!events[made_events])
+            goto fail;
+    }
+
+    size_t n_deweys = snap_get_count(in, 2);
+    if (!snap_in_ok(in))
+        goto fail;
+    out->deweys = calloc(n_deweys ? n_deweys : 1, sizeof *out->deweys);
+    if (!out->deweys || weir_mb_pool_reserve(&sh->dewey, n_deweys) != 0)
+        goto fail;
+    for (size_t i = 0; i < n_deweys; i++) {
+        uint64_t parent = snap_get_uvar(in);
+        uint64_t digit = snap_get_uvar(in);
+        if (snap_in_ok(in) && (parent > i || digit > UINT32_MAX))
+            snap_fail(in, "bad version");
+        if (!snap_in_ok(in))
+            goto fail;
+        weir_dewey *d = dewey_alloc(b);
+        d->parent = parent ? weir_dewey_ref(out->deweys[parent - 1]) : NULL;
+        d->digit = (uint32_t)digit;
+        d->len = d->parent ? d->parent->len + 1 : 1;
+        d->refs = 1;
+        out->deweys[out->n_deweys++] = d;
+    }
+
+    size_t n_nodes = snap_get_count(in, 3);
+    if (!snap_in_ok(in))
+        goto fail;
+    out->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *out->nodes);
+    if (!out->nodes || weir_mb_pool_reserve(&sh->node, n_nodes) != 0)
+        goto fail;
+    for (size_t i = 0; i < n_nodes; i++) {
+        uint64_t ev = snap_get_uvar(in);
+        uint64_t step = snap_get_uvar(in);
+        uint64_t locks = snap_get_uvar(in);
+        if (snap_in_ok(in) && (ev >= n_events || step >= n_steps || locks > UINT32_MAX))
+            snap_fail(in, "bad buffer node");
+        if (!snap_in_ok(in))
+            goto fail;
+        weir_mb_node *n = weir_mb_pool_get(&sh->node);
+        memset(n, 0, sizeof *n);
+        n->event = events[ev];
+        weir_mb_event_hold(n->event);
+        n->step = (uint32_t)step;
+        n->locks = (uint32_t)locks;
+        n->live_next = b->live;
+        if (b->live)
+            b->live->live_prev = n;
+        b->live = n;
+        b->n_nodes++;
+        b->bytes += sh->node.block;
+        out->nodes[out->n_nodes++] = n;
+    }
+    for (size_t i = 0; i < n_nodes; i++) {
+        weir_mb_node *n = out->nodes[i];
+        size_t n_edges = snap_get_count(in, 3);
+        if (!snap_in_ok(in) || weir_mb_pool_reserve(&sh->edge, n_edges) != 0)
+            goto fail;
+        for (size_t k = 0; k < n_edges; k++) {
+            uint64_t target = snap_get_uvar(in);
+            uint64_t version = snap_get_uvar(in);
+            uint64_t locks = snap_get_uvar(in);
+            if (snap_in_ok(in) &&
+                (target > n_nodes || version >= n_deweys || locks > UINT32_MAX))
+                snap_fail(in, "bad buffer edge");
+            if (!snap_in_ok(in))
+                goto fail;
+            weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+            e->next = NULL;
+            e->target = target ? out->nodes[target - 1] : NULL;
+            e->version = weir_dewey_ref(out->deweys[version]);
+            e->locks = (uint32_t)locks;
+            if (n->edges_tail)
+                n->edges_tail->next = e;
+            else
+                n->edges = e;
+            n->edges_tail = e;
+            b->n_edges++;
+            b->bytes += sh->edge.block;
+        }
+    }
+    for (size_t i = 0; i < made_events; i++)
+        weir_mb_event_release(b, events[i]); /* the nodes hold them now */
+    free(events);
+    free(tmp);
+    return 0;
+fail:
+    weir_match_buffer_clear(b);
+    for (size_t i = 0; i < made_events; i++)
+        if (events[i])
+            weir_mb_event_release(b, events[i]);
+    free(events);
+    free(tmp);
+    weir_mb_loaded_fini(b, out);
+    return -1;
+}

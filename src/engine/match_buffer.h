@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "compile/expr.h"
+#include "engine/snap_codec.h"
 
 /* ------------------------------------------------------------------ pools */
 
@@ -249,5 +250,43 @@ void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *versi
  * paths. */
 size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewey *version,
                        size_t max_paths, weir_mb_paths *out);
+
+/* ------------------------------------------------------------ snapshots */
+
+/* The layout of stream `stream`'s events: field types (n_fields) and the
+ * indexes of its string fields. NULL for a stream the caller does not
+ * know (a snapshot naming it is refused). */
+typedef const weir_type *(*weir_mb_layout_cb)(void *user, unsigned stream, uint32_t *n_fields,
+                                             const uint32_t **strings, uint32_t *n_strings);
+
+/* The ids a saved buffer gave its nodes and versions, for the runs that
+ * point at them. */
+typedef struct weir_mb_saved {
+    snap_ids deweys, nodes;
+} weir_mb_saved;
+
+/* Writes the buffer: its events, the Dewey numbers its edges and the
+ * `n_extra` versions given (the runs') reach, its nodes (oldest first)
+ * and their edges, with their lock counts (doc/state-format.md). Returns
+ * 0, or -1 when out of memory. Free ids with weir_mb_saved_fini. */
+int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
+                 weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids);
+void weir_mb_saved_fini(weir_mb_saved *ids);
+
+/* What weir_mb_load made, by id. Each version carries one reference of
+ * the loader's, dropped by weir_mb_loaded_fini: take your own first. */
+typedef struct weir_mb_loaded {
+    weir_dewey **deweys;
+    size_t n_deweys;
+    weir_mb_node **nodes;
+    size_t n_nodes;
+} weir_mb_loaded;
+
+/* Reads a saved buffer into the empty buffer b (steps must be below
+ * n_steps). Returns 0; -1 when the input is bad (in->error says why) or
+ * memory ran out (in stays ok): b is then empty again. */
+int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_layout_cb layout,
+                 void *user, weir_mb_loaded *out);
+void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld);
 
 #endif

@@ -123,6 +123,7 @@ typedef struct stream_info {
     uint32_t n_fields;
     uint32_t *strings; /* indices of string fields */
     uint32_t n_strings;
+    weir_type *types;  /* per field, for snapshots */
 } stream_info;
 
 enum { OUT_RETAIN, OUT_FINAL, OUT_STOP };
@@ -1275,6 +1276,139 @@ size_t weir_pattern_key_events(const weir_pattern_key *key)
     return key->buf.n_events;
 }
 
+/* ----------------------------------------------------------- snapshots */
+
+static const weir_type *stream_layout(void *user, unsigned stream, uint32_t *n_fields,
+                                      const uint32_t **strings, uint32_t *n_strings)
+{
+    const stream_info *si = find_stream(user, stream);
+    if (!si)
+        return NULL;
+    *n_fields = si->n_fields;
+    *strings = si->strings;
+    *n_strings = si->n_strings;
+    return si->types;
+}
+
+static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
+{
+    snap_put_uvar(o, h->n);
+    for (uint32_t i = 0; i < h->n; i++) { /* array order: the heap as it is */
+        const run *r = h->a[i];
+        snap_put_uvar(o, r->state);
+        snap_put_uvar(o, r->anchor);
+        snap_put_uvar(o, r->rel_count);
+        snap_put_uvar(o, r->depth);
+        snap_put_u8(o, r->has_start);
+        snap_put_uvar(o, r->node ? (uint64_t)snap_ids_get(&ids->nodes, r->node) + 1 : 0);
+        snap_put_uvar(o, snap_ids_get(&ids->deweys, r->version));
+        snap_put_svar(o, r->start_ts);
+        snap_put_svar(o, r->sid_ts);
+        snap_put_uvar(o, r->sid_seq);
+    }
+}
+
+int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key, snap_out *o)
+{
+    size_t n = (size_t)key->partial.n + key->completed.n;
+    weir_dewey **versions = malloc((n ? n : 1) * sizeof *versions);
+    if (!versions)
+        return -1;
+    size_t k = 0;
+    for (uint32_t i = 0; i < key->partial.n; i++)
+        versions[k++] = key->partial.a[i]->version;
+    for (uint32_t i = 0; i < key->completed.n; i++)
+        versions[k++] = key->completed.a[i]->version;
+    snap_put_svar(o, key->now);
+    snap_put_u8(o, key->has_now);
+    snap_put_uvar(o, key->next_anchor);
+    weir_mb_saved ids;
+    int rc = weir_mb_save(&key->buf, versions, n, stream_layout, rt, o, &ids);
+    if (rc == 0) {
+        save_runs(o, &key->partial, &ids);
+        save_runs(o, &key->completed, &ids);
+    }
+    weir_mb_saved_fini(&ids);
+    free(versions);
+    return rc == 0 && !o->failed ? 0 : -1;
+}
+
+static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, snap_in *in,
+                     const weir_mb_loaded *ld)
+{
+    size_t n = snap_get_count(in, 10);
+    if (!snap_in_ok(in) || jheap_reserve(h, n ? n : 1) != 0 ||
+        weir_mb_pool_reserve(&rt->runs, n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t state = snap_get_uvar(in);
+        uint64_t anchor = snap_get_uvar(in);
+        uint64_t rel_count = snap_get_uvar(in);
+        uint64_t depth = snap_get_uvar(in);
+        uint8_t has_start = snap_get_u8(in);
+        uint64_t node = snap_get_uvar(in);
+        uint64_t version = snap_get_uvar(in);
+        int64_t start_ts = snap_get_svar(in);
+        int64_t sid_ts = snap_get_svar(in);
+        uint64_t sid_seq = snap_get_uvar(in);
+        if (snap_in_ok(in) &&
+            (state >= rt->nfa->n_states || anchor > UINT32_MAX || rel_count > UINT32_MAX ||
+             depth > UINT32_MAX || has_start > 1 || node > ld->n_nodes ||
+             version >= ld->n_deweys))
+            snap_fail(in, "bad partial match");
+        if (!snap_in_ok(in))
+            return -1;
+        run *r = run_new(rt, key);
+        r->state = (uint32_t)state;
+        r->anchor = (uint32_t)anchor;
+        r->rel_count = (uint32_t)rel_count;
+        r->depth = (uint32_t)depth;
+        r->has_start = has_start;
+        r->node = node ? ld->nodes[node - 1] : NULL;
+        r->version = weir_dewey_ref(ld->deweys[version]);
+        r->start_ts = start_ts;
+        r->sid_ts = sid_ts;
+        r->sid_seq = sid_seq;
+        h->a[h->n++] = r;
+    }
+    return 0;
+}
+
+weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
+{
+    weir_pattern_key *key = calloc(1, sizeof *key);
+    if (!key)
+        return NULL;
+    weir_match_buffer_init(&key->buf, &rt->sh);
+    key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
+    key->now = snap_get_svar(in);
+    uint8_t has_now = snap_get_u8(in);
+    uint64_t anchor = snap_get_uvar(in);
+    if (snap_in_ok(in) && (has_now > 1 || anchor > UINT32_MAX))
+        snap_fail(in, "bad pattern state");
+    key->has_now = has_now;
+    key->next_anchor = (uint32_t)anchor;
+    weir_mb_loaded ld;
+    if (!snap_in_ok(in) || weir_mb_load(&key->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {
+        free(key);
+        return NULL;
+    }
+    int rc = load_runs(rt, key, &key->partial, in, &ld);
+    if (rc == 0)
+        rc = load_runs(rt, key, &key->completed, in, &ld);
+    weir_mb_loaded_fini(&key->buf, &ld);
+    if (rc == 0 && (key->partial.n == 0 || jheap_reserve(&key->completed, 1) != 0)) {
+        if (key->partial.n == 0)
+            snap_fail(in, "pattern state without its start state");
+        rc = -1;
+    }
+    if (rc != 0) {
+        weir_pattern_key_free(rt, key);
+        return NULL;
+    }
+    return key;
+}
+
 /* -------------------------------------------------------------- runtime */
 
 /* Does the program read earlier steps' events? */
@@ -1433,13 +1567,20 @@ static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_strea
     si->stream = stream;
     si->n_fields = as ? as->n_fields : 0;
     si->strings = calloc(si->n_fields ? si->n_fields : 1, sizeof *si->strings);
-    if (!si->strings)
+    si->types = calloc(si->n_fields ? si->n_fields : 1, sizeof *si->types);
+    if (!si->strings || !si->types) {
+        free(si->strings);
+        free(si->types);
         return -1;
+    }
     rt->n_streams++;
     if (as)
-        for (const ast_field *f = as->fields; f; f = f->next)
+        for (const ast_field *f = as->fields; f; f = f->next) {
+            if (f->index < si->n_fields)
+                si->types[f->index] = f->type;
             if (f->type == WEIR_T_STRING && f->index < si->n_fields)
                 si->strings[si->n_strings++] = f->index;
+        }
     return 0;
 }
 
@@ -1549,8 +1690,10 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     free(rt->max_out);
     free(rt->max_take);
     free(rt->rel_elem);
-    for (uint32_t i = 0; i < rt->n_streams; i++)
+    for (uint32_t i = 0; i < rt->n_streams; i++) {
         free(rt->streams[i].strings);
+        free(rt->streams[i].types);
+    }
     free(rt->streams);
     free(rt->slots);
     free(rt->vcur);

@@ -36,6 +36,7 @@
 #include "compile/expr.h"
 #include "compile/plan.h"
 #include "engine/eval.h"
+#include "engine/snap_codec.h"
 
 typedef struct weir_pattern_runtime weir_pattern_runtime;
 typedef struct weir_pattern_key weir_pattern_key;
@@ -134,5 +135,14 @@ size_t weir_pattern_key_bytes(const weir_pattern_key *key);
 size_t weir_pattern_key_partials(const weir_pattern_key *key);
 /* Events the key's buffer holds (stored copies). */
 size_t weir_pattern_key_events(const weir_pattern_key *key);
+
+/* Snapshots (doc/state-format.md): the key's partial matches, held-back
+ * matches and buffer, exactly (heap order, versions and lock counts
+ * included), so a loaded key gives the same matches in the same order as
+ * the saved one would have. Save returns 0, or -1 when out of memory.
+ * Load returns the key, or NULL: on bad input in->error says why, else
+ * memory ran out. */
+int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key, snap_out *o);
+weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in);
 
 #endif

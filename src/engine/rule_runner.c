@@ -182,3 +182,17 @@ void weir_rule_prefetch(const engine_rule *r, const void *state)
     if (r->plan->window)
         weir_window_key_prefetch(state);
 }
+
+int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o)
+{
+    if (r->plan->window)
+        return weir_window_key_save(r->runtime, state, o);
+    return weir_pattern_key_save(r->runtime, state, o);
+}
+
+void *weir_rule_key_load(engine_rule *r, snap_in *in)
+{
+    if (r->plan->window)
+        return weir_window_key_load(r->runtime, in);
+    return weir_pattern_key_load(r->runtime, in);
+}

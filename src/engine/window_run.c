@@ -684,3 +684,195 @@ void weir_window_key_prefetch(const weir_window_key *key)
     if (key->ring && key->n)
         __builtin_prefetch(key->ring);
 }
+
+/* ------------------------------------------------------------------ */
+/* Snapshots                                                            */
+
+static void save_state(snap_out *o, const weir_window_agg *ag, const weir_agg_state *st)
+{
+    snap_put_svar(o, st->n);
+    snap_put_u8(o, st->overflow);
+    switch (ag->kind) {
+    case WEIR_AGG_COUNT:
+    case WEIR_AGG__COUNT:
+        break;
+    case WEIR_AGG_SUM:
+    case WEIR_AGG_AVG:
+        if (ag->fn == WEIR_AGG_FN_SUM_F64 || ag->fn == WEIR_AGG_FN_AVG_F64) {
+            uint64_t bits;
+            memcpy(&bits, &st->sum_f, sizeof bits);
+            snap_put_u64(o, bits);
+        } else {
+            snap_put_svar(o, st->sum_i);
+        }
+        break;
+    case WEIR_AGG_MIN:
+    case WEIR_AGG_MAX:
+    case WEIR_AGG_FIRST:
+    case WEIR_AGG_LAST:
+        snap_put_value(o, ag->arg_type, &st->v);
+        break;
+    case WEIR_AGG_COUNT_DISTINCT: {
+        size_t n = st->set ? weir_value_set_size(st->set) : 0;
+        snap_put_u8(o, st->set != NULL);
+        snap_put_uvar(o, n);
+        size_t pos = 0;
+        const weir_value *v;
+        while (st->set && (v = weir_value_set_next(st->set, &pos)))
+            snap_put_value(o, ag->arg_type, v);
+        break;
+    }
+    }
+}
+
+int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key, snap_out *o)
+{
+    snap_put_u8(o, key->has_key);
+    if (key->has_key)
+        snap_put_value(o, rt->plan->key_type, &key->key);
+    snap_put_u64(o, (uint64_t)key->next_k);
+    snap_put_u64(o, (uint64_t)(key->next_k >> 64));
+    snap_put_svar(o, key->last_ts);
+    snap_put_svar(o, key->watermark);
+    snap_put_svar(o, key->since_fire);
+    snap_put_uvar(o, key->n);
+    for (uint32_t i = 0; i < key->n; i++) {
+        const pane *p = pane_at(rt, key, i);
+        snap_put_svar(o, p->index);
+        snap_put_svar(o, p->n_events);
+        snap_put_svar(o, p->min_ts);
+        snap_put_svar(o, p->max_ts);
+        snap_put_uvar(o, p->first_seq);
+        snap_put_uvar(o, p->last_seq);
+        for (unsigned k = 0; k < rt->n_aggs; k++)
+            save_state(o, &rt->plan->aggs[k], &p->st[k]);
+    }
+    return o->failed ? -1 : 0;
+}
+
+/* Reads one aggregate state into st (zeroed by the pane's init). Returns
+ * -1 on bad input or out of memory. */
+static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
+                      snap_in *in)
+{
+    const weir_window_agg *ag = &rt->plan->aggs[k];
+    weir_agg_state *st = &p->st[k];
+    st->n = snap_get_svar(in);
+    uint8_t overflow = snap_get_u8(in);
+    if (overflow > 1)
+        snap_fail(in, "bad aggregate state");
+    st->overflow = overflow;
+    switch (ag->kind) {
+    case WEIR_AGG_COUNT:
+    case WEIR_AGG__COUNT:
+        break;
+    case WEIR_AGG_SUM:
+    case WEIR_AGG_AVG:
+        if (ag->fn == WEIR_AGG_FN_SUM_F64 || ag->fn == WEIR_AGG_FN_AVG_F64) {
+            uint64_t bits = snap_get_u64(in);
+            memcpy(&st->sum_f, &bits, sizeof bits);
+        } else {
+            st->sum_i = snap_get_svar(in);
+        }
+        break;
+    case WEIR_AGG_MIN:
+    case WEIR_AGG_MAX:
+    case WEIR_AGG_FIRST:
+    case WEIR_AGG_LAST:
+        snap_get_value(in, ag->arg_type, &st->v);
+        if (!snap_in_ok(in))
+            return -1;
+        if (rt->str_slot[k] >= 0 && !st->v.missing && keep_string(rt, key, p, k) != 0)
+            return -1;
+        break;
+    case WEIR_AGG_COUNT_DISTINCT: {
+        uint8_t has_set = snap_get_u8(in);
+        size_t n = snap_get_count(in, 1);
+        if (snap_in_ok(in) && (has_set > 1 || (!has_set && n)))
+            snap_fail(in, "bad count distinct state");
+        if (!snap_in_ok(in))
+            return -1;
+        if (has_set) {
+            st->set = weir_value_set_new(ag->arg_type);
+            if (!st->set)
+                return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            weir_value v;
+            snap_get_value(in, ag->arg_type, &v);
+            if (snap_in_ok(in) && v.missing)
+                snap_fail(in, "missing value in a count distinct set");
+            if (!snap_in_ok(in) || weir_value_set_add(st->set, &v) != 0)
+                return -1;
+        }
+        size_t bytes = (st->set ? weir_value_set_size(st->set) : 0) * SET_MEMBER_BYTES;
+        p->set_bytes += bytes;
+        key->bytes += bytes;
+        break;
+    }
+    }
+    return snap_in_ok(in) ? 0 : -1;
+}
+
+weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
+{
+    weir_window_key *key = weir_window_key_new(rt);
+    if (!key)
+        return NULL;
+    uint8_t has_key = snap_get_u8(in);
+    if (has_key > 1)
+        snap_fail(in, "bad window state");
+    if (has_key) {
+        weir_value v;
+        snap_get_value(in, rt->plan->key_type, &v);
+        if (!snap_in_ok(in))
+            goto fail;
+        if (!v.missing && rt->plan->key_type == WEIR_T_STRING) {
+            key->key_buf = malloc(v.len ? v.len : 1);
+            if (!key->key_buf)
+                goto fail;
+            if (v.len)
+                memcpy(key->key_buf, v.u.s, v.len);
+            v.u.s = key->key_buf;
+            key->bytes += v.len ? v.len : 1;
+        }
+        key->key = v;
+        key->has_key = true;
+    }
+    uint64_t lo = snap_get_u64(in);
+    uint64_t hi = snap_get_u64(in);
+    key->next_k = (__int128)(((unsigned __int128)hi << 64) | lo);
+    /* a window number comes from int64 milliseconds: anything else would
+     * overflow the deadline arithmetic */
+    if (snap_in_ok(in) && (key->next_k < (__int128)INT64_MIN * 4 || key->next_k > INT64_MAX))
+        snap_fail(in, "bad window position");
+    key->last_ts = snap_get_svar(in);
+    key->watermark = snap_get_svar(in);
+    key->since_fire = snap_get_svar(in);
+    size_t n = snap_get_count(in, 6);
+    if (!snap_in_ok(in))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        pane *p = pane_append(rt, key);
+        if (!p)
+            goto fail;
+        p->index = snap_get_svar(in);
+        p->n_events = snap_get_svar(in);
+        p->min_ts = snap_get_svar(in);
+        p->max_ts = snap_get_svar(in);
+        p->first_seq = snap_get_uvar(in);
+        p->last_seq = snap_get_uvar(in);
+        if (snap_in_ok(in) && p->n_events <= 0)
+            snap_fail(in, "empty window pane");
+        for (unsigned k = 0; k < rt->n_aggs && snap_in_ok(in); k++)
+            if (load_state(rt, key, p, k, in) != 0)
+                goto fail;
+        if (!snap_in_ok(in))
+            goto fail;
+    }
+    update_deadline(rt, key);
+    return key;
+fail:
+    weir_window_key_free(rt, key);
+    return NULL;
+}

@@ -60,6 +60,7 @@
 
 #include "compile/expr.h"
 #include "compile/window_plan.h"
+#include "engine/snap_codec.h"
 
 typedef struct weir_window_runtime weir_window_runtime;
 typedef struct weir_window_key weir_window_key;
@@ -146,5 +147,12 @@ bool weir_window_key_idle(const weir_window_key *key);
  * count distinct sets (32 bytes per member). Kept up to date as the key
  * changes, so this is O(1). */
 size_t weir_window_key_bytes(const weir_window_key *key);
+
+/* Snapshots (doc/state-format.md): the key's value, its panes with their
+ * aggregate states (count distinct sets member by member) and its
+ * progress. Save returns 0, or -1 when out of memory. Load returns the
+ * key, or NULL: on bad input in->error says why, else memory ran out. */
+int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key, snap_out *o);
+weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in);
 
 #endif

@@ -1,0 +1,402 @@
+/* snap_codec.c — the snapshot format's primitives (see snap_codec.h). */
+#include "engine/snap_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ output */
+
+void snap_out_init(snap_out *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+void snap_out_free(snap_out *o)
+{
+    free(o->buf);
+    memset(o, 0, sizeof *o);
+}
+
+static bool reserve(snap_out *o, size_t n)
+{
+    if (o->failed)
+        return false;
+    if (o->len + n <= o->cap)
+        return true;
+    size_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + n) {
+        if (cap > SIZE_MAX / 2) {
+            o->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    unsigned char *b = realloc(o->buf, cap);
+    if (!b) {
+        o->failed = true;
+        return false;
+    }
+    o->buf = b;
+    o->cap = cap;
+    return true;
+}
+
+void snap_put_bytes(snap_out *o, const void *p, size_t n)
+{
+    if (n && reserve(o, n)) {
+        memcpy(o->buf + o->len, p, n);
+        o->len += n;
+    }
+}
+
+void snap_put_u8(snap_out *o, uint8_t v)
+{
+    if (reserve(o, 1))
+        o->buf[o->len++] = v;
+}
+
+void snap_put_uvar(snap_out *o, uint64_t v)
+{
+    if (!reserve(o, 10))
+        return;
+    while (v >= 0x80) {
+        o->buf[o->len++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    o->buf[o->len++] = (unsigned char)v;
+}
+
+void snap_put_svar(snap_out *o, int64_t v)
+{
+    snap_put_uvar(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+void snap_put_u64(snap_out *o, uint64_t v)
+{
+    if (!reserve(o, 8))
+        return;
+    for (int i = 0; i < 8; i++)
+        o->buf[o->len++] = (unsigned char)(v >> (8 * i));
+}
+
+void snap_put_str(snap_out *o, const char *s, size_t n)
+{
+    snap_put_uvar(o, n);
+    snap_put_bytes(o, s, n);
+}
+
+size_t snap_begin_section(snap_out *o)
+{
+    size_t mark = o->len;
+    snap_put_u64(o, 0);
+    return mark;
+}
+
+void snap_end_section(snap_out *o, size_t mark)
+{
+    if (o->failed)
+        return;
+    uint64_t n = o->len - mark - 8;
+    for (int i = 0; i < 8; i++)
+        o->buf[mark + (size_t)i] = (unsigned char)(n >> (8 * i));
+}
+
+void snap_put_value(snap_out *o, weir_type t, const weir_value *v)
+{
+    if (v->missing) {
+        snap_put_u8(o, 0);
+        return;
+    }
+    snap_put_u8(o, 1);
+    switch (t) {
+    case WEIR_T_STRING:
+        snap_put_str(o, v->u.s, v->len);
+        break;
+    case WEIR_T_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &v->u.f, sizeof bits);
+        snap_put_u64(o, bits);
+        break;
+    }
+    case WEIR_T_BOOL:
+        snap_put_uvar(o, v->u.b ? 1 : 0);
+        break;
+    default: /* int, decimal, time, duration: int64-backed */
+        snap_put_svar(o, v->u.i);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ input */
+
+void snap_in_init(snap_in *in, const void *data, size_t len)
+{
+    in->start = in->p = data;
+    in->end = in->p + len;
+    in->error[0] = '\0';
+}
+
+void snap_fail(snap_in *in, const char *what)
+{
+    if (!snap_in_ok(in))
+        return;
+    snprintf(in->error, sizeof in->error, "%.120s (at byte %zu)", what,
+             (size_t)(in->p - in->start));
+    in->p = in->end;
+}
+
+size_t snap_in_left(const snap_in *in)
+{
+    return (size_t)(in->end - in->p);
+}
+
+uint8_t snap_get_u8(snap_in *in)
+{
+    if (in->p >= in->end) {
+        snap_fail(in, "truncated");
+        return 0;
+    }
+    return *in->p++;
+}
+
+uint64_t snap_get_uvar(snap_in *in)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (in->p >= in->end) {
+            snap_fail(in, "truncated");
+            return 0;
+        }
+        unsigned char b = *in->p++;
+        if (shift == 63 && b > 1) {
+            snap_fail(in, "number too large");
+            return 0;
+        }
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    snap_fail(in, "number too large");
+    return 0;
+}
+
+int64_t snap_get_svar(snap_in *in)
+{
+    uint64_t u = snap_get_uvar(in);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+uint64_t snap_get_u64(snap_in *in)
+{
+    if (snap_in_left(in) < 8) {
+        snap_fail(in, "truncated");
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)in->p[i] << (8 * i);
+    in->p += 8;
+    return v;
+}
+
+size_t snap_get_count(snap_in *in, size_t min_bytes)
+{
+    uint64_t n = snap_get_uvar(in);
+    if (!snap_in_ok(in))
+        return 0;
+    if (min_bytes == 0)
+        min_bytes = 1;
+    if (n > snap_in_left(in) / min_bytes) {
+        snap_fail(in, "count larger than the data left");
+        return 0;
+    }
+    return (size_t)n;
+}
+
+const unsigned char *snap_get_raw(snap_in *in, size_t n)
+{
+    if (snap_in_left(in) < n) {
+        snap_fail(in, "truncated");
+        return NULL;
+    }
+    const unsigned char *p = in->p;
+    in->p += n;
+    return p;
+}
+
+const char *snap_get_str(snap_in *in, size_t *len)
+{
+    uint64_t n = snap_get_uvar(in);
+    *len = 0;
+    if (!snap_in_ok(in))
+        return NULL;
+    if (n > snap_in_left(in)) {
+        snap_fail(in, "string longer than the data left");
+        return NULL;
+    }
+    *len = (size_t)n;
+    return (const char *)snap_get_raw(in, (size_t)n);
+}
+
+void snap_get_section(snap_in *in, snap_in *sub)
+{
+    uint64_t n = snap_get_u64(in);
+    if (snap_in_ok(in) && n > snap_in_left(in))
+        snap_fail(in, "section longer than the data left");
+    if (!snap_in_ok(in)) {
+        snap_in_init(sub, in->p, 0);
+        memcpy(sub->error, in->error, sizeof sub->error);
+        return;
+    }
+    snap_in_init(sub, in->p, (size_t)n);
+    sub->start = in->start; /* offsets in errors stay absolute */
+    in->p += n;
+}
+
+void snap_get_value(snap_in *in, weir_type t, weir_value *v)
+{
+    memset(v, 0, sizeof *v);
+    uint8_t tag = snap_get_u8(in);
+    if (tag == 0) {
+        v->missing = true;
+        return;
+    }
+    if (tag != 1) {
+        snap_fail(in, "bad value tag");
+        v->missing = true;
+        return;
+    }
+    switch (t) {
+    case WEIR_T_STRING: {
+        size_t len;
+        const char *s = snap_get_str(in, &len);
+        if (len > UINT32_MAX) {
+            snap_fail(in, "string too long");
+            s = NULL;
+        }
+        v->u.s = s ? s : "";
+        v->len = s ? (uint32_t)len : 0;
+        break;
+    }
+    case WEIR_T_FLOAT: {
+        uint64_t bits = snap_get_u64(in);
+        memcpy(&v->u.f, &bits, sizeof bits);
+        break;
+    }
+    case WEIR_T_BOOL: {
+        uint64_t b = snap_get_uvar(in);
+        if (b > 1)
+            snap_fail(in, "bad bool");
+        v->u.b = b == 1;
+        break;
+    }
+    default:
+        v->u.i = snap_get_svar(in);
+        break;
+    }
+    if (!snap_in_ok(in))
+        v->missing = true;
+}
+
+/* ------------------------------------------------------------ checksum */
+
+uint64_t snap_checksum(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)len;
+    const uint64_t prime = 0x100000001b3ULL;
+    while (len >= 8) {
+        uint64_t w = 0;
+        for (int i = 0; i < 8; i++) /* little endian on every host */
+            w |= (uint64_t)p[i] << (8 * i);
+        h = (h ^ w) * prime;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    while (len--) {
+        h = (h ^ *p++) * prime;
+    }
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* ------------------------------------------------------------ pointer ids */
+
+void snap_ids_init(snap_ids *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void snap_ids_free(snap_ids *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t ptr_slot(const void *p, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+static int ids_grow(snap_ids *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    const void **keys = calloc(cap, sizeof *keys);
+    uint32_t *vals = malloc(cap * sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i])
+            continue;
+        size_t j = ptr_slot(m->keys[i], cap);
+        while (keys[j])
+            j = (j + 1) & (cap - 1);
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    return 0;
+}
+
+uint32_t snap_ids_put(snap_ids *m, const void *p, bool *added)
+{
+    *added = false;
+    if ((m->n + 1) * 2 > m->cap && ids_grow(m) != 0)
+        return UINT32_MAX;
+    size_t j = ptr_slot(p, m->cap);
+    while (m->keys[j]) {
+        if (m->keys[j] == p)
+            return m->vals[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->keys[j] = p;
+    m->vals[j] = (uint32_t)m->n++;
+    *added = true;
+    return m->vals[j];
+}
+
+uint32_t snap_ids_get(const snap_ids *m, const void *p)
+{
+    if (!m->cap)
+        return UINT32_MAX;
+    size_t j = ptr_slot(p, m->cap);
+    while (m->keys[j]) {
+        if (m->keys[j] == p)
+            return m->vals[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return UINT32_MAX;
+}
