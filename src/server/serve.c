@@ -391,10 +391,16 @@ bool weir_server_ready(const weir_server *srv)
 
 int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs)
 {
-    if (weir_shard_pool_swap_rules(srv->shards, rs) < 0) {
+    weir_restore_report rep;
+    if (weir_shard_pool_swap_rules(srv->shards, rs, &rep) < 0) {
         weir_ruleset_free(rs);
         return -1;
     }
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_swapped",
+                   "rules swapped: %zu kept their state (%" PRIu64 " keys, %" PRIu64
+                   " held events), %zu start empty, %zu dropped",
+                   rep.rules_restored, rep.keys, rep.held_events, rep.rules_fresh,
+                   rep.rules_dropped);
     weir_ruleset_free(srv->rs);
     srv->rs = rs;
     if (realize_sinks(srv, rs) < 0)

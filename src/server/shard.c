@@ -4,7 +4,9 @@
  * per shard and gap-free whatever the sources do. */
 #include <event2/event.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "server/event_queue.h"
 #include "server/shard.h"
@@ -166,10 +168,84 @@ void weir_shard_finish(weir_shard *s)
     weir_engine_finish(s->engine);
 }
 
-int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs)
+/* A shard's state: a magic, its line counter (alert ids derive from line
+ * numbers, so a restored shard must go on numbering where it stopped),
+ * then its engine's snapshot (doc/state-format.md). */
+#define SHARD_MAGIC "WEIRSHRD"
+#define SHARD_HEADER 16
+
+int weir_shard_snapshot(weir_shard *s, void **out, size_t *len)
 {
     weir_shard_drain(s);
+    void *snap;
+    size_t n;
+    if (weir_engine_snapshot(s->engine, &snap, &n) != 0)
+        return -1;
+    unsigned char *b = malloc(SHARD_HEADER + n);
+    if (!b) {
+        free(snap);
+        return -1;
+    }
+    memcpy(b, SHARD_MAGIC, 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (unsigned char)(s->line_no >> (8 * i));
+    memcpy(b + SHARD_HEADER, snap, n);
+    free(snap);
+    *out = b;
+    *len = SHARD_HEADER + n;
+    return 0;
+}
+
+/* A new engine for rs holding the state in (data, len); NULL with a
+ * message in err. */
+static weir_engine *restored_engine(weir_shard *s, const weir_ruleset *rs, const void *data,
+                                    size_t len, uint64_t *line_no, weir_restore_report *rep,
+                                    char *err, size_t errlen)
+{
+    const unsigned char *b = data;
+    if (len < SHARD_HEADER || memcmp(b, SHARD_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "not a weir shard state");
+        return NULL;
+    }
+    *line_no = 0;
+    for (int i = 0; i < 8; i++)
+        *line_no |= (uint64_t)b[8 + i] << (8 * i);
     weir_engine *e = make_engine(s, rs);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (weir_engine_restore(e, b + SHARD_HEADER, len - SHARD_HEADER, rep, err, errlen) != 0) {
+        weir_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int weir_shard_restore(weir_shard *s, const weir_ruleset *rs, const void *data, size_t len,
+                       weir_restore_report *rep, char *err, size_t errlen)
+{
+    weir_shard_drain(s);
+    uint64_t line_no;
+    weir_engine *e = restored_engine(s, rs, data, len, &line_no, rep, err, errlen);
+    if (!e)
+        return -1;
+    weir_engine_free(s->engine);
+    s->engine = e;
+    s->line_no = line_no;
+    return 0;
+}
+
+int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_report *rep)
+{
+    void *snap;
+    size_t len;
+    if (weir_shard_snapshot(s, &snap, &len) != 0)
+        return -1;
+    char err[256];
+    uint64_t line_no;
+    weir_engine *e = restored_engine(s, rs, snap, len, &line_no, rep, err, sizeof err);
+    free(snap);
     if (!e)
         return -1;
     weir_engine_free(s->engine);

@@ -60,10 +60,22 @@ void weir_shard_drain(weir_shard *s);
  * pending deadline and window fires (used at shutdown). */
 void weir_shard_finish(weir_shard *s);
 
-/* Drains into the current engine, then replaces it with a fresh one running
- * rs (which must outlive the shard or the next swap). State of the old rules
- * is dropped. Returns 0, or -1 (the old engine stays) when out of memory. */
-int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs);
+/* Drains into the current engine, then replaces it with one running rs
+ * (which must outlive the shard or the next swap) that keeps the state of
+ * every rule whose name and fingerprint did not change; changed and new
+ * rules start empty, removed ones are dropped (weir_engine_restore). rep
+ * (may be NULL) says which. Returns 0, or -1 (the old engine stays) when
+ * out of memory. */
+int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_report *rep);
+
+/* Drains, then writes the shard's state (its line counter and its engine's
+ * snapshot) into a malloc'd buffer. Returns 0, or -1 when out of memory. */
+int weir_shard_snapshot(weir_shard *s, void **out, size_t *len);
+/* Drains into the current engine, then replaces it with one running rs
+ * restored from a weir_shard_snapshot. Returns 0, or -1 with a message in
+ * err (a bad state, or out of memory): the old engine stays. */
+int weir_shard_restore(weir_shard *s, const weir_ruleset *rs, const void *data, size_t len,
+                       weir_restore_report *rep, char *err, size_t errlen);
 
 const weir_engine *weir_shard_engine(const weir_shard *s);
 size_t weir_shard_queue_used(const weir_shard *s);

@@ -29,7 +29,7 @@
 #include "util/grow_bytes.h"
 
 enum { REC_ALERT, REC_DEAD, REC_LATE, REC_ROOM };
-enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STOP };
+enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STOP, CMD_SNAPSHOT, CMD_RESTORE };
 
 /* Bytes of records a shard may have waiting for the main thread. */
 #define OUT_QUEUE_BYTES ((size_t)8 << 20)
@@ -56,6 +56,13 @@ typedef struct worker {
     unsigned cmd, cmd_seq, done_seq;
     const weir_ruleset *cmd_rs;
     int cmd_result;
+    const void *cmd_data;      /* CMD_RESTORE: the shard's state (borrowed) */
+    size_t cmd_data_len;
+    void *cmd_blob;            /* CMD_SNAPSHOT: the state written (owned
+                                  until the main thread takes it) */
+    size_t cmd_blob_len;
+    weir_restore_report cmd_rep;
+    char cmd_err[256];
     weir_engine_stats stats;
     weir_rule_stats *rule_stats;     /* owned; n_rules of them */
     size_t n_rules;
@@ -418,8 +425,22 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
     case CMD_FINISH:
         weir_shard_finish(w->shard);
         break;
+    case CMD_SNAPSHOT:
+        result = weir_shard_snapshot(w->shard, &w->cmd_blob, &w->cmd_blob_len);
+        if (result != 0)
+            snprintf(w->cmd_err, sizeof w->cmd_err, "out of memory");
+        break;
+    case CMD_RESTORE:
+        result = weir_shard_restore(w->shard, rs, w->cmd_data, w->cmd_data_len, &w->cmd_rep,
+                                    w->cmd_err, sizeof w->cmd_err);
+        if (result == 0 && size_counters(w, rs) != 0) {
+            pthread_mutex_lock(&w->mu);
+            w->n_rules = w->n_streams = 0;
+            pthread_mutex_unlock(&w->mu);
+        }
+        break;
     case CMD_SWAP:
-        result = weir_shard_swap_rules(w->shard, rs);
+        result = weir_shard_swap_rules(w->shard, rs, &w->cmd_rep);
         if (result == 0 && size_counters(w, rs) != 0) {
             /* the new rules run, their counters stay at the last figures
                of the old ones until memory allows */
@@ -529,6 +550,7 @@ static void worker_free(worker *w)
     free(w->rule_stats);
     free(w->stream_stats);
     free(w->rec);
+    free(w->cmd_blob);
     pthread_mutex_destroy(&w->mu);
 }
 
@@ -676,10 +698,25 @@ void weir_shard_pool_finish(weir_shard_pool *p)
     command_all(p, CMD_FINISH, NULL);
 }
 
-int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs)
+static void add_report(weir_restore_report *sum, const weir_restore_report *r)
 {
+    /* rules are the same on every shard: take one shard's figures */
+    sum->rules_restored = r->rules_restored;
+    sum->rules_fresh = r->rules_fresh;
+    sum->rules_dropped = r->rules_dropped;
+    sum->keys += r->keys;
+    sum->held_events += r->held_events;
+}
+
+int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
+                               weir_restore_report *rep)
+{
+    weir_restore_report local;
+    if (!rep)
+        rep = &local;
+    memset(rep, 0, sizeof *rep);
     if (p->single) {
-        if (weir_shard_swap_rules(p->single, rs) < 0)
+        if (weir_shard_swap_rules(p->single, rs, rep) < 0)
             return -1;
         p->rs = rs;
         return 0;
@@ -687,7 +724,73 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs)
     wake_cb(-1, 0, p);
     weir_shard_pool_sync(p);
     int rc = command_all(p, CMD_SWAP, rs);
+    for (unsigned i = 0; i < p->n; i++)
+        add_report(rep, &p->workers[i].cmd_rep);
     p->rs = rs;
+    return rc;
+}
+
+int weir_shard_pool_snapshot(weir_shard_pool *p, void **blobs, size_t *lens)
+{
+    if (p->single)
+        return weir_shard_snapshot(p->single, &blobs[0], &lens[0]);
+    wake_cb(-1, 0, p);
+    weir_shard_pool_sync(p);
+    int rc = command_all(p, CMD_SNAPSHOT, p->rs);
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        blobs[i] = w->cmd_blob;
+        lens[i] = w->cmd_blob_len;
+        w->cmd_blob = NULL;
+    }
+    if (rc != 0) {
+        for (unsigned i = 0; i < p->n; i++) {
+            free(blobs[i]);
+            blobs[i] = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
+                            const void *const *blobs, const size_t *lens, size_t n,
+                            weir_restore_report *rep, char *err, size_t errlen)
+{
+    weir_restore_report local;
+    if (!rep)
+        rep = &local;
+    memset(rep, 0, sizeof *rep);
+    if (n != p->n) {
+        snprintf(err, errlen,
+                 "the state was saved by %zu shards and this server runs %u: start it "
+                 "with --shards %zu",
+                 n, p->n, n);
+        return -1;
+    }
+    if (p->single) {
+        int rc = weir_shard_restore(p->single, rs, blobs[0], lens[0], rep, err, errlen);
+        if (rc == 0)
+            p->rs = rs;
+        return rc;
+    }
+    wake_cb(-1, 0, p);
+    weir_shard_pool_sync(p);
+    for (unsigned i = 0; i < p->n; i++) {
+        p->workers[i].cmd_data = blobs[i];
+        p->workers[i].cmd_data_len = lens[i];
+        p->workers[i].cmd_err[0] = '\0';
+    }
+    int rc = command_all(p, CMD_RESTORE, rs);
+    for (unsigned i = 0; i < p->n; i++) {
+        worker *w = &p->workers[i];
+        w->cmd_data = NULL;
+        add_report(rep, &w->cmd_rep);
+        if (w->cmd_err[0] && rc != 0)
+            snprintf(err, errlen, "shard %u: %s", i, w->cmd_err);
+    }
+    if (rc == 0)
+        p->rs = rs;
     return rc;
 }
 

@@ -39,10 +39,27 @@ size_t weir_shard_pool_max_line(const weir_shard_pool *p);
 void weir_shard_pool_sync(weir_shard_pool *p);
 /* End of input on every shard; returns once their callbacks are done. */
 void weir_shard_pool_finish(weir_shard_pool *p);
-/* Every shard drops its engine for a fresh one running rs; returns once
- * all did (rs must outlive the pool or the next swap). -1 if one failed
- * (that shard keeps its old rules). */
-int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs);
+/* A barrier, then every shard moves to rs keeping the state of the rules
+ * whose name and fingerprint did not change (weir_shard_swap_rules);
+ * returns once all did (rs must outlive the pool or the next swap). rep
+ * (may be NULL): keys and held events summed over shards. -1 if one
+ * failed (that shard keeps its old rules). */
+int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
+                               weir_restore_report *rep);
+
+/* A barrier through every shard: each processes every line submitted so
+ * far, then writes its state (weir_shard_snapshot). The caller is the only
+ * submitter, so the states and what the sources handed in by now form one
+ * consistent cut. blobs and lens have weir_shard_pool_count() entries;
+ * the blobs are malloc'd, the caller frees them. Returns 0, or -1 (out of
+ * memory; nothing to free). */
+int weir_shard_pool_snapshot(weir_shard_pool *p, void **blobs, size_t *lens);
+/* Every shard replaces its engine with one running rs restored from its
+ * blob (n must be the shard count: keys are spread over shards by hash).
+ * Returns 0, or -1 with a message in err. */
+int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
+                            const void *const *blobs, const size_t *lens, size_t n,
+                            weir_restore_report *rep, char *err, size_t errlen);
 
 /* Counters summed over shards (watermark: the lowest). With threads the
  * figures are at most 100 ms old. */
