@@ -225,7 +225,7 @@ void weir_store_entry_from_manifest(weir_store_entry *e, const char *id, const c
 {
     memset(e, 0, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", id);
-    weir_manifest m;
+    weir_manifest m = {0};
     if (!text || weir_manifest_parse(text, len, &m, NULL, 0) < 0 ||
         weir_store_manifest_matches(&m, job, kind, id, store, NULL, 0) < 0) {
         e->damaged = true;

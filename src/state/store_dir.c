@@ -625,7 +625,7 @@ static int dir_get(weir_store *s, weir_store_kind kind, const char *id, weir_sto
 {
     dir_store *d = (dir_store *)s;
     const char *what = weir_store_kind_word(kind);
-    weir_manifest m;
+    weir_manifest m = {0};
     int rc = read_manifest(d, kind, id, &m, err, errlen);
     if (rc != 0 || weir_store_read_init(out, &m, err, errlen) < 0) {
         weir_manifest_clear(&m);

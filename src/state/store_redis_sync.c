@@ -208,7 +208,7 @@ int weir_redis_get(weir_store *st, weir_store_kind kind, const char *id, weir_st
                    char *err, size_t errlen)
 {
     redis_store *s = (redis_store *)st;
-    weir_manifest m;
+    weir_manifest m = {0};
     int rc = read_manifest(s, kind, id, &m, err, errlen);
     if (rc == 0)
         rc = weir_store_read_init(out, &m, err, errlen);
@@ -304,7 +304,7 @@ int weir_redis_del(weir_store *st, weir_store_kind kind, const char *id, char *e
     weir_redis_key_latest(s, latest_key, sizeof latest_key);
     weir_redis_key_manifest(s, kind, id, mkey, sizeof mkey);
 
-    weir_manifest m;
+    weir_manifest m = {0};
     char why[256];
     int found = read_manifest(s, kind, id, &m, why, sizeof why);
     if (found < 0 && !s->sync) {
