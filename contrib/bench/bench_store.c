@@ -137,27 +137,29 @@ static double timed_get(weir_store *s, const char *id, size_t expect)
     return t;
 }
 
-static void run(const char *label, weir_store *s, struct event_base *base,
-                const weir_store_part *parts, size_t n, size_t total, int runs)
+/* The figures of one store and mode over the runs. */
+typedef struct series {
+    char label[48];
+    weir_store *s;
+    struct event_base *base; /* NULL: writes inside put() */
+    double put[MAX_RUNS], get[MAX_RUNS], stall[MAX_RUNS], in_put[MAX_RUNS];
+} series;
+
+static void measure(series *m, int i, const weir_store_part *parts, size_t n, size_t total)
 {
-    double put_t[MAX_RUNS], get_t[MAX_RUNS], stall[MAX_RUNS], in_put[MAX_RUNS];
-    /* One unmeasured round first, so no mode pays for the page cache or
-     * a connection the previous one left. */
-    double ignore;
-    timed_put(s, base, "100", parts, n, &ignore, &ignore);
-    timed_get(s, "100", total);
-    for (int i = 0; i < runs; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "%d", 101 + i);
-        put_t[i] = timed_put(s, base, id, parts, n, &stall[i], &in_put[i]);
-        get_t[i] = timed_get(s, id, total);
-    }
+    char id[16];
+    snprintf(id, sizeof id, "%d", 101 + i);
+    m->put[i] = timed_put(m->s, m->base, id, parts, n, &m->stall[i], &m->in_put[i]);
+    m->get[i] = timed_get(m->s, id, total);
+}
+
+static void report(series *m, int runs, size_t total)
+{
     double mb = (double)total / 1e6;
-    double pt = median(put_t, runs), gt = median(get_t, runs);
+    double pt = median(m->put, runs), gt = median(m->get, runs);
     printf("%-22s write %7.1f MB/s (%6.3f s)  read %7.1f MB/s (%6.3f s)  in put() %6.3f s  "
            "longest loop stall %6.3f s\n",
-           label, mb / pt, pt, mb / gt, gt, median(in_put, runs), median(stall, runs));
-    fflush(stdout);
+           m->label, mb / pt, pt, mb / gt, gt, median(m->in_put, runs), median(m->stall, runs));
 }
 
 /* ---- a private redis-server */
@@ -267,21 +269,6 @@ int main(int argc, char **argv)
     }
     char err[256];
     struct event_base *base = event_base_new();
-
-    weir_store_options o = {.job = "bench", .keep = 2};
-    weir_store *s = weir_store_open_dir(dir, &o, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    run("dir, in put()", s, NULL, parts, n_parts, total, runs);
-    weir_store_free(s);
-
-    o.base = base;
-    s = weir_store_open_dir(dir, &o, err, sizeof err);
-    run("dir, worker thread", s, base, parts, n_parts, total, runs);
-    weir_store_free(s);
-
     pid_t pid = 0;
     char url[300];
     if (redis) {
@@ -291,19 +278,41 @@ int main(int argc, char **argv)
         pid = start_redis(port);
         snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
     }
+
+    /* Every store and mode, measured in turn within each run, so that the
+     * load of a shared machine and the state of the page cache fall on all
+     * of them alike. */
+    series m[5] = {{.label = "dir, in put()"}, {.label = "dir, worker thread", .base = base}};
+    weir_store_options o = {.job = "bench-inline", .keep = 2};
+    m[0].s = weir_store_open_dir(dir, &o, err, sizeof err);
+    o.job = "bench-worker";
+    o.base = base;
+    m[1].s = m[0].s ? weir_store_open_dir(dir, &o, err, sizeof err) : NULL;
     size_t chunks[] = {1 << 20, 4 << 20, 16 << 20};
-    for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+    for (int c = 0; c < 3; c++) {
         weir_store_options ro = {.job = "bench", .keep = 2, .base = base, .timeout_ms = 30000,
                                  .chunk_size = chunks[c]};
-        s = weir_store_open(url, &ro, err, sizeof err);
-        if (!s) {
-            fprintf(stderr, "%s\n", err);
-            return 1;
-        }
-        char label[64];
-        snprintf(label, sizeof label, "redis, %zu MiB chunks", chunks[c] >> 20);
-        run(label, s, base, parts, n_parts, total, runs);
-        weir_store_free(s);
+        snprintf(m[2 + c].label, sizeof m[2 + c].label, "redis, %zu MiB chunks", chunks[c] >> 20);
+        m[2 + c].base = base;
+        m[2 + c].s = m[1 + c].s ? weir_store_open(url, &ro, err, sizeof err) : NULL;
+    }
+    if (!m[4].s) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    for (int k = 0; k < 5; k++) {
+        /* One unmeasured round first: no mode pays for a cold cache or for
+         * making its connection. */
+        double ignore;
+        timed_put(m[k].s, m[k].base, "100", parts, n_parts, &ignore, &ignore);
+        timed_get(m[k].s, "100", total);
+    }
+    for (int i = 0; i < runs; i++)
+        for (int k = 0; k < 5; k++)
+            measure(&m[k], i, parts, n_parts, total);
+    for (int k = 0; k < 5; k++) {
+        report(&m[k], runs, total);
+        weir_store_free(m[k].s);
     }
     if (pid) {
         kill(pid, SIGKILL);

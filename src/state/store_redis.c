@@ -170,7 +170,7 @@ static void arm_timer(redis_store *s)
     evtimer_add(s->timer_ev, &tv);
 }
 
-/* Schedules put_finish when nothing of p is outstanding any more. */
+/* Schedules on_done once nothing of p is outstanding any more. */
 static void check_done(redis_put *p)
 {
     if (p->pending == 0 && (p->failed || p->retry || p->state == PUT_DONE)) {

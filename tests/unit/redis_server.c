@@ -82,12 +82,13 @@ void weir_test_redis_start(weir_test_redis *r, int port)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             r->pid = 0;
+            rmdir(r->dir);
             cr_assert_fail("redis-server exited (%s %d) before answering on port %d%s",
                            WIFEXITED(status) ? "code" : "signal",
                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), r->port,
-                     WIFEXITED(status) && WEXITSTATUS(status) == 127
-                         ? ": it is not installed (run contrib/install-deps.sh)"
-                         : "");
+                           WIFEXITED(status) && WEXITSTATUS(status) == 127
+                               ? ": it is not installed (run contrib/install-deps.sh)"
+                               : "");
         }
         if (answers_ping(r->port))
             return;

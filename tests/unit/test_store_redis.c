@@ -536,9 +536,85 @@ Test(store_redis, free_reports_puts_in_flight_and_queued)
         cr_assert_eq(r[i].ok, -1);
         cr_assert(strstr(r[i].error, "store closed"), "%s", r[i].error);
     }
-    /* Nothing was committed. */
+    /* Nothing was committed, and what was written expires by itself. */
     cr_assert_eq(count_keys("weir:{job}:checkpoint:*:manifest"), 0);
+    redisReply *keys = cmd("KEYS weir:{job}:checkpoint:*");
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *t = cmd("PTTL %s", keys->element[i]->str);
+        cr_assert(t->integer > 0 && t->integer <= 3600 * 1000, "%s: PTTL %lld",
+                  keys->element[i]->str, t->integer);
+        freeReplyObject(t);
+    }
+    freeReplyObject(keys);
     free(data);
+}
+
+Test(store_redis, queued_puts_run_in_order)
+{
+    weir_store *s = open_redis("job", 2, 0, 1000);
+    unsigned char *data = pattern(3000, 5);
+    weir_store_part parts[] = {{"shard-0", data, 3000}};
+    put_result r[4] = {{0}};
+    char err[256];
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "%d", i + 1);
+        cr_assert_eq(weir_store_put(s, WEIR_STORE_CHECKPOINT, id, parts, 1, on_put, &r[i], err,
+                                    sizeof err), 0);
+    }
+    wait_for(&r[3]);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(r[i].ok, 0, "put %d: %s", i + 1, r[i].error);
+    char id[80];
+    cr_assert_eq(weir_store_latest(s, id, sizeof id, err, sizeof err), 0);
+    cr_assert_str_eq(id, "4");
+    cr_assert_eq(count_keys("weir:{job}:checkpoint:*:manifest"), 2);
+    check_read(s, WEIR_STORE_CHECKPOINT, "3", parts, 1);
+    weir_store_free(s);
+    free(data);
+}
+
+Test(store_redis, redis_errors_fail_the_put_with_their_text)
+{
+    weir_store *s = open_redis("job", 0, 0, 1 << 20);
+    /* A write Redis refuses mid-way (out of memory, no eviction). */
+    redisReply *r = cmd("CONFIG SET maxmemory 2mb");
+    freeReplyObject(r);
+    size_t len = 8 << 20;
+    unsigned char *data = pattern(len, 2);
+    weir_store_part parts[] = {{"shard-0", data, len}};
+    put_result res = put(s, WEIR_STORE_CHECKPOINT, "1", parts, 1);
+    cr_assert_eq(res.ok, -1);
+    cr_assert(strstr(res.error, "checkpoint 1: Redis error: OOM"), "%s", res.error);
+    r = cmd("CONFIG SET maxmemory 0");
+    freeReplyObject(r);
+    /* A command that fails inside EXEC: the index is not a sorted set. */
+    r = cmd("SET weir:{job}:savepoints not-a-zset");
+    freeReplyObject(r);
+    res = put(s, WEIR_STORE_SAVEPOINT, "sp", &(weir_store_part){"meta", "x", 1}, 1);
+    cr_assert_eq(res.ok, -1);
+    cr_assert(strstr(res.error, "savepoint sp: EXEC: command"), "%s", res.error);
+    cr_assert(strstr(res.error, "WRONGTYPE"), "%s", res.error);
+    /* The store goes on working. */
+    put_small(s, WEIR_STORE_CHECKPOINT, "2");
+    weir_store_free(s);
+    free(data);
+}
+
+Test(store_redis, reads_from_a_stopped_server_time_out)
+{
+    weir_store *s = open_redis("job", 0, 300, 0);
+    put_small(s, WEIR_STORE_CHECKPOINT, "1");
+    kill(srv.pid, SIGSTOP);
+    char id[80], err[256];
+    double t0 = now_s();
+    cr_assert_eq(weir_store_latest(s, id, sizeof id, err, sizeof err), -1);
+    weir_store_read rd;
+    cr_assert_eq(weir_store_get(s, WEIR_STORE_CHECKPOINT, "1", &rd, err, sizeof err), -1);
+    cr_assert(strstr(err, "Redis 127.0.0.1:"), "%s", err);
+    double took = now_s() - t0;
+    cr_assert_lt(took, 3.0, "reads took %.2f s with a 300 ms timeout", took);
+    weir_store_free(s);
 }
 
 /* Puts the next checkpoint from the callback of the previous one. */
