@@ -27,7 +27,18 @@
     X("api-token", api_token, STR, NULL,                                                    \
       "bearer token every mutating HTTP call must carry; without one, only loopback")      \
     X("state-dir", state_dir, STR, "weir-state",                                            \
-      "directory for the webhook sinks' spill files")                                       \
+      "directory for rules PUT over HTTP, webhook spill files and (by default) checkpoints")\
+    X("state-store", state_store, STR, NULL,                                                \
+      "where checkpoints and savepoints go: a directory, or redis://HOST[:PORT] (default: --state-dir)")\
+    X("job", job, STR, "weir",                                                              \
+      "name of this job in the state store: jobs sharing a store stay apart")              \
+    X("checkpoint-interval", checkpoint_interval_s, UINT, "0",                             \
+      "seconds between checkpoints; 0 turns checkpoints (and restore at start) off")      \
+    X("checkpoints-kept", checkpoints_kept, UINT, "3", "checkpoints kept in the store")      \
+    X("store-timeout", store_timeout_ms, UINT, "5000",                                      \
+      "milliseconds the state store gets to answer before a checkpoint counts as failed")  \
+    X("from-savepoint", from_savepoint, STR, NULL,                                          \
+      "start from this savepoint instead of the latest checkpoint")                        \
     X("kafka-brokers", kafka_brokers, STR, NULL,                                            \
       "Kafka bootstrap servers, for the Kafka source and for kafka sinks without brokers") \
     X("kafka-topics", kafka_topics, STR, NULL,                                              \

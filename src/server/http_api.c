@@ -29,6 +29,7 @@
 #include "io/listen_addr.h"
 #include "server/alert_ring.h"
 #include "server/http_api.h"
+#include "state/checkpointer.h"
 #include "server/http_json.h"
 #include "server/shard_pool.h"
 #include "util/grow_bytes.h"
@@ -155,6 +156,17 @@ static mhd_result get_readyz(weir_http_api *api, struct MHD_Connection *c)
     if (!weir_server_ready(api->srv))
         return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
                           api->srv->stopping ? "shutting down" : "not ready");
+    if (api->srv->checkpointer) {
+        /* processing goes on, but state is not being saved: say so */
+        weir_checkpoint_stats cs;
+        weir_checkpointer_get_stats(api->srv->checkpointer, &cs);
+        if (cs.consecutive_failures > 0) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "checkpoints failing (%u in a row): %s",
+                     cs.consecutive_failures, cs.last_error);
+            return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "checkpoints_failing", msg);
+        }
+    }
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);
     weir_json_kv_str(g, "status", "ready");

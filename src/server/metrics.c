@@ -15,6 +15,7 @@
 #include "server/alert_ring.h"
 #include "server/server-internal.h"
 #include "server/shard_pool.h"
+#include "state/checkpointer.h"
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -145,6 +146,32 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
            srv->tcp ? weir_tcp_source_clients(srv->tcp) : 0);
     scalar(f, "weir_tcp_connections_total", "counter", "TCP source clients accepted.",
            srv->tcp_clients_total);
+    if (srv->checkpointer) {
+        weir_checkpoint_stats cs;
+        weir_checkpointer_get_stats(srv->checkpointer, &cs);
+        header(f, "weir_checkpoints_total", "counter", "Checkpoints, by result.");
+        fprintf(f, "weir_checkpoints_total{result=\"completed\"} %" PRIu64 "\n", cs.completed);
+        fprintf(f, "weir_checkpoints_total{result=\"failed\"} %" PRIu64 "\n", cs.failed);
+        header(f, "weir_savepoints_total", "counter", "Savepoints, by result.");
+        fprintf(f, "weir_savepoints_total{result=\"completed\"} %" PRIu64 "\n", cs.savepoints);
+        fprintf(f, "weir_savepoints_total{result=\"failed\"} %" PRIu64 "\n",
+                cs.savepoints_failed);
+        scalar(f, "weir_checkpoint_last_id", "gauge", "Id of the last completed checkpoint.",
+               cs.last_id);
+        scalar(f, "weir_checkpoint_last_completed_ms", "gauge",
+               "When the last checkpoint completed (ms since the epoch).",
+               (uint64_t)cs.last_completed_ms);
+        scalar(f, "weir_checkpoint_consecutive_failures", "gauge",
+               "Checkpoints failed since the last one that completed.",
+               cs.consecutive_failures);
+        scalar(f, "weir_checkpoint_bytes", "gauge", "Size of the last checkpoint.", cs.last_bytes);
+        header(f, "weir_checkpoint_barrier_seconds", "gauge",
+               "Ingestion paused by the last checkpoint's barrier.");
+        fprintf(f, "weir_checkpoint_barrier_seconds %.6f\n", cs.last_barrier_seconds);
+        header(f, "weir_checkpoint_duration_seconds", "gauge",
+               "Last checkpoint, from its barrier until it was complete in the store.");
+        fprintf(f, "weir_checkpoint_duration_seconds %.6f\n", cs.last_duration_seconds);
+    }
     scalar(f, "weir_rule_reloads_total", "counter", "Successful rule reloads.", srv->reloads);
     scalar(f, "weir_rule_reload_failures_total", "counter", "Reloads that kept the old rules.",
            srv->reload_failures);

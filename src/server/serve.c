@@ -33,6 +33,8 @@
 #include "server/http_api.h"
 #include "server/server-internal.h"
 #include "server/shard_pool.h"
+#include "state/checkpointer.h"
+#include "state/store.h"
 
 /* Rejected lines described in the log when there is no dead-letter file. */
 #define LOGGED_REJECTS 10
@@ -403,6 +405,8 @@ int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs)
                    rep.rules_dropped);
     weir_ruleset_free(srv->rs);
     srv->rs = rs;
+    if (srv->checkpointer)
+        weir_checkpointer_set_rules(srv->checkpointer, rs);
     if (realize_sinks(srv, rs) < 0)
         weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "out of memory for sinks");
     return 0;
@@ -449,12 +453,38 @@ static void finish_stop(weir_server *srv)
     event_base_loopbreak(srv->base);
 }
 
+static void final_checkpoint_done(void *user, int ok, const char *error)
+{
+    weir_server *srv = user;
+    srv->final_checkpoint = FINAL_DONE;
+    if (ok != 0)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "checkpoint_failed",
+                       "the final checkpoint failed (%s): a restart resumes from the one "
+                       "before",
+                       error ? error : "?");
+}
+
 static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     weir_server *srv = arg;
-    if (sinks_idle(srv) || now_ms() >= srv->stop_deadline_ms) {
+    if (srv->final_checkpoint == FINAL_DUE) {
+        weir_checkpoint_stats st;
+        weir_checkpointer_get_stats(srv->checkpointer, &st);
+        if (!st.in_flight) {
+            srv->final_checkpoint = FINAL_RUNNING; /* the callback may run at once */
+            if (weir_checkpointer_checkpoint_now(srv->checkpointer, final_checkpoint_done,
+                                                 srv) != 0)
+                srv->final_checkpoint = FINAL_DONE;
+        }
+    }
+    bool checkpointed = srv->final_checkpoint == FINAL_NONE ||
+                        srv->final_checkpoint == FINAL_DONE;
+    if ((checkpointed && sinks_idle(srv)) || now_ms() >= srv->stop_deadline_ms) {
+        if (!checkpointed)
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "checkpoint_failed",
+                           "the final checkpoint did not finish within --shutdown-timeout");
         finish_stop(srv);
         return;
     }
@@ -474,7 +504,15 @@ static void begin_stop(weir_server *srv, const char *why)
         weir_file_source_stop(srv->file);
     if (srv->kafka)
         weir_kafka_source_stop(srv->kafka);
-    weir_shard_pool_finish(srv->shards);
+    /* With checkpoints, what is pending (held events, open windows,
+     * deadlines) goes into a final checkpoint and goes on after a restart;
+     * firing it all now would raise alerts an uninterrupted run never
+     * raises. Without, and at the end of a replayed file, it is flushed. */
+    if (srv->checkpointer && srv->cfg->checkpoint_interval_s > 0 &&
+        !(srv->cfg->exit_on_eof && srv->file_done))
+        srv->final_checkpoint = FINAL_DUE;
+    else
+        weir_shard_pool_finish(srv->shards);
     if (srv->http)
         weir_http_api_close_streams(srv->http);
     srv->stop_deadline_ms = now_ms() + (int64_t)srv->cfg->shutdown_timeout_ms;
@@ -506,6 +544,53 @@ static int open_output(weir_server *srv, const char *path, struct weir_file_sink
         return -1;
     }
     return 0;
+}
+
+/* The state store, the restore of the latest checkpoint (or of
+ * --from-savepoint) into the shards before any source runs, and the
+ * checkpointer. */
+static int open_state(weir_server *srv)
+{
+    weir_config *cfg = srv->cfg;
+    char err[512];
+    weir_store_options so = {
+        .job = cfg->job,
+        .keep = (unsigned)cfg->checkpoints_kept,
+        .base = srv->base,
+        .timeout_ms = (int)cfg->store_timeout_ms,
+    };
+    const char *where = cfg->state_store ? cfg->state_store : cfg->state_dir;
+    srv->store = weir_store_open(where, &so, err, sizeof err);
+    if (!srv->store) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "state store %s: %s", where,
+                       err);
+        return -1;
+    }
+    weir_restored r;
+    int rc = weir_checkpoint_restore(srv->store, srv->shards, srv->rs, cfg->from_savepoint, &r,
+                                     &srv->log, err, sizeof err);
+    if (rc < 0) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                       "cannot restore the state of job %s from %s: %s", cfg->job, where, err);
+        return -1;
+    }
+    if (rc == 0) {
+        snprintf(srv->restored_from, sizeof srv->restored_from, "%s %s",
+                 r.kind == WEIR_STORE_CHECKPOINT ? "checkpoint" : "savepoint", r.id);
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "restored",
+                       "restored %s of job %s: %" PRIu64 " keys, %" PRIu64
+                       " held events; %zu rules kept their state, %zu start empty",
+                       srv->restored_from, cfg->job, r.report.keys, r.report.held_events,
+                       r.report.rules_restored, r.report.rules_fresh);
+    } else {
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "restored",
+                       "no checkpoint of job %s in %s: starting empty", cfg->job, where);
+    }
+    free(r.offsets);
+    srv->checkpointer = weir_checkpointer_new(srv->base, srv->store, srv->shards, srv->rs,
+                                              cfg->checkpoint_interval_s * 1000,
+                                              r.next_checkpoint_id, NULL, &srv->log);
+    return srv->checkpointer ? 0 : -1;
 }
 
 static int start(weir_server *srv)
@@ -558,6 +643,9 @@ static int start(weir_server *srv)
     if (cfg->shards > 1)
         weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%" PRIu64 " shards, keys split by '%s'",
                        cfg->shards, key);
+
+    if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint) && open_state(srv) < 0)
+        return -1;
 
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -641,6 +729,8 @@ static void teardown(weir_server *srv)
     weir_kafka_source_free(srv->kafka);
     weir_tcp_source_free(srv->tcp);
     weir_http_api_free(srv->http);
+    weir_checkpointer_free(srv->checkpointer);
+    weir_store_free(srv->store);
     weir_shard_pool_free(srv->shards);
     free_sinks(srv);
     weir_file_sink_close(srv->alerts);

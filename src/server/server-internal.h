@@ -24,6 +24,8 @@ struct weir_file_sink;
 struct weir_webhook;
 struct weir_alert_ring;
 struct weir_http_api;
+struct weir_store;
+struct weir_checkpointer;
 
 /* Sources, by the tag their lines carry into the shard. */
 #define WEIR_SOURCES(X) X(TCP, "tcp") X(HTTP, "http") X(FILE, "file") X(KAFKA, "kafka")
@@ -78,6 +80,10 @@ typedef struct weir_server {
     struct event *signals[3];        /* owned: TERM, INT, HUP */
     struct event *stop_timer;        /* owned: polls sinks while draining */
     int64_t stop_deadline_ms;
+    struct weir_store *store;        /* owned; NULL when checkpoints are off */
+    struct weir_checkpointer *checkpointer; /* owned; with the store */
+    enum { FINAL_NONE, FINAL_DUE, FINAL_RUNNING, FINAL_DONE } final_checkpoint;
+    char restored_from[80];          /* "checkpoint 12", or "" */
 } weir_server;
 
 extern const char *const weir_source_names[WEIR_N_SOURCES];

@@ -71,3 +71,21 @@ ev() { # ev CARD AMOUNT MINUTE
 no_sanitizer_reports() {
     ! grep -l -E 'Sanitizer|runtime error:' "$tmp"/*.log >&2
 }
+# start_redis: a redis-server on a free loopback port, killed on exit;
+# sets REDIS_PORT and REDIS_PID. Fails (status 1) when none would start.
+start_redis() {
+    tries=0
+    while [ $tries -lt 20 ]; do
+        tries=$((tries + 1))
+        REDIS_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+            --daemonize no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+        REDIS_PID=$!
+        pids="$pids $REDIS_PID"
+        if wait_until sh -c "redis-cli -p $REDIS_PORT ping 2>/dev/null | grep -q PONG || ! kill -0 $REDIS_PID 2>/dev/null" &&
+            kill -0 "$REDIS_PID" 2>/dev/null; then
+            return 0
+        fi
+    done
+    return 1
+}

@@ -1,0 +1,477 @@
+/* checkpointer.c — barrier checkpoints into a store, savepoints, and the
+ * restore at start (see checkpointer.h). */
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/log.h"
+#include "server/shard_pool.h"
+#include "state/checkpointer.h"
+
+#define META_FORMAT 1
+/* Backoff after a failed checkpoint: 1 s, doubling, at most the interval. */
+#define RETRY_FIRST_MS 1000
+
+/* One cut being written: owns what the store reads until it reports. */
+typedef struct cut {
+    weir_checkpointer *owner;
+    weir_store_kind kind;
+    char id[WEIR_STORE_NAME_MAX + 1];
+    unsigned n_shards;
+    void **blobs;
+    size_t *lens;
+    char *meta;
+    void *offsets;
+    size_t offsets_len;
+    char (*names)[WEIR_STORE_NAME_MAX + 1];
+    weir_store_part *parts;
+    size_t n_parts;
+    uint64_t bytes;
+    int64_t started_us;
+    weir_checkpoint_done_cb done;
+    void *done_user;
+    struct cut *next;          /* cuts the store has not reported yet */
+} cut;
+
+struct weir_checkpointer {
+    struct event_base *base;
+    weir_store *store;
+    struct weir_shard_pool *pool;
+    const weir_ruleset *rs;
+    uint64_t interval_ms;
+    uint64_t next_id;
+    weir_checkpoint_hooks hooks;
+    const weir_log *log;
+    struct event *timer;
+    uint64_t retry_ms;         /* 0: not retrying */
+    bool checkpoint_in_flight;
+    cut *pending;              /* owned: reported or abandoned at free */
+    weir_checkpoint_stats st;
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cut_free(cut *k)
+{
+    if (!k)
+        return;
+    if (k->blobs)
+        for (unsigned i = 0; i < k->n_shards; i++)
+            free(k->blobs[i]);
+    free(k->blobs);
+    free(k->lens);
+    free(k->meta);
+    free(k->offsets);
+    free(k->names);
+    free(k->parts);
+    free(k);
+}
+
+/* The meta part: what a reader checks before it restores anything. */
+static char *make_meta(const weir_checkpointer *c, const cut *k)
+{
+    size_t cap = 256, len = 0;
+    for (size_t i = 0; i < weir_ruleset_rule_count(c->rs); i++)
+        cap += strlen(weir_ruleset_rule_name(c->rs, i)) + 32;
+    char *m = malloc(cap);
+    if (!m)
+        return NULL;
+    len += (size_t)snprintf(m + len, cap - len,
+                            "format %d\nkind %s\nid %s\ncreated_ms %" PRId64 "\nshards %u\n",
+                            META_FORMAT, k->kind == WEIR_STORE_CHECKPOINT ? "checkpoint"
+                                                                          : "savepoint",
+                            k->id, wall_ms(), k->n_shards);
+    for (size_t i = 0; i < weir_ruleset_rule_count(c->rs); i++)
+        len += (size_t)snprintf(m + len, cap - len, "rule %s %016" PRIx64 "\n",
+                                weir_ruleset_rule_name(c->rs, i),
+                                weir_ruleset_rule_fingerprint(c->rs, i));
+    return m;
+}
+
+/* The barrier: every shard's state and the sources' positions, now. */
+static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id)
+{
+    cut *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->owner = c;
+    k->kind = kind;
+    snprintf(k->id, sizeof k->id, "%s", id);
+    k->n_shards = weir_shard_pool_count(c->pool);
+    k->blobs = calloc(k->n_shards, sizeof *k->blobs);
+    k->lens = calloc(k->n_shards, sizeof *k->lens);
+    k->names = calloc(k->n_shards + 2, sizeof *k->names);
+    k->parts = calloc(k->n_shards + 2, sizeof *k->parts);
+    if (!k->blobs || !k->lens || !k->names || !k->parts)
+        goto fail;
+    int64_t t0 = mono_us();
+    k->started_us = t0;
+    if (weir_shard_pool_snapshot(c->pool, k->blobs, k->lens) != 0)
+        goto fail;
+    if (c->hooks.offsets && c->hooks.offsets(c->hooks.user, &k->offsets, &k->offsets_len) != 0)
+        goto fail;
+    c->st.last_barrier_seconds = (double)(mono_us() - t0) / 1e6;
+    if (!(k->meta = make_meta(c, k)))
+        goto fail;
+    k->parts[k->n_parts++] = (weir_store_part){"meta", k->meta, strlen(k->meta)};
+    for (unsigned i = 0; i < k->n_shards; i++) {
+        snprintf(k->names[i], sizeof k->names[i], "shard-%u", i);
+        k->parts[k->n_parts++] = (weir_store_part){k->names[i], k->blobs[i], k->lens[i]};
+        k->bytes += k->lens[i];
+    }
+    if (k->offsets_len)
+        k->parts[k->n_parts++] = (weir_store_part){"offsets", k->offsets, k->offsets_len};
+    return k;
+fail:
+    cut_free(k);
+    return NULL;
+}
+
+static void unlink_pending(weir_checkpointer *c, cut *k)
+{
+    for (cut **p = &c->pending; *p; p = &(*p)->next)
+        if (*p == k) {
+            *p = k->next;
+            return;
+        }
+}
+
+static void arm(weir_checkpointer *c, uint64_t ms)
+{
+    if (!c->timer || ms == 0)
+        return;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+static void put_done(void *user, int ok, const char *error)
+{
+    cut *k = user;
+    weir_checkpointer *c = k->owner;
+    if (!c) { /* reported as the store closes, after the checkpointer went */
+        cut_free(k);
+        return;
+    }
+    unlink_pending(c, k);
+    double secs = (double)(mono_us() - k->started_us) / 1e6;
+    if (k->kind == WEIR_STORE_CHECKPOINT) {
+        c->checkpoint_in_flight = false;
+        if (ok == 0) {
+            c->st.completed++;
+            c->st.last_id = strtoull(k->id, NULL, 10);
+            c->st.last_completed_ms = wall_ms();
+            c->st.last_duration_seconds = secs;
+            c->st.last_bytes = k->bytes;
+            c->st.last_error[0] = '\0';
+            if (c->st.consecutive_failures)
+                weir_log_write(c->log, WEIR_LOG_INFO, "checkpoint_recovered",
+                               "checkpoints resumed after %u failures",
+                               c->st.consecutive_failures);
+            c->st.consecutive_failures = 0;
+            c->retry_ms = 0;
+            weir_log_write(c->log, WEIR_LOG_INFO, "checkpoint",
+                           "checkpoint %s taken: %" PRIu64 " bytes, barrier %.1f ms, %.1f ms "
+                           "in all",
+                           k->id, k->bytes, c->st.last_barrier_seconds * 1e3, secs * 1e3);
+            if (c->hooks.durable)
+                c->hooks.durable(c->hooks.user, k->offsets, k->offsets_len);
+            arm(c, c->interval_ms);
+        } else {
+            c->st.failed++;
+            c->st.consecutive_failures++;
+            snprintf(c->st.last_error, sizeof c->st.last_error, "%s", error ? error : "?");
+            c->retry_ms = c->retry_ms ? c->retry_ms * 2 : RETRY_FIRST_MS;
+            if (c->interval_ms && c->retry_ms > c->interval_ms)
+                c->retry_ms = c->interval_ms;
+            weir_log_write(c->log, WEIR_LOG_WARN, "checkpoint_failed",
+                           "checkpoint %s failed: %s; retrying in %.1f s", k->id,
+                           c->st.last_error, (double)c->retry_ms / 1e3);
+            if (c->interval_ms)
+                arm(c, c->retry_ms);
+        }
+    } else if (ok == 0) {
+        c->st.savepoints++;
+        weir_log_write(c->log, WEIR_LOG_INFO, "savepoint",
+                       "savepoint %s taken: %" PRIu64 " bytes", k->id, k->bytes);
+    } else {
+        c->st.savepoints_failed++;
+        weir_log_write(c->log, WEIR_LOG_WARN, "savepoint_failed", "savepoint %s failed: %s",
+                       k->id, error ? error : "?");
+    }
+    if (k->done)
+        k->done(k->done_user, ok, error);
+    cut_free(k);
+}
+
+/* Hands a cut to the store; it is freed when the store reports. */
+static int start_put(weir_checkpointer *c, cut *k, char *err, size_t errlen)
+{
+    k->next = c->pending;
+    c->pending = k;
+    if (k->kind == WEIR_STORE_CHECKPOINT)
+        c->checkpoint_in_flight = true;
+    if (weir_store_put(c->store, k->kind, k->id, k->parts, k->n_parts, put_done, k, err,
+                       errlen) != 0) {
+        unlink_pending(c, k);
+        if (k->kind == WEIR_STORE_CHECKPOINT)
+            c->checkpoint_in_flight = false;
+        return -1;
+    }
+    return 0;
+}
+
+int weir_checkpointer_checkpoint_now(weir_checkpointer *c, weir_checkpoint_done_cb done,
+                                     void *user)
+{
+    if (c->checkpoint_in_flight)
+        return -1;
+    char id[32];
+    snprintf(id, sizeof id, "%" PRIu64, c->next_id);
+    cut *k = take_cut(c, WEIR_STORE_CHECKPOINT, id);
+    if (!k) {
+        weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed",
+                       "checkpoint %s: out of memory", id);
+        return -1;
+    }
+    c->next_id++;
+    k->done = done;
+    k->done_user = user;
+    char err[256];
+    if (start_put(c, k, err, sizeof err) != 0) {
+        weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed", "checkpoint %s: %s", id,
+                       err);
+        cut_free(k);
+        return -1;
+    }
+    return 0;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_checkpointer *c = arg;
+    if (c->checkpoint_in_flight)
+        return; /* put_done re-arms */
+    if (weir_checkpointer_checkpoint_now(c, NULL, NULL) != 0)
+        arm(c, c->retry_ms ? c->retry_ms : c->interval_ms);
+}
+
+int weir_checkpointer_savepoint(weir_checkpointer *c, const char *id, char *id_out,
+                                size_t id_cap, weir_checkpoint_done_cb done, void *user,
+                                char *err, size_t errlen)
+{
+    char made[WEIR_STORE_NAME_MAX + 1];
+    if (!id) {
+        weir_store_savepoint_id(wall_ms(), made, sizeof made);
+        id = made;
+    } else if (!weir_store_id_valid(WEIR_STORE_SAVEPOINT, id, err, errlen)) {
+        return -1;
+    }
+    snprintf(id_out, id_cap, "%s", id);
+    cut *k = take_cut(c, WEIR_STORE_SAVEPOINT, id);
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    k->done = done;
+    k->done_user = user;
+    if (start_put(c, k, err, errlen) != 0) {
+        cut_free(k);
+        return -1;
+    }
+    return 0;
+}
+
+weir_checkpointer *weir_checkpointer_new(struct event_base *base, weir_store *store,
+                                         struct weir_shard_pool *pool,
+                                         const weir_ruleset *rs, uint64_t interval_ms,
+                                         uint64_t first_id, const weir_checkpoint_hooks *hooks,
+                                         const weir_log *log)
+{
+    weir_checkpointer *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->base = base;
+    c->store = store;
+    c->pool = pool;
+    c->rs = rs;
+    c->interval_ms = interval_ms;
+    c->next_id = first_id ? first_id : 1;
+    if (hooks)
+        c->hooks = *hooks;
+    c->log = log;
+    c->timer = evtimer_new(base, timer_cb, c);
+    if (!c->timer) {
+        free(c);
+        return NULL;
+    }
+    arm(c, interval_ms);
+    return c;
+}
+
+void weir_checkpointer_free(weir_checkpointer *c)
+{
+    if (!c)
+        return;
+    if (c->timer)
+        event_free(c->timer);
+    c->timer = NULL;
+    /* the store reports what it still holds when it is freed, which the
+     * caller does after this: the cuts must outlive that, so they are
+     * only detached from their owner here */
+    for (cut *k = c->pending; k; k = k->next)
+        k->owner = NULL;
+    free(c);
+}
+
+void weir_checkpointer_set_rules(weir_checkpointer *c, const weir_ruleset *rs)
+{
+    c->rs = rs;
+}
+
+void weir_checkpointer_get_stats(const weir_checkpointer *c, weir_checkpoint_stats *out)
+{
+    *out = c->st;
+    out->in_flight = c->checkpoint_in_flight;
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+/* The value of `key` in the meta text, or NULL. */
+static const char *meta_value(const char *meta, const char *key, char *buf, size_t cap)
+{
+    size_t klen = strlen(key);
+    for (const char *p = meta; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+            size_t n = len - klen - 1 < cap - 1 ? len - klen - 1 : cap - 1;
+            memcpy(buf, p + klen + 1, n);
+            buf[n] = '\0';
+            return buf;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Restores the pool from one read checkpoint or savepoint. */
+static int restore_from(const weir_store_read *r, struct weir_shard_pool *pool,
+                        const weir_ruleset *rs, weir_restored *out, char *err, size_t errlen)
+{
+    const weir_store_read_part *meta = weir_store_read_part_named(r, "meta");
+    char v[64];
+    if (!meta || !meta_value(meta->data, "format", v, sizeof v)) {
+        snprintf(err, errlen, "no meta part: not a weir checkpoint");
+        return -1;
+    }
+    if (atoi(v) != META_FORMAT) {
+        snprintf(err, errlen, "checkpoint meta format %s is not one this weir reads", v);
+        return -1;
+    }
+    unsigned shards = meta_value(meta->data, "shards", v, sizeof v) ? (unsigned)atoi(v) : 0;
+    if (shards == 0 || shards > 4096) {
+        snprintf(err, errlen, "meta: bad shard count");
+        return -1;
+    }
+    const void **blobs = calloc(shards, sizeof *blobs);
+    size_t *lens = calloc(shards, sizeof *lens);
+    int rc = -1;
+    if (!blobs || !lens) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (unsigned i = 0; i < shards; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "shard-%u", i);
+        const weir_store_read_part *p = weir_store_read_part_named(r, name);
+        if (!p) {
+            snprintf(err, errlen, "part %s is missing", name);
+            goto done;
+        }
+        blobs[i] = p->data;
+        lens[i] = p->len;
+    }
+    if (weir_shard_pool_restore(pool, rs, blobs, lens, shards, &out->report, err, errlen) != 0)
+        goto done;
+    const weir_store_read_part *off = weir_store_read_part_named(r, "offsets");
+    if (off && off->len) {
+        out->offsets = malloc(off->len);
+        if (!out->offsets) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        memcpy(out->offsets, off->data, off->len);
+        out->offsets_len = off->len;
+    }
+    snprintf(out->id, sizeof out->id, "%s", r->id);
+    out->kind = r->kind;
+    rc = 0;
+done:
+    free(blobs);
+    free(lens);
+    return rc;
+}
+
+int weir_checkpoint_restore(weir_store *store, struct weir_shard_pool *pool,
+                            const weir_ruleset *rs, const char *savepoint, weir_restored *out,
+                            const weir_log *log, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->next_checkpoint_id = 1;
+    weir_store_entry *list = NULL;
+    size_t n = 0;
+    if (weir_store_list(store, WEIR_STORE_CHECKPOINT, &list, &n, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = strtoull(list[i].id, NULL, 10);
+        if (id >= out->next_checkpoint_id)
+            out->next_checkpoint_id = id + 1;
+    }
+    int rc = 1;
+    weir_store_read r;
+    if (savepoint) {
+        int got = weir_store_get(store, WEIR_STORE_SAVEPOINT, savepoint, &r, err, errlen);
+        if (got == 1)
+            snprintf(err, errlen, "no savepoint '%s'", savepoint);
+        rc = got == 0 ? restore_from(&r, pool, rs, out, err, errlen) : -1;
+        weir_store_read_free(&r);
+        free(list);
+        return rc;
+    }
+    /* newest first; a damaged one is skipped for the one before it */
+    for (size_t i = n; i-- > 0;) {
+        char why[256];
+        int got = weir_store_get(store, WEIR_STORE_CHECKPOINT, list[i].id, &r, why, sizeof why);
+        if (got == 0 && restore_from(&r, pool, rs, out, why, sizeof why) == 0) {
+            weir_store_read_free(&r);
+            rc = 0;
+            break;
+        }
+        weir_store_read_free(&r);
+        weir_log_write(log, WEIR_LOG_WARN, "checkpoint_refused",
+                       "checkpoint %s cannot be restored: %s", list[i].id, why);
+        if (i == 0) {
+            snprintf(err, errlen, "no checkpoint can be restored (the last one: %s)", why);
+            rc = -1;
+        }
+    }
+    free(list);
+    return rc;
+}
