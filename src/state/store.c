@@ -387,6 +387,12 @@ weir_store *weir_store_open(const char *url, const weir_store_options *opt, char
     }
     if (strncmp(url, "redis://", 8) == 0) {
         const char *h = url + 8;
+        size_t tail = strcspn(h, "/");
+        if (memchr(h, '@', tail) || (h[tail] == '/' && h[tail + 1])) {
+            weir_store_errf(err, errlen, "Redis URL '%s': passwords and database numbers are "
+                            "not supported (use redis://host[:port])", url);
+            return NULL;
+        }
         char host[256];
         const char *end;
         if (*h == '[') {

@@ -134,7 +134,9 @@ typedef void (*weir_store_done_cb)(void *user, int ok, const char *error);
  * before returning). Returns -1 with a message in err, and never calls
  * cb, when an argument is invalid (bad id or part name, duplicate names,
  * no parts) or the store is closing. Puts are written one after another
- * in the order given. */
+ * in the order given; the queue has no bound, so a caller that takes
+ * checkpoints faster than the store writes them should wait for each
+ * callback (a checkpoint coordinator does anyway). */
 int weir_store_put(weir_store *s, weir_store_kind kind, const char *id,
                    const weir_store_part *parts, size_t n, weir_store_done_cb cb, void *user,
                    char *err, size_t errlen);

@@ -834,6 +834,14 @@ weir_store *weir_store_open_dir(const char *dir, const weir_store_options *opt, 
         clean_temporaries(kdir);
     }
     clean_temporaries(d->root);
+    /* The directories just made must survive a crash as surely as the
+     * checkpoints that will be renamed into them. */
+    char parent[PATH_CAP];
+    pathf(parent, "%s", dir);
+    if (fsync_path(d->root) < 0 || fsync_path(parent) < 0) {
+        weir_store_errf(err, errlen, "fsync %s: %s", d->root, strerror(errno));
+        goto fail;
+    }
 
     if (d->head.base) {
         d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

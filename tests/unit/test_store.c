@@ -80,8 +80,8 @@ static unsigned char *pattern(size_t len, unsigned seed)
     return p;
 }
 
-static void put_ok(weir_store *s, weir_store_kind kind, const char *id, const weir_store_part *parts,
-                   size_t n)
+static void put_ok(weir_store *s, weir_store_kind kind, const char *id,
+                   const weir_store_part *parts, size_t n)
 {
     put_result r = {0};
     char err[256];
@@ -328,6 +328,38 @@ Test(store_ids, open_refuses_bad_options)
     cr_assert(strstr(err, "event base"), "%s", err);
 }
 
+Test(store_dir, urls_name_the_store)
+{
+    char err[256], url[300];
+    struct event_base *base = event_base_new();
+    weir_store_options opt = {.job = "job", .base = base};
+    /* Opening Redis does not connect: nothing listens on these. */
+    const char *redis[] = {"redis://127.0.0.1", "redis://127.0.0.1:6390/", "redis://[::1]:6390",
+                           "redis://localhost:1"};
+    for (size_t i = 0; i < sizeof redis / sizeof *redis; i++) {
+        weir_store *s = weir_store_open(redis[i], &opt, err, sizeof err);
+        cr_assert(s, "%s: %s", redis[i], err);
+        cr_assert_str_eq(weir_store_backend(s), "redis");
+        weir_store_free(s);
+    }
+    cr_assert_null(weir_store_open("redis://h:1/2", &opt, err, sizeof err));
+    cr_assert(strstr(err, "not supported"), "%s", err);
+    cr_assert_null(weir_store_open("redis://[::1", &opt, err, sizeof err));
+    opt.base = NULL;
+    const char *forms[][2] = {{"dir:", ""}, {"file://", ""}, {"", ""}, {"", "/"}};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        snprintf(url, sizeof url, "%s%s%s", forms[i][0], root, forms[i][1]);
+        weir_store *s = weir_store_open(url, &opt, err, sizeof err);
+        cr_assert(s, "%s: %s", url, err);
+        cr_assert_str_eq(weir_store_backend(s), "dir");
+        weir_store_free(s);
+    }
+    char path[256];
+    path_of(path, sizeof path, "job", "checkpoints");
+    cr_assert(exists(path));
+    event_base_free(base);
+}
+
 /* ---- the directory store */
 
 Test(store_dir, round_trip_of_several_parts)
@@ -503,8 +535,8 @@ Test(store_dir, refuses_bad_arguments_without_calling_back)
     cr_assert(strstr(err, "bad part name"), "%s", err);
     cr_assert_eq(weir_store_put(s, WEIR_STORE_CHECKPOINT, "1", dup, 0, on_put, &r, err, sizeof err),
                  -1);
-    cr_assert_eq(weir_store_put(s, WEIR_STORE_CHECKPOINT, "x1", dup, 1, on_put, &r, err, sizeof err),
-                 -1);
+    cr_assert_eq(
+        weir_store_put(s, WEIR_STORE_CHECKPOINT, "x1", dup, 1, on_put, &r, err, sizeof err), -1);
     cr_assert(strstr(err, "bad checkpoint id"), "%s", err);
     cr_assert_eq(r.calls, 0);
     weir_store_free(s);
@@ -667,8 +699,8 @@ Test(store_dir, unwritable_directory_fails_through_the_callback)
     put_result r = {0};
     char err[256];
     weir_store_part part = {"meta", "x", 1};
-    cr_assert_eq(weir_store_put(s, WEIR_STORE_SAVEPOINT, "a", &part, 1, on_put, &r, err, sizeof err),
-                 0);
+    cr_assert_eq(
+        weir_store_put(s, WEIR_STORE_SAVEPOINT, "a", &part, 1, on_put, &r, err, sizeof err), 0);
     cr_assert_eq(r.calls, 1);
     cr_assert_eq(r.ok, -1);
     cr_assert(strstr(r.error, "savepoint a: create"), "%s", r.error);

@@ -342,7 +342,8 @@ Test(store_redis, two_jobs_on_one_redis_do_not_see_each_other)
     cr_assert_str_eq(e[0].id, "5");
     free(e);
     /* A manifest copied under another job is refused as foreign. */
-    redisReply *r = cmd("COPY weir:{alpha}:checkpoint:5:manifest weir:{beta}:checkpoint:5:manifest");
+    redisReply *r = cmd("COPY %s %s", "weir:{alpha}:checkpoint:5:manifest",
+                        "weir:{beta}:checkpoint:5:manifest");
     freeReplyObject(r);
     expect_refused(b, WEIR_STORE_CHECKPOINT, "5", "job 'alpha'", "foreign");
     weir_store_free(a);
