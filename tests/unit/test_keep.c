@@ -267,6 +267,56 @@ Test(key_memory, bytes_follow_buckets_and_strings)
     kstop(&f);
 }
 
+/* ------------------------------------------------------------ language */
+
+static weir_compile_status compile_quiet(const char *text, weir_ruleset **out)
+{
+    return weir_ruleset_compile_text("t.weir", text, strlen(text), NULL, out);
+}
+
+Test(keep_language, keep_is_still_a_name_where_a_name_is_expected)
+{
+    weir_ruleset *rs = NULL;
+    const char *text = "stream s event time ts { keep string, k string, ts time }\n"
+                       "rule r on s by k\n"
+                       "  keep for 1d { kept: distinct(keep) }\n"
+                       "  match keep where keep not in kept\n"
+                       "  emit { keep }\n";
+    cr_expect_eq(compile_quiet(text, &rs), WEIR_COMPILE_OK,
+                 "a field and a step called keep, as time and event can be");
+    weir_ruleset_free(rs);
+}
+
+Test(keep_language, items_take_the_types_of_their_aggregates)
+{
+    kfx f;
+    kstart(&f, "keep for 30d { n: count(), a: avg(amount), f: avg(score), s: sum(score), "
+               "hi: max(ts), d: distinct(amount), k: count(distinct device) }");
+    const weir_keep_item *it = f.plan->items;
+    cr_expect_eq(f.plan->n_items, 7);
+    cr_expect_eq(it[0].type, WEIR_T_INT);
+    cr_expect_eq(it[1].type, WEIR_T_DECIMAL);
+    cr_expect_eq(it[2].type, WEIR_T_FLOAT);
+    cr_expect_eq(it[3].type, WEIR_T_FLOAT);
+    cr_expect_eq(it[4].type, WEIR_T_TIME);
+    cr_expect_eq(it[5].kind, WEIR_KEEP_SET);
+    cr_expect_eq(it[5].type, WEIR_T_DECIMAL);
+    cr_expect_eq(it[6].kind, WEIR_KEEP_COUNT_DISTINCT);
+    cr_expect_eq(f.plan->n_aggs, 5, "every aggregate has its slot in a bucket");
+    cr_expect_eq(f.plan->n_tables, 2, "distinct and count distinct have their tables");
+    kstop(&f);
+}
+
+Test(keep_language, an_int_is_looked_up_among_decimals)
+{
+    weir_ruleset *rs = NULL;
+    const char *text = TX "rule r on tx by account\n"
+                          "  keep for 1d { amounts: distinct(amount) }\n"
+                          "  match p where 5 in amounts\n";
+    cr_expect_eq(compile_quiet(text, &rs), WEIR_COMPILE_OK);
+    weir_ruleset_free(rs);
+}
+
 /* ------------------------------------------------------------ engine */
 
 typedef struct captured {
