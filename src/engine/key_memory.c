@@ -117,6 +117,8 @@ static int table_reserve(weir_memory_table *t, weir_type type)
  * reserved. -1 when a string copy cannot be had. */
 static int table_put(weir_memory_table *t, weir_type type, const weir_value *v, int64_t bucket)
 {
+    if (type == WEIR_T_FLOAT && v->u.f != v->u.f)
+        return 0; /* NaN equals nothing, itself included: it would never be found */
     weir_memory_value *s = table_find(t, type, v);
     if (s->last != WEIR_MEMORY_FREE_SLOT) {
         s->last = bucket; /* buckets come in time order: this is the newest */
