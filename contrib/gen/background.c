@@ -22,7 +22,8 @@
  *   structuring: cash deposits are under $5000;
  *   dormant_account: withdrawals are under $5000;
  *   new_device_high_amount: an account pays online from its own device
- *     only;
+ *     only, so by the time 3 of its payments are in the rule's memory its
+ *     device is too;
  *   many_cards_one_device: a device pays with the 1 to 3 cards of its
  *     household only;
  *   refund_abuse: refunds are of orders bought before the stream began,

@@ -45,6 +45,8 @@
       "silent 91-150 days (its last transaction before the stream), then $5000-$20000 out")       \
     X(new_device, GEN_BIT(account_transactions), new_device_high_amount, 1,                       \
       "3-6 online payments from one device, then one from another over 3x the largest")           \
+    X(new_device_forgotten, GEN_BIT(account_transactions), new_device_high_amount, 1,             \
+      "a second device last paid from 92-150 days before, 3-6 payments, then it at over 3x")      \
     X(refund_abuse, GEN_BIT(customer_orders), refund_abuse, 1,                                    \
       "3-6 orders within 3 h, more than half refunded 1-12 h after the last")                     \
     X(many_cards, GEN_BIT(device_payments), many_cards_one_device, 1,                             \
@@ -104,6 +106,8 @@
       "2 online payments from one device, then another device at 10x")                            \
     X(miss_new_device_same, GEN_BIT(account_transactions), new_device_high_amount, 0,             \
       "3-6 online payments from one device, then 10x from the same device")                       \
+    X(miss_new_device_known, GEN_BIT(account_transactions), new_device_high_amount, 0,            \
+      "a second device last paid from 1-80 days before, 3-6 payments, then it at 10x")            \
     X(miss_refund_half, GEN_BIT(customer_orders), refund_abuse, 0,                                \
       "4 or 6 orders, exactly half refunded the same day")                                        \
     X(miss_refund_two, GEN_BIT(customer_orders), refund_abuse, 0, "2 orders, both refunded")      \

@@ -180,6 +180,11 @@ static uint64_t value_hash(tclass cls, const weir_value *v)
     return 0;
 }
 
+uint64_t weir_value_hash(weir_type t, const weir_value *v)
+{
+    return value_hash(type_class(t), v);
+}
+
 weir_value_set *weir_value_set_new(weir_type elem_type)
 {
     tclass cls = type_class(elem_type);
@@ -634,6 +639,21 @@ static weir_value_set *set_widen(compiler *c, const weir_value_set *src, weir_ty
 static void compile_in(compiler *c, const ast_expr *e)
 {
     const ast_expr *val = e->u.in.value, *sx = e->u.in.set;
+    if (sx->ref.kind == AST_REF_MEMORY && sx->ref.memory) {
+        /* a memory kept with distinct(): looked up in the key's memory at
+         * run time, among values of the memory's own type */
+        const ast_keep_item *m = sx->ref.memory;
+        if (!m->set || type_class(m->type) == TC_NONE) {
+            fail(c, sx->loc, "memory '%s' is not a set of values", m->name.name);
+            return;
+        }
+        compile(c, val);
+        convert(c, val->type, m->type, val->loc);
+        emit(c, WEIR_OP_MEM_IN, 0, 0, m->index, 0);
+        if (e->u.in.negated)
+            emit0(c, WEIR_OP_NOT);
+        return;
+    }
     weir_type et = set_elem_type(sx);
     weir_type t = et == WEIR_T_ERROR ? val->type : common_type(val->type, et);
     if (t == WEIR_T_ERROR || type_class(t) == TC_NONE) {
@@ -719,6 +739,11 @@ static void compile_ref(compiler *c, const ast_expr *e)
         return;
     case AST_REF_LIST:
         fail(c, e->loc, "a list can only be used right of 'in'");
+        return;
+    case AST_REF_MEMORY:
+        if (!r->memory || r->memory->set)
+            break;
+        emit(c, WEIR_OP_MEM_VALUE, 0, 0, r->memory->index, 0);
         return;
     case AST_REF_UNRESOLVED:
         break;
@@ -1117,6 +1142,9 @@ int weir_expr_dump(const weir_expr_program *p, FILE *out)
         case WEIR_OPS_SET:
             fprintf(out, "set %u (%zu %s)", in->c, weir_value_set_size(p->sets[in->c]),
                     weir_type_name(weir_value_set_elem_type(p->sets[in->c])));
+            break;
+        case WEIR_OPS_MEMORY:
+            fprintf(out, "memory %u", in->c);
             break;
         }
         fputc('\n', out);

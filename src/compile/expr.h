@@ -127,6 +127,11 @@ static inline weir_value weir_value_missing(void)
  * value, so 0.0 == -0.0). Missing values are equal to each other only. */
 bool weir_value_equal(weir_type t, const weir_value *a, const weir_value *b);
 
+/* A hash of a present value of type t, consistent with weir_value_equal
+ * (0.0 and -0.0 hash alike). The hash `in` sets use; stable within one
+ * build only, so never store it. */
+uint64_t weir_value_hash(weir_type t, const weir_value *v);
+
 /* Writes v (of type t) in rule syntax: 42, 2.5000, "GB", 90000ms,
  * missing. For dumps and test messages. */
 void weir_value_print(weir_type t, const weir_value *v, FILE *out);

@@ -32,6 +32,8 @@
  *   SLOT    c = aggregate slot (window rules)
  *   JUMP    b = absolute target instruction
  *   SET     c = index into the program's value sets
+ *   MEMORY  c = item of the rule's keep (ast_keep_item.index), read from
+ *           the key's memory (engine/key_memory.h)
  *
  * Every value may be "missing" (SQL NULL, see expr.h); each opcode
  * propagates it, which is a flag OR, not a type test. */
@@ -53,6 +55,7 @@
     X(KEY, 0, 1, NONE, "push the rule's key value")                           \
     X(WINDOW_START, 0, 1, NONE, "push the window's start time")               \
     X(WINDOW_END, 0, 1, NONE, "push the window's end time")                   \
+    X(MEM_VALUE, 0, 1, MEMORY, "push a memory of the rule's keep")            \
     /* conversions (widening, as the checker typed it) */                     \
     X(I2D, 1, 1, NONE, "int to decimal")                                      \
     X(I2F, 1, 1, NONE, "int to float")                                        \
@@ -103,6 +106,7 @@
     X(AND, 2, 1, NONE, "a and b (a not false)")                               \
     X(OR, 2, 1, NONE, "a or b (a not true)")                                  \
     X(IN_SET, 1, 1, SET, "a in set")                                          \
+    X(MEM_IN, 1, 1, MEMORY, "a in a memory kept with distinct()")             \
     /* builtins */                                                            \
     X(LOWER, 1, 1, NONE, "lower(s), into the scratch area")                   \
     X(UPPER, 1, 1, NONE, "upper(s), into the scratch area")                   \
@@ -127,6 +131,7 @@ typedef enum weir_expr_operands {
     WEIR_OPS_SLOT,
     WEIR_OPS_JUMP,
     WEIR_OPS_SET,
+    WEIR_OPS_MEMORY,
 } weir_expr_operands;
 
 typedef enum weir_opcode {

@@ -18,6 +18,7 @@
 
 struct weir_nfa;
 struct weir_window_plan;
+struct weir_keep_plan;
 struct weir_list_files;
 
 /* The compiled conditions of one pattern step (rule->steps[i]). */
@@ -48,6 +49,8 @@ typedef struct weir_rule_plan {
                                         for groups without `until` */
     weir_emit_plan emit;             /* the alert body */
     weir_emit_plan timeout_emit;     /* `on timeout emit`; empty if none */
+    struct weir_keep_plan *keep;     /* owned: per-key memory (`keep`);
+                                        NULL for rules without one */
     /* window rules */
     struct weir_window_plan *window; /* owned; has its own emit */
 } weir_rule_plan;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/keep_plan.h"
 #include "compile/list_files.h"
 #include "compile/nfa.h"
 #include "compile/plan.h"
@@ -59,6 +60,7 @@ static void rule_plan_free(weir_rule_plan *plan)
     emit_plan_free(&plan->timeout_emit);
     weir_nfa_free(plan->nfa);
     weir_window_plan_free(plan->window);
+    weir_keep_plan_free(plan->keep);
 }
 
 void weir_ruleset_free(weir_ruleset *rs)
@@ -137,6 +139,15 @@ static bool compile_pattern(weir_ruleset *rs, weir_rule_plan *plan, ast_rule *ru
         ok &= compile_opt(plan->nfa->groups[g].elem->quant.until, opt, &plan->group_until[g]);
     ok &= compile_emit(&rule->emit, opt, &plan->emit);
     ok &= compile_emit(&rule->on_timeout, opt, &plan->timeout_emit);
+    if (rule->keep.present) {
+        unsigned errors = diags->n_errors;
+        plan->keep = weir_keep_plan_new(&rule->keep, stream_index(rs, rule->keep.stream), opt);
+        if (!plan->keep) {
+            ok = false;
+            if (diags->n_errors == errors) /* out of memory: nothing said yet */
+                weir_diag_error(diags, rule->keep.keyword_loc, "this 'keep' cannot be compiled");
+        }
+    }
     return ok;
 }
 
@@ -319,6 +330,8 @@ static void dump_pattern(const weir_rule_plan *plan, FILE *out)
         snprintf(label, sizeof label, "on timeout emit %s", plan->timeout_emit.fields[i].name);
         dump_program(label, plan->timeout_emit.fields[i].value, out);
     }
+    if (plan->keep)
+        weir_keep_plan_dump(plan->keep, out);
 }
 
 int weir_ruleset_dump(const weir_ruleset *rs, weir_dump_format format, FILE *out)

@@ -77,12 +77,15 @@ typedef enum ast_ref_kind {
     AST_REF_WINDOW_FIELD,/* field of the window's events, inside an aggregate */
     AST_REF_KEY,         /* the rule's key field in a window rule's when/emit */
     AST_REF_WINDOW_META, /* window.start, window.end */
+    AST_REF_MEMORY,      /* an item of the rule's `keep`: `usual`, or
+                            `devices` right of `in` */
 } ast_ref_kind;
 
 struct ast_step;
 struct ast_field;
 struct ast_list_decl;
 struct ast_stream;
+struct ast_keep_item;
 
 /* Resolution of a name / field / index expression, filled by the checker. */
 typedef struct ast_ref {
@@ -94,6 +97,7 @@ typedef struct ast_ref {
     int64_t index;                   /* 0 first, 1 second, -1 last, ... */
     const struct ast_list_decl *list;/* AST_REF_LIST */
     int window_meta;                 /* 0 start, 1 end */
+    const struct ast_keep_item *memory; /* AST_REF_MEMORY */
 } ast_ref;
 
 typedef struct ast_expr ast_expr;
@@ -356,6 +360,44 @@ typedef struct ast_emit {
     unsigned n_fields;
 } ast_emit;
 
+/* ------------------------------------------------------------------ */
+/* Per-key memory: `keep for 90d where ... { name: aggregate, ... }`     */
+
+/* One item of a keep: `usual: avg(amount)` or `devices: distinct(device)`. */
+typedef struct ast_keep_item {
+    ast_ident name;
+    weir_loc loc;          /* the whole item */
+    bool set;              /* `distinct(x)`: the set of values of x */
+    weir_loc set_loc;      /* `distinct(x)` as written, when set */
+    ast_expr *value;       /* an aggregate call (count(), avg(amount),
+                              count(distinct x)); for a set, x itself */
+    /* checker */
+    weir_type type;        /* what reading the name gives: the aggregate's
+                              type; for a set, the type of its values;
+                              WEIR_T_ERROR after an error */
+    unsigned index;        /* position in the keep, from 0 */
+    struct ast_keep_item *next;
+} ast_keep_item;
+
+typedef struct ast_keep {
+    bool present;
+    weir_loc loc;            /* from `keep` to the closing brace */
+    weir_loc keyword_loc;    /* the word `keep` */
+    ast_ident stream_name;   /* `from STREAM`; NULL name: not written */
+    bool has_for;
+    weir_millis for_ms;      /* `for 90d`: how long an event is kept */
+    weir_loc for_loc;
+    bool has_every;
+    weir_millis every_ms;    /* `every 1d`: the bucket width */
+    weir_loc every_loc;
+    ast_expr *where;         /* which events are kept; NULL: all */
+    ast_keep_item *items;
+    unsigned n_items;
+    /* checker */
+    const struct ast_stream *stream; /* the stream whose events are kept */
+    weir_millis bucket_ms;   /* every_ms, or the default (for_ms / 90) */
+} ast_keep;
+
 typedef enum ast_rule_kind {
     AST_RULE_PATTERN,
     AST_RULE_WINDOW,
@@ -369,6 +411,7 @@ typedef struct ast_rule {
     unsigned n_inputs;
     ast_rule_kind kind;
     weir_loc body_loc;       /* `match ...` or `window ...` */
+    ast_keep keep;           /* per-key memory; keep.present false if none */
 
     /* AST_RULE_PATTERN */
     ast_elem *pattern;       /* first element of the top sequence */

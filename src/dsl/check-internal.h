@@ -28,6 +28,8 @@ typedef enum weir_scope_kind {
     WEIR_SCOPE_PATTERN_EMIT,  /* emit body of a pattern rule (also on timeout) */
     WEIR_SCOPE_WINDOW_FILTER, /* `where` of a window rule: one event */
     WEIR_SCOPE_WINDOW_RESULT, /* `when` and emit body of a window rule */
+    WEIR_SCOPE_KEEP,          /* a `keep`'s `where` and its items: one event
+                                 of the keep's stream, no step, no memory */
 } weir_scope_kind;
 
 /* Facts about one step of a rule that the expression checker needs and
@@ -67,6 +69,9 @@ const ast_stream *weir_check_find_stream(const ast_program *p, const char *name)
 const ast_field *weir_check_find_field(const ast_stream *s, const char *name);
 const ast_list_decl *weir_check_find_list(const ast_program *p, const char *name);
 const ast_step *weir_check_find_step(const ast_rule *r, const char *name);
+/* The item of the rule's `keep` called `name`; NULL when the rule has no
+ * keep or no such item. */
+const ast_keep_item *weir_check_find_memory(const ast_rule *r, const char *name);
 
 /* " (did you mean 'x'?)" when a candidate is close to `name`, else `otherwise`
  * (which may be ""). The result lives in the arena. */
@@ -107,6 +112,12 @@ weir_type weir_check_option_value(weir_checker *c, ast_expr *e);
  * declared type (which is not reported here). */
 weir_type weir_check_list_items(weir_checker *c, ast_expr *list, weir_type declared,
                                 const char *name);
+
+/* An item of a `keep` (s is its WEIR_SCOPE_KEEP scope): one of count(),
+ * count(x), count(distinct x), sum(x), avg(x), min(x), max(x) or
+ * distinct(x), with x over one event. Sets item->type (WEIR_T_ERROR after
+ * an error) and returns it. */
+weir_type weir_check_keep_item(weir_checker *c, const weir_scope *s, ast_keep_item *item);
 
 /* ---- check_pattern.c */
 

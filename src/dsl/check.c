@@ -62,6 +62,14 @@ const ast_step *weir_check_find_step(const ast_rule *r, const char *name)
     return NULL;
 }
 
+const ast_keep_item *weir_check_find_memory(const ast_rule *r, const char *name)
+{
+    for (const ast_keep_item *m = r->keep.present ? r->keep.items : NULL; m; m = m->next)
+        if (m->name.name && strcmp(m->name.name, name) == 0)
+            return m;
+    return NULL;
+}
+
 static const ast_sink *find_sink(const ast_program *p, const char *name)
 {
     for (const ast_sink *s = p->sinks; s; s = s->next)
@@ -646,6 +654,155 @@ static void check_window_rule(weir_checker *c, ast_rule *r)
     check_emit(c, &s, &r->emit);
 }
 
+/* ------------------------------------------------------------------ */
+/* Per-key memory: keep                                                 */
+
+/* Most buckets one key's memory may hold (for / every): the bound on its
+ * size, whatever the traffic. */
+#define KEEP_MAX_BUCKETS 1000
+/* Buckets when `every` is not written: a 90th of `for`, so `for 90d`
+ * keeps days. */
+#define KEEP_DEFAULT_BUCKETS 90
+
+/* Where the memory's stream comes from: `from S`, or the only input. */
+static void keep_stream(weir_checker *c, ast_rule *r)
+{
+    ast_keep *k = &r->keep;
+    if (!k->stream_name.name) {
+        if (r->n_inputs > 1)
+            weir_diag_error(c->diags, k->keyword_loc,
+                            "rule '%s' reads several streams: say whose events the memory keeps, as in keep from %s for 90d",
+                            r->name.name, r->inputs->stream_name.name);
+        else
+            k->stream = r->inputs->stream; /* NULL if unknown: reported */
+        return;
+    }
+    const char *names[64];
+    size_t n = 0;
+    for (const ast_input *in = r->inputs; in; in = in->next) {
+        if (strcmp(in->stream_name.name, k->stream_name.name) == 0) {
+            k->stream = in->stream;
+            return;
+        }
+        if (n < sizeof names / sizeof names[0])
+            names[n++] = in->stream_name.name;
+    }
+    weir_diag_error(c->diags, k->stream_name.loc,
+                    "'keep from %s': stream '%s' is not an input of rule '%s'%s",
+                    k->stream_name.name, k->stream_name.name, r->name.name,
+                    weir_check_hint(c, k->stream_name.name, names, n, ""));
+}
+
+/* `for` and `every`: how long, and at what granularity. */
+static void keep_span(weir_checker *c, ast_keep *k)
+{
+    if (!k->has_for) {
+        weir_diag_error(c->diags, k->keyword_loc,
+                        "'keep' needs 'for <duration>': how long each event is remembered, as in keep for 90d");
+        return;
+    }
+    if (k->for_ms <= 0) {
+        weir_diag_error(c->diags, k->for_loc, "'for' in 'keep' must be greater than zero");
+        return;
+    }
+    if (!k->has_every) {
+        k->bucket_ms = k->for_ms / KEEP_DEFAULT_BUCKETS > 0 ? k->for_ms / KEEP_DEFAULT_BUCKETS : 1;
+        return;
+    }
+    if (k->every_ms <= 0) {
+        weir_diag_error(c->diags, k->every_loc, "'every' in 'keep' must be greater than zero");
+        return;
+    }
+    if (k->every_ms > k->for_ms) {
+        weir_diag_error(c->diags, k->every_loc,
+                        "'%s' is longer than '%s': a bucket cannot outlast the memory",
+                        weir_check_loc_text(c, k->every_loc), weir_check_loc_text(c, k->for_loc));
+        return;
+    }
+    if (k->for_ms / k->every_ms > KEEP_MAX_BUCKETS) {
+        weir_diag_error(c->diags, k->every_loc,
+                        "'keep %s %s' would hold %" PRId64 " buckets per key, more than %d: use a larger 'every'",
+                        weir_check_loc_text(c, k->for_loc), weir_check_loc_text(c, k->every_loc),
+                        k->for_ms / k->every_ms, KEEP_MAX_BUCKETS);
+        return;
+    }
+    k->bucket_ms = k->every_ms;
+}
+
+/* A memory's name must say one thing wherever it is read: not also a
+ * field of an input, a step or a list. */
+static void keep_names(weir_checker *c, const ast_rule *r)
+{
+    const ast_keep *k = &r->keep;
+    for (const ast_keep_item *m = k->items; m; m = m->next) {
+        const char *n = m->name.name;
+        const ast_keep_item *first = k->items;
+        while (first != m && strcmp(first->name.name, n) != 0)
+            first = first->next;
+        if (first != m) {
+            weir_check_duplicate(c, "memory", m->name, first->name);
+            continue;
+        }
+        for (const ast_input *in = r->inputs; in; in = in->next) {
+            const ast_field *f = weir_check_find_field(in->stream, n);
+            if (f) {
+                weir_diag_error(c->diags, m->name.loc,
+                                "memory '%s' has the name of a field of stream '%s': give it another name",
+                                n, in->stream->name.name);
+                weir_diag_note(c->diags, f->name.loc, "field declared here");
+                break;
+            }
+        }
+        const ast_step *st = weir_check_find_step(r, n);
+        if (st) {
+            weir_diag_error(c->diags, m->name.loc,
+                            "memory '%s' has the name of a step of rule '%s': give it another name",
+                            n, r->name.name);
+            weir_diag_note(c->diags, st->name.loc, "step declared here");
+        }
+        const ast_list_decl *l = weir_check_find_list(c->prog, n);
+        if (l) {
+            weir_diag_error(c->diags, m->name.loc,
+                            "memory '%s' has the name of a list: give it another name", n);
+            weir_diag_note(c->diags, l->name.loc, "list declared here");
+        }
+    }
+}
+
+/* `keep ... { ... }`: before the pattern is checked, so that conditions
+ * reading a memory find its type. Items that fail get WEIR_T_ERROR, and
+ * reads of them are not reported again. */
+static void check_keep(weir_checker *c, ast_rule *r)
+{
+    ast_keep *k = &r->keep;
+    if (!k->present)
+        return;
+    for (ast_keep_item *m = k->items; m; m = m->next)
+        m->type = WEIR_T_ERROR;
+    if (r->kind == AST_RULE_WINDOW) {
+        weir_diag_error(c->diags, k->keyword_loc,
+                        "'keep' applies to pattern rules: a window rule aggregates its own window (to test each event against a memory, use a one-step pattern: match p where ...)");
+        return;
+    }
+    keep_stream(c, r);
+    keep_span(c, k);
+    if (!k->n_items)
+        weir_diag_error(c->diags, k->loc,
+                        "'keep' keeps nothing: give it at least one item, as in { seen: count() }");
+    keep_names(c, r);
+    if (!k->stream)
+        return; /* reported: names in the keep mean nothing without it */
+    weir_scope s = {
+        .kind = WEIR_SCOPE_KEEP,
+        .rule = r,
+        .stream = k->stream,
+    };
+    if (k->where)
+        weir_check_condition(c, &s, k->where);
+    for (ast_keep_item *m = k->items; m; m = m->next)
+        weir_check_keep_item(c, &s, m);
+}
+
 static void check_rule(weir_checker *c, ast_rule *r)
 {
     weir_ast_rule_collect_steps(c->prog, r);
@@ -653,6 +810,7 @@ static void check_rule(weir_checker *c, ast_rule *r)
 
     if (r->has_throttle && r->throttle_ms <= 0)
         weir_diag_error(c->diags, r->throttle_loc, "'throttle' must be greater than zero");
+    check_keep(c, r);
 
     if (r->kind == AST_RULE_WINDOW) {
         check_window_rule(c, r);

@@ -114,6 +114,12 @@ static bool alternatives(const weir_step_info *a, const weir_step_info *b)
 static const ast_step *resolve_step(const ectx *x, const ast_ident *name)
 {
     const weir_scope *s = x->s;
+    if (s->kind == WEIR_SCOPE_KEEP) {
+        weir_diag_error(x->c->diags, name->loc,
+                        "'keep' sees only the fields of the event it keeps, not step '%s'",
+                        name->name);
+        return NULL;
+    }
     if (!in_pattern(s)) {
         weir_diag_error(x->c->diags, name->loc, "unknown step '%s': window rules have no steps",
                         name->name);
@@ -222,12 +228,44 @@ static void step_not_a_value(const ectx *x, const ast_step *st, weir_loc loc)
 /* ------------------------------------------------------------------ */
 /* Names                                                                */
 
+/* A memory of the keep read inside the keep itself: its `where` and
+ * items are about the event being kept, and the memory is only updated
+ * after them. Reports it and returns true; false when `n` is no memory or
+ * the name is not inside a keep. */
+static bool memory_in_keep(const ectx *x, const char *n, weir_loc loc)
+{
+    if (x->s->kind != WEIR_SCOPE_KEEP || !weir_check_find_memory(x->s->rule, n))
+        return false;
+    weir_diag_error(x->c->diags, loc,
+                    "memory '%s' cannot be read inside 'keep': its 'where' and items see only the event's fields",
+                    n);
+    return true;
+}
+
+/* A name that is a memory of the rule, read as a value (`usual`). */
+static weir_type memory_value(const ectx *x, ast_expr *e, const ast_keep_item *m)
+{
+    if (m->type == WEIR_T_ERROR)
+        return WEIR_T_ERROR; /* the item was reported */
+    if (m->set) {
+        weir_diag_error(x->c->diags, e->loc,
+                        "memory '%s' is a set of values: use it right of 'in', as in %s in %s",
+                        m->name.name, weir_check_loc_text(x->c, m->value->loc), m->name.name);
+        return WEIR_T_ERROR;
+    }
+    e->ref.kind = AST_REF_MEMORY;
+    e->ref.memory = m;
+    return typed(e, m->type);
+}
+
 /* A bare name that is not a field here: a step or list used as a value,
  * or an unknown field. */
 static weir_type name_not_field(const ectx *x, ast_expr *e)
 {
     const weir_scope *s = x->s;
     const char *n = e->u.name.name;
+    if (memory_in_keep(x, n, e->loc))
+        return WEIR_T_ERROR;
     if (in_pattern(s)) {
         const ast_step *st = weir_check_find_step(s->rule, n);
         if (st) {
@@ -238,6 +276,22 @@ static weir_type name_not_field(const ectx *x, ast_expr *e)
     if (weir_check_find_list(x->c->prog, n)) {
         weir_diag_error(x->c->diags, e->loc,
                         "list '%s' can only be used right of 'in', as in x in %s", n, n);
+        return WEIR_T_ERROR;
+    }
+    if (s->stream && in_pattern(s) && s->rule->keep.n_items) {
+        /* the name may be a misspelt memory as well as a misspelt field */
+        size_t nf;
+        const char *const *fields = weir_check_field_names(x->c, s->stream, &nf);
+        const ast_keep *k = &s->rule->keep;
+        const char **names = WEIR_ARENA_ARRAY(x->c->prog->arena, const char *, nf + k->n_items);
+        memcpy(names, fields, nf * sizeof *names);
+        size_t total = nf;
+        for (const ast_keep_item *m = k->items; m; m = m->next)
+            names[total++] = m->name.name;
+        weir_diag_error(x->c->diags, e->loc,
+                        "unknown name '%s': not a field of stream '%s' nor a memory of rule '%s'%s",
+                        n, s->stream->name.name, s->rule->name.name,
+                        weir_check_hint(x->c, n, names, total, ""));
         return WEIR_T_ERROR;
     }
     if (s->stream)
@@ -314,6 +368,11 @@ static weir_type check_name(const ectx *x, ast_expr *e)
 {
     const weir_scope *s = x->s;
     const char *n = e->u.name.name;
+    /* A memory's name differs from every field of the rule's inputs (the
+     * keep's check says so), so looking it up first shadows nothing. */
+    const ast_keep_item *m = in_pattern(s) ? weir_check_find_memory(s->rule, n) : NULL;
+    if (m)
+        return memory_value(x, e, m);
     if (s->kind == WEIR_SCOPE_PATTERN_EMIT && s->several_inputs)
         return name_in_every_input(x, e);
 
@@ -499,6 +558,17 @@ static weir_type pattern_aggregate(const ectx *x, ast_expr *e, weir_builtin b)
         return WEIR_T_ERROR;
     }
     ast_expr *arg = e->u.call.args;
+    const ast_expr *arg_name = arg->kind == AST_EXPR_FIELD ? arg->u.field.base : arg;
+    const ast_keep_item *m = arg_name->kind == AST_EXPR_NAME
+                                 ? weir_check_find_memory(x->s->rule, arg_name->u.name.name)
+                                 : NULL;
+    if (m && !weir_check_find_step(x->s->rule, m->name.name)) {
+        weir_diag_error(x->c->diags, arg_name->loc,
+                        "'%s' is a memory, not a step: a memory is already an aggregate, so read it by name%s",
+                        m->name.name,
+                        m->set ? " (to count its values, keep count(distinct ...) as well)" : "");
+        return WEIR_T_ERROR;
+    }
 
     if (arg->kind == AST_EXPR_NAME && b == WEIR_BUILTIN_COUNT && !distinct) {
         const ast_step *st = weir_check_find_step(x->s->rule, arg->u.name.name);
@@ -623,6 +693,11 @@ static weir_type check_call(const ectx *x, ast_expr *e)
             return WEIR_T_ERROR;
         case WEIR_SCOPE_WINDOW_RESULT:
             return window_aggregate(x, e, b);
+        case WEIR_SCOPE_KEEP:
+            weir_diag_error(x->c->diags, e->loc,
+                            "%s() cannot be used in a keep's 'where', which tests one event: aggregates are the keep's items",
+                            fn);
+            return WEIR_T_ERROR;
         case WEIR_SCOPE_STEP:
         case WEIR_SCOPE_PATTERN_EMIT:
             return pattern_aggregate(x, e, b);
@@ -838,18 +913,54 @@ static weir_type check_in(const ectx *x, ast_expr *e)
     weir_type vt = check(x, e->u.in.value);
     weir_type et;
     const char *what;
+    const ast_keep_item *m = NULL;
+    if (set->kind == AST_EXPR_NAME && in_pattern(x->s))
+        m = weir_check_find_memory(x->s->rule, set->u.name.name);
+    if (set->kind == AST_EXPR_NAME && memory_in_keep(x, set->u.name.name, set->loc))
+        return WEIR_T_ERROR;
+    if (m) {
+        if (m->type == WEIR_T_ERROR)
+            return WEIR_T_ERROR; /* the item was reported */
+        if (!m->set) {
+            weir_diag_error(x->c->diags, set->loc,
+                            "memory '%s' is one value, not a set: 'in' needs a memory kept with distinct(x), a list, or literals in [ ]",
+                            m->name.name);
+            return WEIR_T_ERROR;
+        }
+        set->ref.kind = AST_REF_MEMORY;
+        set->ref.memory = m;
+        set->type = WEIR_T_LIST;
+        if (vt == WEIR_T_ERROR)
+            return WEIR_T_ERROR;
+        /* The set holds values of its own type: the value may widen to
+         * it (an int looked up among decimals), never the other way. */
+        if (!fits(vt, m->type)) {
+            weir_diag_error(x->c->diags, e->loc, "cannot look up %s in memory '%s', which holds %s",
+                            tname(vt), m->name.name, tname(m->type));
+            return WEIR_T_ERROR;
+        }
+        return typed(e, WEIR_T_BOOL);
+    }
     if (set->kind == AST_EXPR_NAME) {
         const char *n = set->u.name.name;
         const ast_list_decl *l = weir_check_find_list(x->c->prog, n);
         if (!l) {
-            size_t k = 0;
+            const ast_keep *keep = in_pattern(x->s) ? &x->s->rule->keep : NULL;
+            size_t k = keep ? keep->n_items : 0;
             for (const ast_list_decl *d = x->c->prog->lists; d; d = d->next)
                 k++;
             const char **names = WEIR_ARENA_ARRAY(x->c->prog->arena, const char *, k ? k : 1);
             k = 0;
             for (const ast_list_decl *d = x->c->prog->lists; d; d = d->next)
                 names[k++] = d->name.name;
-            weir_diag_error(x->c->diags, set->loc, "unknown list '%s'%s", n,
+            bool sets = false;
+            for (const ast_keep_item *it = keep ? keep->items : NULL; it; it = it->next)
+                if (it->set) {
+                    names[k++] = it->name.name;
+                    sets = true;
+                }
+            weir_diag_error(x->c->diags, set->loc, "unknown %s '%s'%s",
+                            sets ? "list or memory" : "list", n,
                             weir_check_hint(x->c, n, names, k, ""));
             return WEIR_T_ERROR;
         }
@@ -918,6 +1029,80 @@ weir_type weir_check_expr(weir_checker *c, const weir_scope *s, ast_expr *e)
 {
     ectx x = {.c = c, .s = s, .agg = NULL};
     return check(&x, e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Items of a keep                                                      */
+
+static void not_a_keep_item(const ectx *x, const ast_keep_item *item)
+{
+    weir_diag_error(x->c->diags, item->value->loc,
+                    "memory '%s' must be one of count(), count(x), count(distinct x), sum(x), avg(x), min(x), max(x) or distinct(x)",
+                    item->name.name);
+}
+
+weir_type weir_check_keep_item(weir_checker *c, const weir_scope *s, ast_keep_item *item)
+{
+    ectx x = {.c = c, .s = s, .agg = NULL};
+    ast_expr *e = item->value;
+    item->type = WEIR_T_ERROR;
+    if (item->set) {
+        /* distinct(x): any value can be a member; its type is the set's */
+        weir_type t = check(&x, e);
+        if (t == WEIR_T_LIST) {
+            weir_diag_error(c->diags, e->loc, "distinct() needs a value, not a list");
+            return WEIR_T_ERROR;
+        }
+        item->type = t;
+        return t;
+    }
+    if (e->kind != AST_EXPR_CALL) {
+        not_a_keep_item(&x, item);
+        return WEIR_T_ERROR;
+    }
+    weir_builtin b = weir_builtin_lookup(e->u.call.func.name);
+    e->u.call.builtin = b;
+    switch (b) {
+    case WEIR_BUILTIN_COUNT: case WEIR_BUILTIN_SUM: case WEIR_BUILTIN_AVG:
+    case WEIR_BUILTIN_MIN: case WEIR_BUILTIN_MAX:
+        break;
+    case WEIR_BUILTIN_FIRST: case WEIR_BUILTIN_LAST:
+        /* A bucket keeps folded numbers, not the events: first and last
+         * would need the strings of events long gone. */
+        weir_diag_error(c->diags, e->u.call.func.loc,
+                        "%s() cannot be kept: a keep holds count, sum, avg, min, max and distinct values",
+                        e->u.call.func.name);
+        return WEIR_T_ERROR;
+    default:
+        not_a_keep_item(&x, item);
+        return WEIR_T_ERROR;
+    }
+    const weir_builtin_info *info = weir_builtin_get(b);
+    if (e->u.call.distinct && b != WEIR_BUILTIN_COUNT) {
+        weir_diag_error(c->diags, e->u.call.func.loc,
+                        "only count() takes 'distinct', as in count(distinct merchant)");
+        return WEIR_T_ERROR;
+    }
+    unsigned n = e->u.call.n_args;
+    if (n < info->min_args || n > info->max_args) {
+        weir_diag_error(c->diags, e->loc, "%s() takes %s1 argument, not %u", info->name,
+                        info->min_args == 0 ? "at most " : "", n);
+        return WEIR_T_ERROR;
+    }
+    weir_type t = window_aggregate(&x, e, b);
+    if (t == WEIR_T_ERROR)
+        return WEIR_T_ERROR;
+    const ast_expr *arg = e->u.call.args;
+    if ((b == WEIR_BUILTIN_MIN || b == WEIR_BUILTIN_MAX) && arg->type == WEIR_T_STRING) {
+        /* Buckets hold numbers only: a string would borrow an event's
+         * bytes long after the event is gone. */
+        weir_diag_error(c->diags, arg->loc,
+                        "%s() in 'keep' needs a number, a time or a duration, not string",
+                        info->name);
+        return WEIR_T_ERROR;
+    }
+    item->type = t;
+    return t;
 }
 
 /* ------------------------------------------------------------------ */

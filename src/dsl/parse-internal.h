@@ -21,6 +21,8 @@ struct weir_parse_ctx {
     bool lex_error_reported;      /* the lexer already said what is wrong */
     ast_stream *stream;           /* declaration being parsed, if a stream */
     ast_rule *rule;               /* declaration being parsed, if a rule */
+    ast_keep *keep;               /* `keep` clause being parsed: the rule's,
+                                     or a throwaway one for a misplaced keep */
     /* string literal being scanned */
     char *string_buf;             /* malloc'd, freed by weir_parse_file */
     size_t string_len, string_cap;

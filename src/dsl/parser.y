@@ -39,6 +39,7 @@ struct poption_list { ast_option *head, *tail; };
 struct pemit_field_list { ast_emit_field *head, *tail; unsigned n; };
 struct pident_list { ast_ident *items; unsigned n, cap; };
 struct pinput_list { ast_input *head, *tail; unsigned n; };
+struct pkeep_item_list { ast_keep_item *head, *tail; unsigned n; };
 
 /* Modifiers written after a quantifier, as bits. */
 enum { QMOD_GREEDY = 1, QMOD_RELUCTANT = 2, QMOD_CONSECUTIVE = 4, QMOD_ANY = 8 };
@@ -244,6 +245,8 @@ static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, const char *wha
     struct pinput_list *inputs;
     ast_input *input;
     ast_ident ident;
+    ast_keep_item *keep_item;
+    struct pkeep_item_list *keep_items;
 }
 
 %token AND "and" OR "or" NOT "not" IN "in" NOT_IN "not in"
@@ -257,6 +260,7 @@ static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, const char *wha
 %token EVENT "event" TIME "time" PROCESSING "processing" LATENESS "lateness"
 %token GREEDY "greedy" RELUCTANT "reluctant" CONSECUTIVE "consecutive"
 %token DISTINCT "distinct"
+%token KEEP "keep"
 %token EQ "==" NE "!=" LE "<=" GE ">="
 %token <boolean> BOOL_LIT "true or false"
 %token <integer> INT_LIT "integer" DECIMAL_LIT "decimal number" DURATION "duration"
@@ -281,6 +285,8 @@ static void emit_set(struct weir_parse_ctx *ctx, ast_emit *emit, const char *wha
 %type <integer> qmods_opt qmod reluctant_mark_opt
 %type <str> sink_target_opt description_opt list_type_opt
 %type <ident> from_opt
+%type <keep_item> keep_item
+%type <keep_items> keep_items keep_items_opt
 
 %left OR
 %left AND
@@ -312,6 +318,7 @@ name
     | TIME        { $$ = "time"; }
     | EVENT       { $$ = "event"; }
     | TIMEOUT     { $$ = "timeout"; }
+    | KEEP        { $$ = "keep"; }
     ;
 
 /* ---------------------------------------------------------------- include */
@@ -580,8 +587,9 @@ rule_decl
             ast_rule *r = WEIR_ARENA_NEW(A, ast_rule);
             r->name = ident($2, @2);
             ctx->rule = r;
+            ctx->keep = NULL;
         }
-      description_opt ON inputs rule_body rule_clauses
+      description_opt ON inputs keep_opt rule_body rule_clauses
         {
             ast_rule *r = ctx->rule;
             r->loc = @$;
@@ -621,6 +629,119 @@ input
             $$ = WEIR_ARENA_NEW(A, ast_input);
             $$->stream_name = ident($1, @1);
             $$->key_field = ident($3, @3);
+        }
+    ;
+
+/* Per-key memory: `keep [from S] for D [every D] [where C] { name: agg, ... }`.
+ * It stands before the body, so the names it declares come before the
+ * conditions that read them. `for` is checked by spelling, as `skip past
+ * last` is, so it stays free as a name. */
+keep_opt
+    : %empty
+    | KEEP
+        {
+            ctx->keep = &ctx->rule->keep;
+            ctx->keep->present = true;
+            ctx->keep->keyword_loc = @1;
+        }
+      keep_specs '{' keep_items_opt '}'
+        {
+            ast_keep *k = ctx->keep;
+            k->loc = @$;
+            if ($5) {
+                k->items = $5->head;
+                k->n_items = $5->n;
+            }
+            ctx->keep = NULL;
+        }
+    ;
+
+keep_specs
+    : %empty
+    | keep_specs keep_spec
+    ;
+
+keep_spec
+    : FROM name
+        {
+            ast_keep *k = ctx->keep;
+            if (k && !duplicate_clause(ctx, "'from' in 'keep'", k->stream_name.loc, @$))
+                k->stream_name = ident($2, @2);
+        }
+    | name DURATION
+        {
+            ast_keep *k = ctx->keep;
+            if (strcmp($1, "for") != 0)
+                weir_diag_error(ctx->diags, @1,
+                                "unexpected name '%s' in 'keep': write how long the memory lasts as 'for <duration>', as in keep for 90d",
+                                $1);
+            else if (k && !duplicate_clause(ctx, "'for' in 'keep'", k->for_loc, @$)) {
+                k->has_for = true;
+                k->for_ms = $2;
+                k->for_loc = @$;
+            }
+        }
+    | EVERY DURATION
+        {
+            ast_keep *k = ctx->keep;
+            if (k && !duplicate_clause(ctx, "'every' in 'keep'", k->every_loc, @$)) {
+                k->has_every = true;
+                k->every_ms = $2;
+                k->every_loc = @$;
+            }
+        }
+    | WHERE expr
+        {
+            ast_keep *k = ctx->keep;
+            if (!k) {
+                /* a syntax error left no keep to fill */
+            } else if (k->where) {
+                weir_diag_error(ctx->diags, @$, "duplicate 'where' in 'keep': join the conditions with 'and'");
+                weir_diag_note(ctx->diags, k->where->loc, "first given here");
+            } else {
+                k->where = $2;
+            }
+        }
+    ;
+
+keep_items_opt
+    : %empty               { $$ = NULL; }
+    | keep_items           { $$ = $1; }
+    | keep_items ','       { $$ = $1; }
+    ;
+
+keep_items
+    : keep_item
+        {
+            $$ = WEIR_ARENA_NEW(A, struct pkeep_item_list);
+            $$->head = $$->tail = $1;
+            $$->n = 1;
+        }
+    | keep_items ',' keep_item
+        {
+            $$ = $1;
+            $3->index = $$->n++;
+            $$->tail->next = $3;
+            $$->tail = $3;
+        }
+    ;
+
+keep_item
+    : name ':' expr
+        {
+            $$ = WEIR_ARENA_NEW(A, ast_keep_item);
+            $$->name = ident($1, @1);
+            $$->loc = @$;
+            $$->value = $3;
+        }
+    | name ':' DISTINCT '(' expr ')'
+        {
+            $$ = WEIR_ARENA_NEW(A, ast_keep_item);
+            $$->name = ident($1, @1);
+            $$->loc = @$;
+            $$->set = true;
+            $$->set_loc = weir_loc_span(@3, @6);
+            $$->value = $5;
         }
     ;
 
@@ -684,6 +805,17 @@ rule_clause
         { emit_set(ctx, &ctx->rule->emit, "'emit'", @$, $2, $3); }
     | ON TIMEOUT EMIT emit_to_opt emit_body_opt
         { emit_set(ctx, &ctx->rule->on_timeout, "'on timeout emit'", @$, $4, $5); }
+    /* A keep after the body: parsed into a throwaway clause, so the
+     * message says where it goes rather than "unexpected 'keep'". */
+    | KEEP
+        {
+            weir_diag_error(ctx->diags, @1,
+                            "'keep' goes right after 'on ...', before '%s': declare the memory before the conditions that read it",
+                            ctx->rule->kind == AST_RULE_WINDOW ? "window" : "match");
+            ctx->keep = WEIR_ARENA_NEW(A, ast_keep);
+        }
+      keep_specs '{' keep_items_opt '}'
+        { ctx->keep = NULL; }
     ;
 
 skip_clause
@@ -1161,7 +1293,7 @@ static bool starts_expression(yysymbol_kind_t sym)
     case YYSYMBOL_NOT: case YYSYMBOL_INT_LIT: case YYSYMBOL_DECIMAL_LIT:
     case YYSYMBOL_FLOAT_LIT: case YYSYMBOL_STRING_LIT: case YYSYMBOL_BOOL_LIT:
     case YYSYMBOL_DURATION: case YYSYMBOL_IDENT: case YYSYMBOL_TIME:
-    case YYSYMBOL_EVENT: case YYSYMBOL_TIMEOUT:
+    case YYSYMBOL_EVENT: case YYSYMBOL_TIMEOUT: case YYSYMBOL_KEEP:
         return true;
     default: {
         const char *name = yysymbol_name(sym);
@@ -1203,7 +1335,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (expr_expected && starts_expression(all[i]))
             continue;
         if (name_expected && (all[i] == YYSYMBOL_TIME || all[i] == YYSYMBOL_EVENT ||
-                              all[i] == YYSYMBOL_TIMEOUT))
+                              all[i] == YYSYMBOL_TIMEOUT || all[i] == YYSYMBOL_KEEP))
             continue;
         if (n == 5) {
             too_many = true;

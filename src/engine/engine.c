@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compile/keep_plan.h"
 #include "compile/nfa.h"
 #include "compile/window_plan.h"
 #include "engine/alert_json.h"
@@ -134,6 +135,13 @@ static void mark_used_fields(bool **used, const weir_engine *e, const engine_rul
             mark_emit_program(used, r, plan->emit.fields[i].value, e);
         for (unsigned i = 0; i < plan->timeout_emit.n_fields; i++)
             mark_emit_program(used, r, plan->timeout_emit.fields[i].value, e);
+        /* the keep's `where` and items read the events they remember */
+        if (plan->keep) {
+            const weir_keep_plan *k = plan->keep;
+            mark_program(used, plan, k->where, e, k->stream);
+            for (unsigned i = 0; i < k->n_items; i++)
+                mark_program(used, plan, k->items[i].arg, e, k->stream);
+        }
     } else if (plan->window) {
         const weir_window_plan *w = plan->window;
         unsigned s = 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "compile/window_plan.h"
+#include "engine/key_memory.h"
 
 /* ------------------------------------------------------------------ */
 /* Match views over plain arrays                                        */
@@ -259,6 +260,13 @@ void weir_eval_run(const weir_expr_program *p, const weir_eval_ctx *ctx, weir_va
         case WEIR_OP_WINDOW_END:
             *sp++ = weir_value_millis(ctx->window_end);
             break;
+        case WEIR_OP_MEM_VALUE:
+            if (ctx->memory)
+                weir_key_memory_read(ctx->memory, in->c, sp);
+            else
+                *sp = weir_value_missing();
+            sp++;
+            break;
 
         case WEIR_OP_I2D:
             if (__builtin_mul_overflow(sp[-1].u.i, (int64_t)WEIR_DECIMAL_SCALE, &sp[-1].u.dec))
@@ -432,6 +440,15 @@ void weir_eval_run(const weir_expr_program *p, const weir_eval_ctx *ctx, weir_va
         case WEIR_OP_IN_SET: {
             bool m = sp[-1].missing;
             bool r = !m && weir_value_set_contains(p->sets[in->c], &sp[-1]);
+            sp[-1] = weir_value_bool(r);
+            sp[-1].missing = m;
+            break;
+        }
+        case WEIR_OP_MEM_IN: {
+            /* missing in, missing out, as with a list; no memory at all
+             * (a program run outside its rule) is missing too */
+            bool m = sp[-1].missing || !ctx->memory;
+            bool r = !m && weir_key_memory_contains(ctx->memory, in->c, &sp[-1]);
             sp[-1] = weir_value_bool(r);
             sp[-1].missing = m;
             break;

@@ -15,6 +15,7 @@
  *     over plain arrays (tests, simple engines);
  *   - window rules: the finished aggregate results by slot, the key value and
  *     the window's bounds;
+ *   - rules with `keep`: the key's memory, read by item (MEM_VALUE, MEM_IN);
  *   - a scratch area for string results (lower, upper) the engine resets per
  *     event (weir_eval_scratch_reset).
  * Reference lists are bound into the program when it is compiled (see
@@ -89,6 +90,9 @@ typedef struct weir_eval_ctx {
     weir_millis window_start;      /* window rules: [start, end) */
     weir_millis window_end;
     weir_eval_scratch *scratch;    /* NULL: lower()/upper() give missing */
+    const struct weir_key_memory *memory; /* rules with `keep`: the key's
+                                      memory (engine/key_memory.h); NULL:
+                                      none, every memory reads as missing */
 } weir_eval_ctx;
 
 /* Evaluates p over ctx into *out. */

@@ -248,6 +248,10 @@ struct weir_pattern_runtime {
 
     char scratch_buf[1024];
     weir_eval_scratch scratch;
+
+    /* the key's memory (`keep`) that conditions read; set by the rule
+     * runner around each call, NULL for rules without keep */
+    const struct weir_key_memory *memory;
 };
 
 /* ------------------------------------------------------ Java's heap */
@@ -515,6 +519,7 @@ static bool leaf_eval(weir_pattern_runtime *rt, uint16_t op, uint32_t arg)
         .event = rt->ev_fields,
         .match = &rt->cmatch,
         .scratch = &rt->scratch,
+        .memory = rt->memory,
     };
     bool v = weir_eval_condition(p, &ctx);
     rt->leaf_gen[slot] = gen;
@@ -1711,6 +1716,12 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     free(rt->tpairs);
     free(rt->tmo);
     free(rt);
+}
+
+void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
+                                     const struct weir_key_memory *memory)
+{
+    rt->memory = memory;
 }
 
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)

@@ -84,6 +84,14 @@ typedef void (*weir_match_cb)(void *user, const weir_pattern_match *m);
 weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan);
 /* Frees the runtime. Accepts NULL. Every key must have been freed. */
 void weir_pattern_runtime_free(weir_pattern_runtime *rt);
+/* The memory (`keep`, engine/key_memory.h) of the key about to be run:
+ * the conditions that later calls evaluate read it (MEM_VALUE, MEM_IN).
+ * The rule runner sets it before weir_pattern_process() and
+ * weir_pattern_advance() and clears it after; NULL (the default) for rules
+ * without keep. Borrowed: it must live while it is set. */
+void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
+                                     const struct weir_key_memory *memory);
+
 /* Bytes of the runtime itself: slabs of the free lists (including blocks
  * keys hold), scratch space, condition trees. */
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt);

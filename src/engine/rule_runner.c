@@ -1,11 +1,25 @@
 /* rule_runner.c — the pattern and window runtimes behind one interface, so
  * the engine's key and timer handling does not care which kind of rule it
- * runs; and the translation of what a runtime reports into alerts. */
+ * runs; and the translation of what a runtime reports into alerts.
+ *
+ * A pattern rule with `keep` has per-key memory (engine/key_memory.h)
+ * beside its NFA state: its key state is then a keep_key holding both, and
+ * this file orders the two. For each event: the memory drops what is over
+ * at the event's time, the NFA runs with its conditions reading the memory,
+ * and only then is the event added to the memory, so that "a device never
+ * seen" means never before this event. When time passes (a watermark), the
+ * memory's bucket expiries and the NFA's deadlines are taken in time order,
+ * so an alert raised at a deadline reads the memory as it was at that
+ * deadline. The key stays alive while either holds something, and its
+ * timer is the earlier of the two deadlines. Rules without keep keep their
+ * bare weir_pattern_key: one test of plan->keep per call is all they pay. */
 #include <stdlib.h>
 
+#include "compile/keep_plan.h"
 #include "compile/nfa.h"
 #include "compile/window_plan.h"
 #include "engine/engine-internal.h"
+#include "engine/key_memory.h"
 #include "engine/nfa_run.h"
 #include "engine/window_run.h"
 
@@ -13,7 +27,14 @@ typedef struct runner_call {
     weir_engine *e;
     engine_rule *r;
     int rc;
+    const weir_key_memory *memory; /* the key's memory; NULL without keep */
 } runner_call;
+
+/* The key state of a pattern rule with `keep`. */
+typedef struct keep_key {
+    weir_pattern_key *nfa;   /* owned */
+    weir_key_memory memory;  /* owns its arrays; borrows plan->keep */
+} keep_key;
 
 /* ------------------------------------------------------------ patterns */
 
@@ -40,6 +61,7 @@ static void on_match(void *user, const weir_pattern_match *m)
         .match = m->view,
         .key = call->e->cur_key ? *call->e->cur_key : weir_value_missing(),
         .scratch = &call->e->scratch,
+        .memory = call->memory,
     };
     weir_eval_scratch_reset(&call->e->scratch);
     uint64_t detection = WEIR_DETECTION_SEED;
@@ -91,6 +113,81 @@ static void on_window(const weir_window_fired *w, void *user)
         call->rc = -1;
 }
 
+/* ------------------------------------------------------------ keep */
+
+static keep_key *keep_key_new(engine_rule *r)
+{
+    keep_key *k = malloc(sizeof *k);
+    if (!k)
+        return NULL;
+    if (!(k->nfa = weir_pattern_key_new(r->runtime))) {
+        free(k);
+        return NULL;
+    }
+    weir_key_memory_init(&k->memory, r->plan->keep);
+    return k;
+}
+
+static void keep_key_free(engine_rule *r, keep_key *k)
+{
+    if (!k)
+        return;
+    weir_pattern_key_free(r->runtime, k->nfa);
+    weir_key_memory_clear(&k->memory);
+    free(k);
+}
+
+/* Brings a key to `time`: the NFA's deadlines up to it fire in order, each
+ * after the memory dropped what is over at that deadline (a timeout alert
+ * at 10:00 reads the memory of 10:00, not of the later watermark); then
+ * the memory drops what is over at `time`. The NFA itself is not advanced
+ * past its last deadline here: the caller's process or advance does it. */
+static int keep_catch_up(runner_call *call, keep_key *k, int64_t time)
+{
+    weir_pattern_runtime *rt = call->r->runtime;
+    for (;;) {
+        int64_t d = weir_pattern_key_next_deadline(k->nfa);
+        if (d > time)
+            break;
+        weir_key_memory_expire(&k->memory, d);
+        if (weir_pattern_advance(rt, k->nfa, d, on_match, call) != 0)
+            return -1;
+        if (weir_pattern_key_next_deadline(k->nfa) <= d)
+            break; /* nothing more due by d: the final advance takes the rest */
+    }
+    weir_key_memory_expire(&k->memory, time);
+    return 0;
+}
+
+static int keep_process(weir_engine *e, engine_rule *r, keep_key *k, const weir_value *fields,
+                        unsigned stream, int64_t ts, uint64_t seq)
+{
+    runner_call call = {e, r, 0, &k->memory};
+    weir_pattern_runtime_set_memory(r->runtime, &k->memory);
+    int rc = keep_catch_up(&call, k, ts);
+    if (rc == 0)
+        rc = weir_pattern_process(r->runtime, k->nfa, fields, stream, ts, seq, on_match, &call);
+    weir_pattern_runtime_set_memory(r->runtime, NULL);
+    if (rc != 0 || call.rc != 0)
+        return -1;
+    /* after the match: the conditions above saw the memory without it */
+    if (stream == r->plan->keep->stream &&
+        weir_key_memory_add(&k->memory, fields, ts, &e->scratch) < 0)
+        return -1;
+    return 0;
+}
+
+static int keep_advance(weir_engine *e, engine_rule *r, keep_key *k, int64_t watermark)
+{
+    runner_call call = {e, r, 0, &k->memory};
+    weir_pattern_runtime_set_memory(r->runtime, &k->memory);
+    int rc = keep_catch_up(&call, k, watermark);
+    if (rc == 0)
+        rc = weir_pattern_advance(r->runtime, k->nfa, watermark, on_match, &call);
+    weir_pattern_runtime_set_memory(r->runtime, NULL);
+    return rc != 0 || call.rc != 0 ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ interface */
 
 int weir_rule_runner_init(weir_engine *e, engine_rule *r)
@@ -118,6 +215,8 @@ void *weir_rule_key_new(engine_rule *r)
 {
     if (r->plan->window)
         return weir_window_key_new(r->runtime);
+    if (r->plan->keep)
+        return keep_key_new(r);
     return weir_pattern_key_new(r->runtime);
 }
 
@@ -125,6 +224,8 @@ void weir_rule_key_free(engine_rule *r, void *state)
 {
     if (r->plan->window)
         weir_window_key_free(r->runtime, state);
+    else if (r->plan->keep)
+        keep_key_free(r, state);
     else
         weir_pattern_key_free(r->runtime, state);
 }
@@ -132,13 +233,15 @@ void weir_rule_key_free(engine_rule *r, void *state)
 int weir_rule_process(weir_engine *e, engine_rule *r, void *state, const weir_value *fields,
                       unsigned stream, int64_t ts, uint64_t seq)
 {
-    runner_call call = {e, r, 0};
+    runner_call call = {e, r, 0, NULL};
     if (r->plan->window) {
         if (weir_window_add(r->runtime, state, fields, ts, seq, on_window, &call) ==
             WEIR_WINDOW_ERROR)
             return -1;
         return call.rc;
     }
+    if (r->plan->keep)
+        return keep_process(e, r, state, fields, stream, ts, seq);
     if (weir_pattern_process(r->runtime, state, fields, stream, ts, seq, on_match, &call) != 0)
         return -1;
     return call.rc;
@@ -146,11 +249,13 @@ int weir_rule_process(weir_engine *e, engine_rule *r, void *state, const weir_va
 
 int weir_rule_advance(weir_engine *e, engine_rule *r, void *state, int64_t watermark)
 {
-    runner_call call = {e, r, 0};
+    runner_call call = {e, r, 0, NULL};
     if (r->plan->window) {
         weir_window_advance(r->runtime, state, watermark, on_window, &call);
         return call.rc;
     }
+    if (r->plan->keep)
+        return keep_advance(e, r, state, watermark);
     if (weir_pattern_advance(r->runtime, state, watermark, on_match, &call) != 0)
         return -1;
     return call.rc;
@@ -160,6 +265,12 @@ int64_t weir_rule_next_deadline(const engine_rule *r, const void *state)
 {
     if (r->plan->window)
         return weir_window_key_next_deadline(state);
+    if (r->plan->keep) {
+        const keep_key *k = state;
+        int64_t nfa = weir_pattern_key_next_deadline(k->nfa);
+        int64_t memory = weir_key_memory_next_expiry(&k->memory);
+        return nfa < memory ? nfa : memory;
+    }
     return weir_pattern_key_next_deadline(state);
 }
 
@@ -167,6 +278,10 @@ bool weir_rule_idle(const engine_rule *r, const void *state)
 {
     if (r->plan->window)
         return weir_window_key_idle(state);
+    if (r->plan->keep) {
+        const keep_key *k = state;
+        return weir_pattern_key_idle(k->nfa) && weir_key_memory_empty(&k->memory);
+    }
     return weir_pattern_key_idle(state);
 }
 
@@ -174,6 +289,8 @@ size_t weir_rule_partials(const engine_rule *r, const void *state)
 {
     if (r->plan->window)
         return 0;
+    if (r->plan->keep)
+        return weir_pattern_key_partials(((const keep_key *)state)->nfa);
     return weir_pattern_key_partials(state);
 }
 
