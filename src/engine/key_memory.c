@@ -429,3 +429,161 @@ size_t weir_key_memory_bytes(const weir_key_memory *m)
     }
     return bytes;
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+/* The aggregate item whose state is in slot `slot`. */
+static const weir_keep_item *agg_item(const weir_keep_plan *plan, unsigned slot)
+{
+    for (unsigned i = 0; i < plan->n_items; i++)
+        if (plan->items[i].kind == WEIR_KEEP_AGG && plan->items[i].slot == slot)
+            return &plan->items[i];
+    return NULL;
+}
+
+static bool float_state(const weir_keep_item *it)
+{
+    return it->fn == WEIR_AGG_FN_SUM_F64 || it->fn == WEIR_AGG_FN_AVG_F64;
+}
+
+static void save_states(snap_out *o, const weir_keep_plan *plan, const weir_agg_state *st)
+{
+    for (unsigned j = 0; j < plan->n_aggs; j++) {
+        const weir_keep_item *it = agg_item(plan, j);
+        const weir_agg_state *s = &st[j];
+        snap_put_svar(o, s->n);
+        snap_put_u8(o, s->overflow);
+        if (!it)
+            continue;
+        switch (it->ops->kind) {
+        case WEIR_AGG_SUM:
+        case WEIR_AGG_AVG:
+            if (float_state(it)) {
+                uint64_t bits;
+                memcpy(&bits, &s->sum_f, sizeof bits);
+                snap_put_u64(o, bits);
+            } else {
+                snap_put_svar(o, s->sum_i);
+            }
+            break;
+        case WEIR_AGG_MIN:
+        case WEIR_AGG_MAX:
+            snap_put_value(o, it->arg_type, &s->v);
+            break;
+        default: /* count: n says it all */
+            break;
+        }
+    }
+}
+
+static int load_states(snap_in *in, const weir_keep_plan *plan, weir_agg_state *st)
+{
+    init_states(plan, st);
+    for (unsigned j = 0; j < plan->n_aggs; j++) {
+        const weir_keep_item *it = agg_item(plan, j);
+        weir_agg_state *s = &st[j];
+        s->n = snap_get_svar(in);
+        uint8_t overflow = snap_get_u8(in);
+        if (overflow > 1)
+            snap_fail(in, "bad kept aggregate");
+        s->overflow = overflow;
+        if (!it)
+            continue;
+        switch (it->ops->kind) {
+        case WEIR_AGG_SUM:
+        case WEIR_AGG_AVG:
+            if (float_state(it)) {
+                uint64_t bits = snap_get_u64(in);
+                memcpy(&s->sum_f, &bits, sizeof bits);
+            } else {
+                s->sum_i = snap_get_svar(in);
+            }
+            break;
+        case WEIR_AGG_MIN:
+        case WEIR_AGG_MAX:
+            if (it->arg_type == WEIR_T_STRING) {
+                snap_fail(in, "kept string aggregate");
+                break;
+            }
+            snap_get_value(in, it->arg_type, &s->v);
+            break;
+        default:
+            break;
+        }
+    }
+    return snap_in_ok(in) ? 0 : -1;
+}
+
+int weir_key_memory_save(const weir_key_memory *m, snap_out *o)
+{
+    const weir_keep_plan *plan = m->plan;
+    snap_put_uvar(o, m->n_buckets);
+    if (m->n_buckets == 0)
+        return o->failed ? -1 : 0;
+    for (uint32_t b = 0; b < m->n_buckets; b++) {
+        snap_put_svar(o, m->starts[b]);
+        save_states(o, plan, m->states + (size_t)b * plan->n_aggs);
+    }
+    if (plan->n_aggs)
+        save_states(o, plan, m->totals);
+    for (unsigned t = 0; t < plan->n_tables; t++) {
+        const weir_memory_table *tb = &m->tables[t];
+        weir_type type = table_type(plan, t);
+        snap_put_uvar(o, tb->n);
+        for (uint32_t i = 0; i < tb->cap; i++) {
+            if (tb->slots[i].last == WEIR_MEMORY_FREE_SLOT)
+                continue;
+            snap_put_value(o, type, &tb->slots[i].value);
+            snap_put_svar(o, tb->slots[i].last);
+        }
+    }
+    return o->failed ? -1 : 0;
+}
+
+int weir_key_memory_load(weir_key_memory *m, snap_in *in)
+{
+    const weir_keep_plan *plan = m->plan;
+    size_t n = snap_get_count(in, 3);
+    if (!snap_in_ok(in) || n == 0)
+        return snap_in_ok(in) ? 0 : -1;
+    if (n > plan->max_buckets) {
+        snap_fail(in, "more kept buckets than the rule allows");
+        return -1;
+    }
+    for (size_t b = 0; b < n; b++) {
+        if (reserve_bucket(m) != 0)
+            goto fail;
+        int64_t start = snap_get_svar(in);
+        if (snap_in_ok(in) && b > 0 && start <= m->starts[b - 1])
+            snap_fail(in, "kept buckets out of order");
+        m->starts[b] = start;
+        m->n_buckets++;
+        if (plan->n_aggs && load_states(in, plan, m->states + b * plan->n_aggs) != 0)
+            goto fail;
+        if (!snap_in_ok(in))
+            goto fail;
+    }
+    if (plan->n_aggs && load_states(in, plan, m->totals) != 0)
+        goto fail;
+    for (unsigned t = 0; t < plan->n_tables; t++) {
+        weir_memory_table *tb = &m->tables[t];
+        weir_type type = table_type(plan, t);
+        size_t values = snap_get_count(in, 2);
+        for (size_t i = 0; i < values && snap_in_ok(in); i++) {
+            weir_value v;
+            snap_get_value(in, type, &v);
+            int64_t last = snap_get_svar(in);
+            if (snap_in_ok(in) && (v.missing || last == WEIR_MEMORY_FREE_SLOT))
+                snap_fail(in, "bad kept value");
+            if (!snap_in_ok(in) || table_reserve(tb, type) != 0 ||
+                table_put(tb, type, &v, last) != 0)
+                goto fail;
+        }
+        if (!snap_in_ok(in))
+            goto fail;
+    }
+    return 0;
+fail:
+    weir_key_memory_clear(m);
+    return -1;
+}

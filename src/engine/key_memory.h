@@ -60,6 +60,7 @@
 #include "compile/keep_plan.h"
 #include "compile/window_plan.h"
 #include "engine/eval.h"
+#include "engine/snap_codec.h"
 
 /* `last` of a table slot that holds no value. */
 #define WEIR_MEMORY_FREE_SLOT INT64_MIN
@@ -137,5 +138,13 @@ size_t weir_key_memory_values(const weir_key_memory *m, unsigned item);
 /* Heap bytes the memory holds: its arrays (whole capacity) and string
  * copies; not the weir_key_memory struct itself, which its owner embeds. */
 size_t weir_key_memory_bytes(const weir_key_memory *m);
+
+/* Snapshots (doc/state-format.md): the live buckets with their states,
+ * the totals (saved, not recomputed: float sums must not drift) and each
+ * table's values with the bucket they were last seen in. Save returns 0
+ * or -1 (out of memory). Load fills an empty memory; -1 on bad input
+ * (in->error says why) or out of memory, leaving it empty. */
+int weir_key_memory_save(const weir_key_memory *m, snap_out *o);
+int weir_key_memory_load(weir_key_memory *m, snap_in *in);
 
 #endif

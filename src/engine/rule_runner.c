@@ -300,10 +300,17 @@ void weir_rule_prefetch(const engine_rule *r, const void *state)
         weir_window_key_prefetch(state);
 }
 
+/* A keep rule's key: its NFA state, then its memory. */
 int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o)
 {
     if (r->plan->window)
         return weir_window_key_save(r->runtime, state, o);
+    if (r->plan->keep) {
+        const keep_key *k = state;
+        if (weir_pattern_key_save(r->runtime, k->nfa, o) != 0)
+            return -1;
+        return weir_key_memory_save(&k->memory, o);
+    }
     return weir_pattern_key_save(r->runtime, state, o);
 }
 
@@ -311,5 +318,20 @@ void *weir_rule_key_load(engine_rule *r, snap_in *in)
 {
     if (r->plan->window)
         return weir_window_key_load(r->runtime, in);
+    if (r->plan->keep) {
+        keep_key *k = malloc(sizeof *k);
+        if (!k)
+            return NULL;
+        weir_key_memory_init(&k->memory, r->plan->keep);
+        if (!(k->nfa = weir_pattern_key_load(r->runtime, in))) {
+            free(k);
+            return NULL;
+        }
+        if (weir_key_memory_load(&k->memory, in) != 0) {
+            keep_key_free(r, k);
+            return NULL;
+        }
+        return k;
+    }
     return weir_pattern_key_load(r->runtime, in);
 }

@@ -7,7 +7,7 @@
  * compare the alert lines byte for byte. The inputs are the fraud library
  * over the README sample, and a set of rules chosen for their state
  * (Kleene loops under every skip strategy, absence, timeouts, every window
- * kind, count distinct, string min/max, throttles) over random events
+ * kind, count distinct, string min/max, throttles, per-key `keep` memory) over random events
  * that arrive out of order. Then hot swaps (a snapshot restored under a
  * changed rule set), refusals of bad snapshots, and the format fixture a
  * newer weir must keep reading. */
@@ -233,6 +233,12 @@ static const char *STATEFUL_RULES =
     "  window session gap 4s\n"
     "  when count() >= 2\n"
     "  emit { card, n: count(), s: window_start(), e: window_end() }\n"
+    "rule remembered on tx by card\n"
+    "  keep for 20s every 2s where kind != \"x\"\n"
+    "    { merchants: distinct(merchant), usual: avg(amount), n: count(),\n"
+    "      spread: count(distinct merchant), top: max(amount) }\n"
+    "  match a where n >= 2 and merchant not in merchants and amount > usual\n"
+    "  emit { card, n, usual, spread, top }\n"
     "rule counts on tx by merchant\n"
     "  window count 4 every 2\n"
     "  emit { merchant, total: sum(amount), cards: count(distinct card) }\n";
@@ -271,6 +277,10 @@ Test(snapshot, stateful_rules_restored_often_give_the_same_alerts)
         lines in = random_events(seed, 3000);
         lines want = run(rs, &in, 0);
         cr_assert_gt(want.n, 100, "seed %u: the rules fire", seed);
+        size_t remembered = 0;
+        for (size_t i = 0; i < want.n; i++)
+            remembered += strstr(want.v[i], "\"rule\":\"remembered\"") != NULL;
+        cr_assert_gt(remembered, 5, "seed %u: the keep rule fires", seed);
         static const size_t every[] = {1, 7, 101};
         for (size_t k = 0; k < sizeof every / sizeof *every; k++) {
             lines got = run(rs, &in, every[k]);
