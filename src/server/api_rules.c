@@ -137,6 +137,16 @@ static int reload_now(weir_server *srv, char *err, size_t cap)
         snprintf(err, cap, "the rule files changed under us and no longer compile");
         return -1;
     }
+    /* a savepoint of the state before the swap: what to go back to if
+     * the new rule turns out wrong (weir serve --from-savepoint ID) */
+    srv->swap_savepoint[0] = '\0';
+    if (srv->checkpointer) {
+        char why[256];
+        if (weir_server_savepoint_create(srv, NULL, srv->swap_savepoint,
+                                         sizeof srv->swap_savepoint, why, sizeof why) != 202)
+            weir_log_write(&srv->log, WEIR_LOG_WARN, "savepoint_failed",
+                           "no savepoint before the rule swap: %s", why);
+    }
     if (weir_server_swap_rules(srv, rs) < 0) {
         snprintf(err, cap, "out of memory");
         return -1;

@@ -30,6 +30,7 @@
 #include "server/alert_ring.h"
 #include "server/http_api.h"
 #include "state/checkpointer.h"
+#include "state/store.h"
 #include "server/http_json.h"
 #include "server/shard_pool.h"
 #include "util/grow_bytes.h"
@@ -703,6 +704,8 @@ static mhd_result put_rule(weir_http_api *api, struct MHD_Connection *c, request
         weir_json_kv_str(g, "name", name);
         weir_json_str(g, "installed");
         yajl_gen_bool(g, 1);
+        if (api->srv->swap_savepoint[0])
+            weir_json_kv_str(g, "savepoint", api->srv->swap_savepoint);
     } else {
         weir_json_kv_str(g, "error", err);
         weir_json_kv_str(g, "code", code_for(status));
@@ -720,6 +723,132 @@ static mhd_result delete_rule(weir_http_api *api, struct MHD_Connection *c, cons
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);
     weir_json_kv_str(g, "name", name);
+    weir_json_str(g, "deleted");
+    yajl_gen_bool(g, 1);
+    yajl_gen_map_close(g);
+    return send_json(c, MHD_HTTP_OK, g);
+}
+
+/* ---- savepoints ---------------------------------------------------- */
+
+static const char *savepoint_state(const struct weir_savepoint_status *sp)
+{
+    return sp->state == SAVEPOINT_WRITING    ? "writing"
+           : sp->state == SAVEPOINT_COMPLETE ? "complete"
+                                             : "failed";
+}
+
+static mhd_result post_savepoint(weir_http_api *api, struct MHD_Connection *c)
+{
+    const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
+    char id[WEIR_STORE_NAME_MAX + 1], err[512] = "";
+    int status = weir_server_savepoint_create(api->srv, name, id, sizeof id, err, sizeof err);
+    if (status != 202)
+        return send_error(c, (unsigned)status,
+                          status == 400   ? "bad_request"
+                          : status == 409 ? "conflict"
+                          : status == 503 ? "unavailable"
+                                          : "internal",
+                          err);
+    const struct weir_savepoint_status *sp = weir_server_savepoint_find(api->srv, id);
+    yajl_gen g = weir_json_gen_new();
+    yajl_gen_map_open(g);
+    weir_json_kv_str(g, "id", id);
+    weir_json_kv_str(g, "status", sp ? savepoint_state(sp) : "writing");
+    yajl_gen_map_close(g);
+    return send_json(c, MHD_HTTP_ACCEPTED, g);
+}
+
+static void savepoint_entry(yajl_gen g, const weir_store_entry *e, const char *status)
+{
+    yajl_gen_map_open(g);
+    weir_json_kv_str(g, "id", e->id);
+    weir_json_kv_str(g, "status", e->damaged ? "damaged" : status);
+    weir_json_str(g, "created_ms");
+    yajl_gen_integer(g, e->created_ms);
+    weir_json_kv_uint(g, "bytes", e->total_bytes);
+    yajl_gen_map_close(g);
+}
+
+static mhd_result get_savepoints(weir_http_api *api, struct MHD_Connection *c, const char *one)
+{
+    weir_server *srv = api->srv;
+    if (!srv->store)
+        return one ? send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint",
+                                "no state store: no savepoints")
+                   : send_error(c, MHD_HTTP_CONFLICT, "conflict",
+                                "no state store: start weir with --checkpoint-interval or "
+                                "--state-store");
+    weir_store_entry *list = NULL;
+    size_t n = 0;
+    char err[512];
+    if (weir_store_list(srv->store, WEIR_STORE_SAVEPOINT, &list, &n, err, sizeof err) != 0)
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", err);
+    yajl_gen g = weir_json_gen_new();
+    mhd_result ok;
+    if (one) {
+        const struct weir_savepoint_status *sp = weir_server_savepoint_find(srv, one);
+        const weir_store_entry *found = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(list[i].id, one) == 0)
+                found = &list[i];
+        if (found) {
+            savepoint_entry(g, found, "complete");
+        } else if (sp) {
+            yajl_gen_map_open(g);
+            weir_json_kv_str(g, "id", sp->id);
+            weir_json_kv_str(g, "status", savepoint_state(sp));
+            if (sp->state == SAVEPOINT_FAILED)
+                weir_json_kv_str(g, "error", sp->error);
+            yajl_gen_map_close(g);
+        } else {
+            yajl_gen_free(g);
+            free(list);
+            return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint", "no such savepoint");
+        }
+        ok = send_json(c, MHD_HTTP_OK, g);
+        free(list);
+        return ok;
+    }
+    yajl_gen_map_open(g);
+    weir_json_str(g, "savepoints");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+        savepoint_entry(g, &list[i], "complete");
+    /* those still being written, or that failed, since start */
+    size_t ring = sizeof srv->savepoints / sizeof srv->savepoints[0];
+    for (size_t i = 0; i < ring && i < srv->n_savepoints; i++) {
+        const struct weir_savepoint_status *sp = &srv->savepoints[i];
+        if (sp->state == SAVEPOINT_COMPLETE || !sp->id[0])
+            continue;
+        yajl_gen_map_open(g);
+        weir_json_kv_str(g, "id", sp->id);
+        weir_json_kv_str(g, "status", savepoint_state(sp));
+        if (sp->state == SAVEPOINT_FAILED)
+            weir_json_kv_str(g, "error", sp->error);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    free(list);
+    return send_json(c, MHD_HTTP_OK, g);
+}
+
+static mhd_result delete_savepoint(weir_http_api *api, struct MHD_Connection *c, const char *id)
+{
+    char err[512];
+    if (!api->srv->store)
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint", "no state store");
+    if (!weir_store_id_valid(WEIR_STORE_SAVEPOINT, id, err, sizeof err))
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint", "no such savepoint");
+    int rc = weir_store_delete(api->srv->store, WEIR_STORE_SAVEPOINT, id, err, sizeof err);
+    if (rc == 1)
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint", "no such savepoint");
+    if (rc != 0)
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", err);
+    yajl_gen g = weir_json_gen_new();
+    yajl_gen_map_open(g);
+    weir_json_kv_str(g, "id", id);
     weir_json_str(g, "deleted");
     yajl_gen_bool(g, 1);
     yajl_gen_map_close(g);
@@ -809,6 +938,18 @@ static mhd_result route(weir_http_api *api, struct MHD_Connection *c, const char
         memcpy(name, url + 7, ul - 12);
         name[ul - 12] = '\0';
         return post_rule_test(api, c, rq, name);
+    }
+    if (strcmp(url, "/savepoints") == 0) {
+        if (post)
+            return post_savepoint(api, c);
+        return get ? get_savepoints(api, c, NULL) : method_not_allowed(c, "GET, POST");
+    }
+    if (strncmp(url, "/savepoints/", 12) == 0 && url[12] && !strchr(url + 12, '/')) {
+        if (get)
+            return get_savepoints(api, c, url + 12);
+        if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+            return delete_savepoint(api, c, url + 12);
+        return method_not_allowed(c, "GET, DELETE");
     }
     if (strcmp(url, "/events") == 0)
         return post ? post_events(api, c, rq) : method_not_allowed(c, "POST");

@@ -644,7 +644,8 @@ static int start(weir_server *srv)
         weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%" PRIu64 " shards, keys split by '%s'",
                        cfg->shards, key);
 
-    if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint) && open_state(srv) < 0)
+    if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint || cfg->state_store) &&
+        open_state(srv) < 0)
         return -1;
 
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};

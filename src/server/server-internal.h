@@ -84,6 +84,16 @@ typedef struct weir_server {
     struct weir_checkpointer *checkpointer; /* owned; with the store */
     enum { FINAL_NONE, FINAL_DUE, FINAL_RUNNING, FINAL_DONE } final_checkpoint;
     char restored_from[80];          /* "checkpoint 12", or "" */
+    /* savepoints asked for since start, newest last (a ring): their
+     * writing goes on after the HTTP answer */
+    struct weir_savepoint_status {
+        char id[80];
+        enum { SAVEPOINT_WRITING, SAVEPOINT_COMPLETE, SAVEPOINT_FAILED } state;
+        char error[200];
+        struct weir_server *srv;
+    } savepoints[32];
+    unsigned n_savepoints;
+    char swap_savepoint[80];         /* taken before the last PUT/DELETE swap */
 } weir_server;
 
 extern const char *const weir_source_names[WEIR_N_SOURCES];
@@ -109,6 +119,15 @@ weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, cons
 int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
                          weir_diag_cb diag, void *user, char *err, size_t cap);
 int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap);
+
+/* Savepoints (api_savepoints.c). Create: the barrier now, the store write
+ * after; an HTTP status (202 when started) with the id in id_out, or a
+ * message in err. Find: the status of a savepoint asked for since start,
+ * or NULL. */
+int weir_server_savepoint_create(weir_server *srv, const char *name, char *id_out,
+                                 size_t id_cap, char *err, size_t errlen);
+const struct weir_savepoint_status *weir_server_savepoint_find(const weir_server *srv,
+                                                               const char *id);
 
 /* Ready: rules loaded and every configured source listening. */
 bool weir_server_ready(const weir_server *srv);
