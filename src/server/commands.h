@@ -19,6 +19,10 @@ int weir_cmd_test(int argc, char **argv);
 /* weir serve [-c FILE] [--OPTION VALUE...] [RULES...] (serve.c) */
 int weir_cmd_serve(int argc, char **argv);
 
+/* `weir savepoint create|list|delete`: a running server's savepoints.
+ * 0 done, 1 the server refused (message printed), 2 usage or no server. */
+int weir_cmd_savepoint(int argc, char **argv);
+
 /* Exit statuses shared by every command. */
 enum {
     WEIR_EXIT_OK = 0,

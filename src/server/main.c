@@ -14,6 +14,7 @@ static const struct {
     {"run", weir_cmd_run, "run rules over a file of JSON events, write alerts"},
     {"test", weir_cmd_test, "run the examples that come with rule files"},
     {"serve", weir_cmd_serve, "the server: TCP, HTTP and file sources, sinks, HTTP API"},
+    {"savepoint", weir_cmd_savepoint, "create, list or delete a running server's savepoints"},
 };
 
 static void usage(FILE *out)
