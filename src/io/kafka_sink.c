@@ -98,6 +98,11 @@ weir_kafka_sink *weir_kafka_sink_new(struct event_base *base, const char *name,
     return k;
 }
 
+int weir_kafka_sink_flush(weir_kafka_sink *k, int timeout_ms)
+{
+    return rd_kafka_flush(k->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
 void weir_kafka_sink_free(weir_kafka_sink *k, int timeout_ms)
 {
     if (!k)

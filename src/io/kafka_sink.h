@@ -21,6 +21,10 @@ weir_kafka_sink *weir_kafka_sink_new(struct event_base *base, const char *name,
                                      const char *brokers, const char *topic,
                                      const char *conf_path, const weir_log *log, char *err,
                                      size_t err_cap);
+/* Waits up to timeout_ms until every alert sent so far is acknowledged by
+ * the cluster (a checkpoint must not count alerts that could still be
+ * lost). 0, or -1 when some were not by then. */
+int weir_kafka_sink_flush(weir_kafka_sink *k, int timeout_ms);
 /* Waits up to timeout_ms for messages in flight, then frees. Accepts NULL. */
 void weir_kafka_sink_free(weir_kafka_sink *k, int timeout_ms);
 /* Queues one alert (copied); -1 when the producer refused it (counted). */

@@ -546,6 +546,22 @@ static int open_output(weir_server *srv, const char *path, struct weir_file_sink
     return 0;
 }
 
+/* Before a checkpoint counts: the alerts raised before its barrier are
+ * acknowledged by the Kafka sinks (file sinks write through at once;
+ * webhook sinks keep theirs in a queue that spills to disk). */
+static int flush_sinks(void *user, char *err, size_t errlen)
+{
+    weir_server *srv = user;
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka &&
+            weir_kafka_sink_flush(srv->sinks[i].kafka, (int)srv->cfg->store_timeout_ms) != 0) {
+            snprintf(err, errlen, "sink %s: alerts not acknowledged by Kafka in time",
+                     srv->sinks[i].name);
+            return -1;
+        }
+    return 0;
+}
+
 /* The state store, the restore of the latest checkpoint (or of
  * --from-savepoint) into the shards before any source runs, and the
  * checkpointer. */
@@ -587,9 +603,10 @@ static int open_state(weir_server *srv)
                        "no checkpoint of job %s in %s: starting empty", cfg->job, where);
     }
     free(r.offsets);
+    weir_checkpoint_hooks hooks = {.flush = flush_sinks, .user = srv};
     srv->checkpointer = weir_checkpointer_new(srv->base, srv->store, srv->shards, srv->rs,
                                               cfg->checkpoint_interval_s * 1000,
-                                              r.next_checkpoint_id, NULL, &srv->log);
+                                              r.next_checkpoint_id, &hooks, &srv->log);
     return srv->checkpointer ? 0 : -1;
 }
 

@@ -104,7 +104,8 @@ static char *make_meta(const weir_checkpointer *c, const cut *k)
 }
 
 /* The barrier: every shard's state and the sources' positions, now. */
-static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id)
+static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id, char *err,
+                     size_t errlen)
 {
     cut *k = calloc(1, sizeof *k);
     if (!k)
@@ -121,11 +122,14 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id)
         goto fail;
     int64_t t0 = mono_us();
     k->started_us = t0;
+    snprintf(err, errlen, "out of memory");
     if (weir_shard_pool_snapshot(c->pool, k->blobs, k->lens) != 0)
         goto fail;
     if (c->hooks.offsets && c->hooks.offsets(c->hooks.user, &k->offsets, &k->offsets_len) != 0)
         goto fail;
     c->st.last_barrier_seconds = (double)(mono_us() - t0) / 1e6;
+    if (c->hooks.flush && c->hooks.flush(c->hooks.user, err, errlen) != 0)
+        goto fail;
     if (!(k->meta = make_meta(c, k)))
         goto fail;
     k->parts[k->n_parts++] = (weir_store_part){"meta", k->meta, strlen(k->meta)};
@@ -242,16 +246,19 @@ int weir_checkpointer_checkpoint_now(weir_checkpointer *c, weir_checkpoint_done_
         return -1;
     char id[32];
     snprintf(id, sizeof id, "%" PRIu64, c->next_id);
-    cut *k = take_cut(c, WEIR_STORE_CHECKPOINT, id);
+    char err[256];
+    cut *k = take_cut(c, WEIR_STORE_CHECKPOINT, id, err, sizeof err);
     if (!k) {
-        weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed",
-                       "checkpoint %s: out of memory", id);
+        c->st.failed++;
+        c->st.consecutive_failures++;
+        snprintf(c->st.last_error, sizeof c->st.last_error, "%s", err);
+        weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed", "checkpoint %s: %s", id,
+                       err);
         return -1;
     }
     c->next_id++;
     k->done = done;
     k->done_user = user;
-    char err[256];
     if (start_put(c, k, err, sizeof err) != 0) {
         weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed", "checkpoint %s: %s", id,
                        err);
@@ -284,11 +291,9 @@ int weir_checkpointer_savepoint(weir_checkpointer *c, const char *id, char *id_o
         return -1;
     }
     snprintf(id_out, id_cap, "%s", id);
-    cut *k = take_cut(c, WEIR_STORE_SAVEPOINT, id);
-    if (!k) {
-        snprintf(err, errlen, "out of memory");
+    cut *k = take_cut(c, WEIR_STORE_SAVEPOINT, id, err, errlen);
+    if (!k)
         return -1;
-    }
     k->done = done;
     k->done_user = user;
     if (start_put(c, k, err, errlen) != 0) {

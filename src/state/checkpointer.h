@@ -45,6 +45,11 @@ typedef struct weir_checkpoint_hooks {
      * (malloc'd; *len 0 and *data NULL when there are none). 0, or -1 when
      * out of memory. */
     int (*offsets)(void *user, void **data, size_t *len);
+    /* After the barrier, before the state is handed to the store: every
+     * alert the shards raised before the cut must be safe in its sink (a
+     * restored state will not raise it again). 0, or -1 with a message:
+     * the checkpoint fails. May be NULL. */
+    int (*flush)(void *user, char *err, size_t errlen);
     /* A checkpoint holding these offsets is complete in the store. */
     void (*durable)(void *user, const void *offsets, size_t len);
     void *user;
