@@ -165,6 +165,14 @@ int weir_engine_split_close(weir_engine *e, uint64_t split);
  * 0, -1 when out of memory. */
 int weir_engine_split_advance(weir_engine *e, uint64_t split, int64_t time);
 
+/* Tells the engine that another engine (another shard) saw an event of
+ * `stream` with event time `time`: the stream's largest time seen rises
+ * to it as if this engine had had the event (no rule sees it), and what
+ * the watermark then passes is released. For streams without open
+ * splits; processing-time streams ignore it. Returns 0, -1 when out of
+ * memory or the stream is out of range. */
+int weir_engine_stream_advance(weir_engine *e, size_t stream, int64_t time);
+
 /* weir_engine_push / _padded for an event read from a split. */
 int weir_engine_push_split(weir_engine *e, const char *json, size_t len, uint64_t line_no,
                            uint64_t split);

@@ -784,6 +784,21 @@ int weir_engine_split_advance(weir_engine *e, uint64_t id, int64_t time)
     return settle_splits(e);
 }
 
+int weir_engine_stream_advance(weir_engine *e, size_t stream, int64_t time)
+{
+    if (stream >= e->n_streams)
+        return -1;
+    engine_stream *st = &e->streams[stream];
+    if (st->processing_time || time == INT64_MIN || (st->seen && time <= st->max_ts))
+        return 0;
+    st->seen = true;
+    st->max_ts = time > st->max_ts ? time : st->max_ts;
+    int64_t wm = engine_watermark(e);
+    if (wm > e->stats.watermark)
+        e->stats.watermark = wm;
+    return release(e, wm);
+}
+
 int weir_engine_tick(weir_engine *e)
 {
     engine_splits *ss = &e->splits;

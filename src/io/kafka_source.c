@@ -1,6 +1,8 @@
 /* kafka_source.c — see kafka_source.h. The rebalance callback runs inside
  * rd_kafka_consumer_poll, hence on the loop thread too. Both the eager and
- * the cooperative protocols are handled (DEPENDENCIES.md 3). */
+ * the cooperative protocols are handled (DEPENDENCIES.md 3). A message
+ * finds its split by topic and partition in a small array, the last one
+ * found tried first: messages come in runs of one partition. */
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -21,6 +23,13 @@
  * do just that: a timer polls anyway. */
 #define IDLE_POLL_SECONDS 1
 
+/* An assigned partition. */
+typedef struct ksplit {
+    char *topic;       /* owned */
+    int32_t partition;
+    uint32_t id;
+} ksplit;
+
 struct weir_kafka_source {
     weir_kafka_source_ops ops;
     void *user;
@@ -35,7 +44,65 @@ struct weir_kafka_source {
     int partitions;
     bool paused, stopped;
     unsigned errors_logged;
+    ksplit *splits;              /* owned: the assigned partitions */
+    size_t n_splits, cap_splits;
+    size_t last;                 /* index of the last split found */
+    uint32_t next_id;
 };
+
+static void split_open(weir_kafka_source *s, const char *topic, int32_t partition)
+{
+    if (s->n_splits == s->cap_splits) {
+        size_t cap = s->cap_splits ? s->cap_splits * 2 : 16;
+        ksplit *v = realloc(s->splits, cap * sizeof *v);
+        if (!v)
+            return; /* out of memory: its messages come without a split */
+        s->splits = v;
+        s->cap_splits = cap;
+    }
+    char *t = strdup(topic);
+    if (!t)
+        return;
+    ksplit *k = &s->splits[s->n_splits++];
+    k->topic = t;
+    k->partition = partition;
+    k->id = s->next_id++;
+    if (s->ops.split_open)
+        s->ops.split_open(s->user, k->id, t, partition);
+}
+
+static void split_close_at(weir_kafka_source *s, size_t i)
+{
+    if (s->ops.split_close)
+        s->ops.split_close(s->user, s->splits[i].id);
+    free(s->splits[i].topic);
+    s->splits[i] = s->splits[--s->n_splits];
+    s->last = 0;
+}
+
+static size_t split_find(weir_kafka_source *s, const char *topic, int32_t partition)
+{
+    if (s->last < s->n_splits && s->splits[s->last].partition == partition &&
+        strcmp(s->splits[s->last].topic, topic) == 0)
+        return s->last;
+    for (size_t i = 0; i < s->n_splits; i++)
+        if (s->splits[i].partition == partition && strcmp(s->splits[i].topic, topic) == 0)
+            return s->last = i;
+    return SIZE_MAX;
+}
+
+static void splits_change(weir_kafka_source *s, const rd_kafka_topic_partition_list_t *parts,
+                          bool assign)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        size_t at = split_find(s, tp->topic, tp->partition);
+        if (at != SIZE_MAX)
+            split_close_at(s, at); /* revoked, or assigned again: a new split */
+        if (assign)
+            split_open(s, tp->topic, tp->partition);
+    }
+}
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -43,6 +110,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     weir_kafka_source *s = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* the splits open before any message of theirs can be polled */
+        if (!cooperative)
+            while (s->n_splits)
+                split_close_at(s, s->n_splits - 1);
+        splits_change(s, parts, true);
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e)
@@ -64,6 +136,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_assign(rk, NULL);
             s->partitions = 0;
         }
+        /* every message of theirs polled so far was submitted before this */
+        if (cooperative)
+            splits_change(s, parts, false);
+        else
+            while (s->n_splits)
+                split_close_at(s, s->n_splits - 1);
         weir_log_write(s->log, WEIR_LOG_INFO, "source_disconnected",
                        "kafka: %d partitions revoked", parts->cnt);
     }
@@ -84,9 +162,11 @@ static bool offer(weir_kafka_source *s, rd_kafka_message_t *m)
         len--;
     if (len == 0)
         return true;
+    size_t at = split_find(s, rd_kafka_topic_name(m->rkt), m->partition);
+    uint32_t split = at == SIZE_MAX ? WEIR_KAFKA_NO_SPLIT : s->splits[at].id;
     if (len > s->max_line) {
         s->ops.too_long(s->user, p, len < 256 ? len : 256);
-    } else if (!s->ops.submit(s->user, p, len)) {
+    } else if (!s->ops.submit(s->user, split, p, len)) {
         return false;
     }
     rd_kafka_offset_store(m->rkt, m->partition, m->offset);
@@ -228,6 +308,9 @@ void weir_kafka_source_free(weir_kafka_source *s)
         event_free(s->tick);
     if (s->efd >= 0)
         close(s->efd);
+    for (size_t i = 0; i < s->n_splits; i++)
+        free(s->splits[i].topic);
+    free(s->splits);
     free(s);
 }
 

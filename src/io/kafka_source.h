@@ -8,21 +8,37 @@
  * Offsets: a message's offset is stored once the engine's queue took it,
  * and stored offsets are committed automatically: at-least-once from the
  * queue's point of view. (Committing only what a checkpoint covers is the
- * next issue's.) */
+ * next issue's.)
+ *
+ * Splits: each assigned partition is a split (weir/engine.h) with an id of
+ * its own, told to the owner on assignment (before its first message) and
+ * on revocation (after its last), and passed with each message, so the
+ * engine can keep a watermark per partition. Ids count up and are not
+ * reused while the source lives, so a partition that comes back after a
+ * rebalance is a new split. */
 #ifndef WEIR_IO_KAFKA_SOURCE_H
 #define WEIR_IO_KAFKA_SOURCE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/log.h"
 
 struct event_base;
 typedef struct weir_kafka_source weir_kafka_source;
 
+/* No split: a message of a partition the source no longer tracks. */
+#define WEIR_KAFKA_NO_SPLIT UINT32_MAX
+
 typedef struct weir_kafka_source_ops {
-    bool (*submit)(void *user, const char *line, size_t len);
+    /* one message's bytes, from split `split`; false: refused (paused) */
+    bool (*submit)(void *user, uint32_t split, const char *line, size_t len);
     void (*too_long)(void *user, const char *head, size_t len);
+    /* partition `partition` of `topic` was assigned as split `split` */
+    void (*split_open)(void *user, uint32_t split, const char *topic, int32_t partition);
+    /* ... and revoked */
+    void (*split_close)(void *user, uint32_t split);
 } weir_kafka_source_ops;
 
 /* topics: comma-separated; conf_path: librdkafka properties applied over

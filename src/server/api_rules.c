@@ -137,11 +137,7 @@ static int reload_now(weir_server *srv, char *err, size_t cap)
         snprintf(err, cap, "the rule files changed under us and no longer compile");
         return -1;
     }
-    if (weir_server_swap_rules(srv, rs) < 0) {
-        snprintf(err, cap, "out of memory");
-        return -1;
-    }
-    return 0;
+    return weir_server_swap_rules(srv, rs, err, cap);
 }
 
 int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
@@ -191,6 +187,10 @@ int weir_server_put_rule(weir_server *srv, const char *name, const char *text, s
     if (declared != 1 || !named) {
         snprintf(err, cap, "the text must declare exactly one rule, named '%s'", name);
         rc = 400;
+        goto done;
+    }
+    if (!weir_server_rules_fit(srv, rs, err, cap)) {
+        rc = 409;
         goto done;
     }
     if (rename(staged, final) != 0) {
@@ -244,8 +244,7 @@ int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_
             snprintf(err, cap, "cannot remove %s: %s", path, strerror(errno));
             weir_ruleset_free(rs);
             rc = 500;
-        } else if (weir_server_swap_rules(srv, rs) < 0) {
-            snprintf(err, cap, "out of memory");
+        } else if (weir_server_swap_rules(srv, rs, err, cap) < 0) {
             rc = 500;
         } else {
             weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_deleted", "rule %s deleted over HTTP",

@@ -89,9 +89,14 @@ bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, siz
 /* An over-long line from source: counted and dead-lettered. */
 void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, size_t len);
 
-/* Replaces the running rules with rs (taking ownership). 0, or -1 when the
- * engine could not be built (rs is freed, the old rules keep running). */
-int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs);
+/* Replaces the running rules with rs (taking ownership). 0, or -1 with the
+ * reason in why when rs does not fit the shards (weir_server_rules_fit) or
+ * the engine could not be built (rs is freed, the old rules keep running). */
+int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t cap);
+/* Whether rs can run on the server's shards: with several, every stream
+ * must be keyed by one field. false with the reason in why. */
+bool weir_server_rules_fit(const weir_server *srv, const weir_ruleset *rs, char *why,
+                           size_t cap);
 
 /* The running rule set's files compiled (api_rules.c): the configured
  * paths, the rules PUT over HTTP except skip (a rule name), then extra (a
