@@ -914,3 +914,28 @@ Test(engine, rule_state_bytes_follow_the_keys_a_rule_holds)
     cr_assert_lt(weir_engine_rule_state_bytes(f.e, 0), testing, "keys freed");
     stop(&f);
 }
+
+Test(engine_splits, stream_advance_moves_a_stream_another_engine_saw)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, TWO_STREAMS, 0, &now);
+    const char *login = "{\"stream\":\"logins\",\"user\":\"u\",\"ts\":\"2026-01-05T10:00:00Z\"}";
+    const char *pay = "{\"stream\":\"payments\",\"user\":\"u\",\"amount\":500,\"ts\":\"2026-01-05T10:01:00Z\"}";
+    cr_assert_eq(weir_engine_push(f.e, login, strlen(login), 1), 0);
+    cr_assert_eq(weir_engine_push(f.e, pay, strlen(pay), 2), 0);
+    cr_assert_eq(f.got.n_alerts, 0);
+    /* another shard saw both streams at 10:30: the match is final */
+    cr_assert_eq(weir_engine_stream_advance(f.e, 0, at(30, 0)), 0);
+    cr_assert_eq(f.got.n_alerts, 0, "payments still at 10:01");
+    cr_assert_eq(weir_engine_stream_advance(f.e, 1, at(30, 0)), 0);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert_eq(stream_wm(&f, 1), at(29, 55));
+    cr_assert_eq(weir_engine_stream_advance(f.e, 1, at(20, 0)), 0, "never backwards");
+    cr_assert_eq(stream_wm(&f, 1), at(29, 55));
+    cr_assert_eq(weir_engine_stream_advance(f.e, 2, at(40, 0)), -1, "no stream 2");
+    weir_engine_stats st;
+    weir_engine_get_stats(f.e, &st);
+    cr_assert_eq(st.events, 2, "an advance is no event");
+    stop(&f);
+}

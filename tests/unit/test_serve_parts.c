@@ -263,3 +263,86 @@ Test(shard_pool, finds_the_key_at_the_top_level_only)
     cr_assert_not(key_of("{\"card\":\"unterminated", "card", v, sizeof v));
     cr_assert_not(key_of("garbage", "card", v, sizeof v));
 }
+
+Test(shard_pool, a_rule_set_shards_when_each_stream_has_one_key_field)
+{
+    static const char *const cases[][2] = {
+        /* rules, the field of every stream when they agree ("-": none) */
+        {"stream p { card string }\n"
+         "rule a on p by card match x emit { card }\n"
+         "rule b on p by card match y emit { card }\n",
+         "card"},
+        {"stream p { card string, user string }\nstream l { user string }\n"
+         "rule a on p by card, l by user match x from l then y from p emit { user }\n"
+         "rule b on l by user match x emit { user }\n",
+         "-"},
+        {"stream p { card string, user string }\n"
+         "rule a on p by card match x emit { card }\n"
+         "rule b on p by user match y emit { user }\n",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        weir_ruleset *rs = NULL;
+        cr_assert_eq(weir_ruleset_compile_text("t.weir", cases[i][0], strlen(cases[i][0]), NULL,
+                                               &rs),
+                     WEIR_COMPILE_OK);
+        const char *key = "?";
+        char why[256] = "";
+        bool ok = weir_shard_pool_shardable(rs, &key, why, sizeof why);
+        cr_assert_eq(ok, cases[i][1] != NULL, "case %zu: %s", i, why);
+        if (cases[i][1] && strcmp(cases[i][1], "-") == 0)
+            cr_assert_null(key, "case %zu", i);
+        else if (cases[i][1])
+            cr_assert_str_eq(key, cases[i][1]);
+        else
+            cr_assert(strstr(why, "rule b keys stream p by another field"), "%s", why);
+        weir_ruleset_free(rs);
+    }
+}
+
+#include <event2/event.h>
+
+static void count_alert(void *user, const weir_alert *a)
+{
+    (void)a;
+    ++*(int *)user;
+}
+
+Test(shard_pool, each_stream_is_routed_by_its_own_key_field)
+{
+    /* logins keyed by user and payments by card: a login and a payment of
+     * the same value must meet in one shard, whichever field holds it */
+    const char *rules =
+        "stream logins event time ts { user string, ts time }\n"
+        "stream payments event time ts { card string, amount decimal, ts time }\n"
+        "rule r on logins by user, payments by card\n"
+        "  match l from logins then p from payments where amount > 100 within 1h\n"
+        "  emit { amount: p.amount }\n";
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    struct event_base *base = event_base_new();
+    int alerts = 0;
+    weir_shard_hooks hooks = {.on_alert = count_alert, .user = &alerts};
+    weir_engine_options eopt = {0};
+    char err[256];
+    weir_shard_pool *p = weir_shard_pool_new(base, 4, rs, &eopt, 1 << 20, &hooks, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char line[256];
+    for (int i = 0; i < 40; i++) {
+        snprintf(line, sizeof line,
+                 "{\"stream\":\"logins\",\"user\":\"k%d\",\"ts\":\"2026-01-05T10:%02d:00Z\"}", i, i);
+        cr_assert(weir_shard_pool_submit(p, line, strlen(line), 0, WEIR_SHARD_NO_SPLIT));
+        /* the payment names its stream after the key: the lookup does not
+         * depend on the order of members */
+        snprintf(line, sizeof line,
+                 "{\"card\":\"k%d\",\"amount\":500,\"ts\":\"2026-01-05T10:%02d:30Z\",\"stream\":\"payments\"}",
+                 i, i);
+        cr_assert(weir_shard_pool_submit(p, line, strlen(line), 0, WEIR_SHARD_NO_SPLIT));
+    }
+    weir_shard_pool_finish(p);
+    cr_assert_eq(alerts, 40);
+    weir_shard_pool_free(p);
+    event_base_free(base);
+    weir_ruleset_free(rs);
+}
