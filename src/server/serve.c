@@ -747,6 +747,7 @@ static void teardown(weir_server *srv)
     weir_file_sink_close(srv->dead);
     weir_alert_ring_free(srv->ring);
     weir_ruleset_free(srv->rs);
+    weir_server_free_versions(srv);
     for (int i = 0; i < 3; i++)
         if (srv->signals[i])
             event_free(srv->signals[i]);

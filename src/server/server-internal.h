@@ -41,6 +41,12 @@ typedef struct weir_source_stats {
     uint64_t late;         /* behind the watermark */
 } weir_source_stats;
 
+/* How many times a rule name was PUT (GET /rules/{name}: "version"). */
+typedef struct weir_rule_version {
+    char *name;       /* owned */
+    uint64_t version; /* 1 after the first PUT */
+} weir_rule_version;
+
 /* A sink a rule file declares, made real. */
 typedef struct weir_declared_sink {
     char *name;                   /* owned */
@@ -68,6 +74,8 @@ typedef struct weir_server {
     weir_declared_sink *sinks;       /* owned array */
     size_t n_sinks;
     weir_source_stats sources[WEIR_N_SOURCES];
+    weir_rule_version *versions;     /* owned array: rules PUT since start */
+    size_t n_versions;
     uint64_t reloads, reload_failures;
     uint64_t rejects_logged;
     uint64_t tcp_clients_total;
@@ -108,6 +116,11 @@ weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, cons
 int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
                          weir_diag_cb diag, void *user, char *err, size_t cap);
 int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap);
+/* A rule's version: 1, plus one per PUT of its name after the first since
+ * the server started (a restart starts again at 1; the fingerprint tells
+ * texts apart across restarts). */
+uint64_t weir_server_rule_version(const weir_server *srv, const char *name);
+void weir_server_free_versions(weir_server *srv);
 
 /* Ready: rules loaded and every configured source listening. */
 bool weir_server_ready(const weir_server *srv);
