@@ -703,6 +703,7 @@ static mhd_result put_rule(weir_http_api *api, struct MHD_Connection *c, request
         weir_json_kv_str(g, "name", name);
         weir_json_str(g, "installed");
         yajl_gen_bool(g, 1);
+        weir_json_kv_uint(g, "version", weir_server_rule_version(api->srv, name));
     } else {
         weir_json_kv_str(g, "error", err);
         weir_json_kv_str(g, "code", code_for(status));
