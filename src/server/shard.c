@@ -144,6 +144,8 @@ static void apply_control(weir_shard *s, const char *r, size_t len)
 /* Pushes the waiting control records, oldest first, while they fit. */
 bool weir_shard_flush(weir_shard *s)
 {
+    if (s->pending_len == 0)
+        return true; /* the common case: nothing waits */
     size_t at = 0;
     while (at < s->pending_len) {
         uint32_t len, tag;

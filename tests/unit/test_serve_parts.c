@@ -346,3 +346,61 @@ Test(shard_pool, each_stream_is_routed_by_its_own_key_field)
     event_base_free(base);
     weir_ruleset_free(rs);
 }
+
+/* ---- a shard's split records */
+
+#include "server/shard.h"
+
+Test(shard, split_records_wait_for_room_and_keep_their_order)
+{
+    const char *rules = "stream payments from kafka \"payments\" event time ts, lateness 5s\n"
+                        "  { card string, amount decimal, ts time }\n"
+                        "rule big on payments by card match b where amount > 100 emit { card }\n";
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    struct event_base *base = event_base_new();
+    int alerts = 0;
+    weir_shard_hooks hooks = {.on_alert = count_alert, .user = &alerts};
+    weir_engine_options eopt = {0};
+    weir_shard *s = weir_shard_new(base, rs, &eopt, 4096, &hooks);
+    cr_assert_not_null(s);
+    const weir_engine *e = weir_shard_engine(s);
+    /* no stream member: a line of the payments topic */
+    const char *line = "{\"card\":\"c\",\"amount\":500,\"ts\":\"2026-01-05T10:00:00Z\"}";
+    size_t len = strlen(line);
+    int queued = 0;
+    while (weir_shard_enqueue(s, line, len, 0, WEIR_SHARD_NO_SPLIT))
+        queued++;
+    cr_assert_gt(queued, 10);
+    uint64_t enqueued = weir_shard_enqueued(s);
+    weir_shard_split_open(s, 7, "payments"); /* no room: it waits */
+    cr_assert_not(weir_shard_flush(s));
+    cr_assert_eq(weir_shard_enqueued(s), enqueued);
+    cr_assert_not(weir_shard_split_progress(s, 7, 0), "progress is dropped, not kept");
+    weir_shard_drain(s);
+    cr_assert_eq(weir_engine_split_count(e), 0, "the open waits behind the lines");
+    /* a line of the split finds the open still waiting: it goes first */
+    const char *later = "{\"card\":\"d\",\"amount\":600,\"ts\":\"2026-01-05T10:05:00Z\"}";
+    cr_assert(weir_shard_enqueue(s, later, strlen(later), 0, 7));
+    cr_assert_eq(weir_shard_enqueued(s), enqueued + 2);
+    weir_shard_drain(s);
+    cr_assert_eq(weir_shard_processed(s), enqueued + 2);
+    weir_split_stats st;
+    cr_assert(weir_engine_get_split(e, 0, &st));
+    cr_assert_eq(st.id, 7);
+    cr_assert_eq(st.stream, 0, "the topic's stream");
+    cr_assert_eq(st.events, 1);
+    cr_assert_eq(st.max_time, 1767607500000LL);
+    cr_assert_eq(alerts, queued, "split 7 at 10:05 releases 10:00, holds its own 10:05");
+    /* the split holds the stream: a progress record moves it */
+    cr_assert(weir_shard_split_progress(s, 7, 1767607800000LL));
+    weir_shard_drain(s);
+    cr_assert_eq(alerts, queued + 1);
+    weir_shard_split_close(s, 7);
+    weir_shard_drain(s);
+    cr_assert_eq(weir_engine_split_count(e), 0);
+    weir_shard_free(s);
+    event_base_free(base);
+    weir_ruleset_free(rs);
+}
