@@ -208,7 +208,7 @@ bool weir_shard_pool_find_key(const char *line, size_t len, const char *key, siz
 static void plan_free(route_plan *rp)
 {
     free(rp->uniform);
-    for (size_t i = 0; i < rp->n_streams; i++)
+    for (size_t i = 0; rp->keys && i < rp->n_streams; i++)
         free(rp->keys[i]);
     free(rp->keys);
     memset(rp, 0, sizeof *rp);
