@@ -1161,6 +1161,25 @@ void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n
     }
 }
 
+void weir_shard_pool_splits(weir_shard_pool *p, uint64_t *active, uint64_t *idle)
+{
+    *active = *idle = 0;
+    weir_split_stats st;
+    if (p->single) {
+        const weir_engine *e = weir_shard_engine(p->single);
+        for (size_t i = 0; weir_engine_get_split(e, i, &st); i++)
+            ++*(st.idle ? idle : active);
+        return;
+    }
+    /* every shard has every split; idleness is each shard's, but they see
+     * the same events and progress */
+    worker *w = &p->workers[0];
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_splits; i++)
+        ++*(w->splits[i].idle ? idle : active);
+    pthread_mutex_unlock(&w->mu);
+}
+
 size_t weir_shard_pool_queue_used(const weir_shard_pool *p)
 {
     if (p->single)

@@ -95,6 +95,10 @@ void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out);
  * weir_shard_pool_stats(). */
 void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n_rules,
                             weir_stream_stats *streams, size_t n_streams);
+/* Kafka partitions open in the engines (as the first shard has them; the
+ * same figures at most 100 ms old with threads): those holding their
+ * streams back, and the idle ones. */
+void weir_shard_pool_splits(weir_shard_pool *p, uint64_t *active, uint64_t *idle);
 size_t weir_shard_pool_queue_used(const weir_shard_pool *p);
 size_t weir_shard_pool_queue_capacity(const weir_shard_pool *p);
 
