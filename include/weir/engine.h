@@ -82,11 +82,19 @@ typedef struct weir_engine_options {
      * in full. By default only the fields the rules read are decoded (the
      * others are skipped unparsed, which is faster) and alerts show those. */
     bool decode_all_fields;
-    /* Clock for processing-time streams (ms since the epoch); NULL: the
-     * system's real-time clock. Tests pass a fake one. */
+    /* Clock for processing-time streams and for the idle timeout of
+     * splits (ms since the epoch); NULL: the system's real-time clock.
+     * Tests pass a fake one. */
     int64_t (*clock)(void *user);
     void *clock_user;
+    /* A split (below) that has had no event for this long, in ms of the
+     * clock above, is idle: it stops holding its streams' watermark back
+     * until its next event (Flink's WatermarkStrategy.withIdleness). 0:
+     * WEIR_SPLIT_IDLE_DEFAULT_MS; negative: splits never go idle. */
+    int64_t split_idle_ms;
 } weir_engine_options;
+
+#define WEIR_SPLIT_IDLE_DEFAULT_MS 30000
 
 /* A new engine running every rule of rs, or NULL when out of memory. */
 weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *opt);
@@ -105,6 +113,93 @@ int weir_engine_push(weir_engine *e, const char *json, size_t len, uint64_t line
  * bytes (which are not part of the event): saves the decoder a copy. */
 #define WEIR_ENGINE_PADDING 64
 int weir_engine_push_padded(weir_engine *e, const char *json, size_t len, uint64_t line_no);
+
+/* ---- Splits: one watermark per source partition ----------------------
+ *
+ * A source read in independent parts — the partitions of a Kafka topic —
+ * delivers each part in time order, but the parts at their own pace: the
+ * consumer reads a batch of one partition, then of another. One largest-
+ * time-seen per stream would race ahead with the partition read first
+ * and make the others' events late. As Flink does per source split, the
+ * engine then keeps a watermark per split:
+ *
+ *   split watermark  = largest event time of the split − stream lateness
+ *   stream watermark = the smallest over its open, non-idle splits
+ *
+ * A split holds its stream back from the moment it is opened, before its
+ * first event (pinned at `start`, INT64_MIN for a fresh one), so a
+ * partition that is read late still finds its events on time. A split
+ * with no event for split_idle_ms of the clock is idle and holds nothing
+ * back until its next event, so an empty partition cannot stop the
+ * stream forever. A stream with no open split (TCP, HTTP, files) keeps
+ * the largest-time-seen watermark; so does one whose splits are all
+ * idle. Processing-time streams are never held. The engine's watermark
+ * stays the smallest over its streams, and never moves back: an event
+ * behind it is late whatever opened since.
+ *
+ * Split ids are the caller's. Events are tied to a split by
+ * weir_engine_push_split; an id that is not open is treated as no split. */
+
+/* A split that holds back every event-time stream: for a source part
+ * whose events name their own stream (the stream field). */
+#define WEIR_SPLIT_ALL_STREAMS SIZE_MAX
+/* push_split's id for an event read from no split. */
+#define WEIR_NO_SPLIT UINT64_MAX
+
+/* Opens split `split` on `stream` (an index as weir_ruleset_stream_name,
+ * or WEIR_SPLIT_ALL_STREAMS), its largest time seen set to `start`
+ * (INT64_MIN: nothing yet). Events pushed with the split and naming no
+ * stream are of that stream (when it is not ALL). Opening an open split
+ * rebinds it and keeps the larger of its time and `start`. Returns 0, -1
+ * when out of memory or the stream is out of range (nothing changed). */
+int weir_engine_split_open(weir_engine *e, uint64_t split, size_t stream, int64_t start);
+
+/* Closes a split (its partition was revoked): it no longer holds anything
+ * back, so held events and timers the watermark now passes are released.
+ * Unknown ids are ignored. Returns 0, -1 when out of memory. */
+int weir_engine_split_close(weir_engine *e, uint64_t split);
+
+/* Tells a split it reached `time` elsewhere: another engine (another
+ * shard) saw its event of that time. Raises its largest time, counts as
+ * activity, releases what that allows. Unknown ids are ignored. Returns
+ * 0, -1 when out of memory. */
+int weir_engine_split_advance(weir_engine *e, uint64_t split, int64_t time);
+
+/* Tells the engine that another engine (another shard) saw an event of
+ * `stream` with event time `time`: the stream's largest time seen rises
+ * to it as if this engine had had the event (no rule sees it), and what
+ * the watermark then passes is released. For streams without open
+ * splits; processing-time streams ignore it. Returns 0, -1 when out of
+ * memory or the stream is out of range. */
+int weir_engine_stream_advance(weir_engine *e, size_t stream, int64_t time);
+
+/* weir_engine_push / _padded for an event read from a split. */
+int weir_engine_push_split(weir_engine *e, const char *json, size_t len, uint64_t line_no,
+                           uint64_t split);
+int weir_engine_push_split_padded(weir_engine *e, const char *json, size_t len,
+                                  uint64_t line_no, uint64_t split);
+
+/* Reads the clock and marks splits idle whose last event is older than
+ * split_idle_ms (activity is noted here, not per event, so an event costs
+ * no clock read: a split goes idle between split_idle_ms and split_idle_ms
+ * plus one tick period after its last event). Call it periodically — a
+ * server every 100 ms — when splits are open; a no-op without them.
+ * Returns 0, -1 when out of memory. */
+int weir_engine_tick(weir_engine *e);
+
+/* One open split, for metrics and tests. */
+typedef struct weir_split_stats {
+    uint64_t id;
+    size_t stream;     /* or WEIR_SPLIT_ALL_STREAMS */
+    int64_t max_time;  /* largest event time seen or advanced to;
+                          INT64_MIN: none yet */
+    uint64_t events;   /* pushed with this split */
+    bool idle;
+} weir_split_stats;
+
+size_t weir_engine_split_count(const weir_engine *e);
+/* Split i (0 <= i < count, in no particular order); false out of range. */
+bool weir_engine_get_split(const weir_engine *e, size_t i, weir_split_stats *out);
 
 /* Moves every stream's watermark to at least `time` (ms since epoch):
  * releases held events and fires the timers due by then. */
@@ -149,12 +244,20 @@ typedef struct weir_rule_stats {
 /* All zero for an index out of range. */
 void weir_engine_get_rule_stats(const weir_engine *e, size_t rule, weir_rule_stats *out);
 
+/* Bytes of per-key state rule `rule` holds now: its state of every key
+ * (partial matches and their share of matched events, open windows), plus
+ * its share of the key map (entries, table and per-key blocks, divided
+ * evenly among the rules keyed by the same key type). Walks every key:
+ * for an API call, not for every event. 0 out of range. */
+uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule);
+
 /* One stream's progress (index as weir_ruleset_stream_name). */
 typedef struct weir_stream_stats {
     uint64_t events;    /* decoded events of the stream, late ones included */
     int64_t max_time;   /* the largest event time seen; INT64_MIN before any */
-    int64_t watermark;  /* max_time less the stream's lateness; INT64_MIN
-                           before any event */
+    int64_t watermark;  /* max_time less the stream's lateness, or with
+                           open splits the smallest split watermark;
+                           INT64_MIN before any event */
 } weir_stream_stats;
 
 /* Events 0 and times INT64_MIN for an index out of range. */

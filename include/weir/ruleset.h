@@ -69,9 +69,28 @@ const char *weir_ruleset_rule_single_stream(const weir_ruleset *rs, size_t i);
  * over shards needs every rule to key by the same field. */
 const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i);
 
-/* A hash of rule i's text and of the field layout of the streams it
- * reads: equal fingerprints mean the rule keeps the same state, so a
- * snapshot's state of it can be restored (weir_engine_restore). */
+/* For a server that splits keys over shards per stream: the field every
+ * rule reading stream i keys it by (`on payments by card`: "card"). NULL
+ * when no rule reads the stream, or when two rules key it by different
+ * fields; then *conflict (when not NULL) is the index of the second of
+ * them, else SIZE_MAX. */
+const char *weir_ruleset_stream_key(const weir_ruleset *rs, size_t i, size_t *conflict);
+
+/* The Kafka topic stream i declares (`stream payments from kafka
+ * "payments"`), or NULL. */
+const char *weir_ruleset_stream_topic(const weir_ruleset *rs, size_t i);
+
+/* The stream a Kafka topic carries: the index of the one stream declared
+ * `from kafka "topic"`; SIZE_MAX when none or several are (its events then
+ * name their stream). */
+size_t weir_ruleset_topic_stream(const weir_ruleset *rs, const char *topic);
+
+/* A fingerprint of what rule i compiles from: a 64-bit FNV-1a hash of its
+ * declaration followed by those of the streams it reads, each with
+ * comments dropped and white space kept only where it separates two words
+ * or numbers. Text that differs only in comments and layout has the same
+ * fingerprint; any other change gives another one (but for 2^-64 odds).
+ * 0 for an index out of range. */
 uint64_t weir_ruleset_rule_fingerprint(const weir_ruleset *rs, size_t i);
 
 /* Path of the file that declares rule i, as given to the compiler. */

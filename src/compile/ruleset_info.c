@@ -1,8 +1,11 @@
 /* ruleset_info.c — what a server needs to know about a rule set beyond
- * running it: the sinks it declares (weir_ruleset_sink) and the field each
- * rule keys by (weir_ruleset_rule_key), read off the checked tree. The
- * checker has already verified every option's shape, so this only picks
- * the values out. */
+ * running it: the sinks it declares (weir_ruleset_sink), the fields rules
+ * key by (weir_ruleset_rule_key, weir_ruleset_stream_key), the Kafka topic
+ * each stream reads, and a fingerprint of each rule; all read off the
+ * checked tree and the source text. The checker has already verified every
+ * option's shape, so this only picks the values out. */
+#include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "compile/plan.h"
@@ -74,12 +77,107 @@ const char *weir_ruleset_rule_key(const weir_ruleset *rs, size_t i)
     return key;
 }
 
-static uint64_t fnv_mix(uint64_t h, const void *data, size_t len)
+const char *weir_ruleset_stream_key(const weir_ruleset *rs, size_t i, size_t *conflict)
 {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
+    if (conflict)
+        *conflict = SIZE_MAX;
+    if (i >= rs->n_streams)
+        return NULL;
+    const char *key = NULL;
+    for (size_t r = 0; r < rs->n_rules; r++) {
+        for (const ast_input *in = rs->rules[r].ast->inputs; in; in = in->next) {
+            if (in->stream != rs->streams[i])
+                continue;
+            if (key && strcmp(key, in->key_field.name) != 0) {
+                if (conflict)
+                    *conflict = r;
+                return NULL;
+            }
+            key = in->key_field.name;
+        }
+    }
+    return key;
+}
+
+const char *weir_ruleset_stream_topic(const weir_ruleset *rs, size_t i)
+{
+    if (i >= rs->n_streams || rs->streams[i]->source != AST_SOURCE_KAFKA)
+        return NULL;
+    return rs->streams[i]->source_arg;
+}
+
+size_t weir_ruleset_topic_stream(const weir_ruleset *rs, const char *topic)
+{
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < rs->n_streams; i++) {
+        const char *t = weir_ruleset_stream_topic(rs, i);
+        if (!t || strcmp(t, topic) != 0)
+            continue;
+        if (found != SIZE_MAX)
+            return SIZE_MAX; /* two streams on one topic: the events tell */
+        found = i;
+    }
+    return found;
+}
+
+/* ---- fingerprints --------------------------------------------------- */
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
+
+static uint64_t fnv_byte(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * FNV_PRIME;
+}
+
+static bool word_byte(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* Hashes the declaration at loc in its canonical form: comments out,
+ * strings byte for byte, and of white space only one blank between two
+ * word bytes (where it keeps two words apart). */
+static uint64_t hash_decl(uint64_t h, const weir_ruleset *rs, weir_loc loc)
+{
+    if (loc.file >= rs->sources.n_files)
+        return h;
+    const weir_source_file *f = &rs->sources.files[loc.file];
+    const unsigned char *p = (const unsigned char *)f->text;
+    size_t end = loc.end < f->len ? loc.end : f->len;
+    unsigned char last = 0; /* last byte hashed */
+    bool blank = false;     /* white space or a comment since then */
+    for (size_t i = loc.begin; i < end; i++) {
+        unsigned char c = p[i];
+        if (c == '#') {
+            while (i + 1 < end && p[i + 1] != '\n')
+                i++;
+            blank = true;
+            continue;
+        }
+        if (isspace(c)) {
+            blank = true;
+            continue;
+        }
+        if (blank && word_byte(last) && word_byte(c))
+            h = fnv_byte(h, ' ');
+        blank = false;
+        h = fnv_byte(h, c);
+        last = c;
+        if (c == '"') {
+            /* a string as written, escapes and all, up to its closing quote */
+            for (i++; i < end; i++) {
+                h = fnv_byte(h, p[i]);
+                if (p[i] == '\\' && i + 1 < end)
+                    h = fnv_byte(h, p[++i]);
+                else if (p[i] == '"')
+                    break;
+            }
+            last = '"';
+        }
+    }
+    /* a separator, so two declarations never hash as one longer one */
+    return fnv_byte(h, 0);
 }
 
 uint64_t weir_ruleset_rule_fingerprint(const weir_ruleset *rs, size_t i)
@@ -87,21 +185,9 @@ uint64_t weir_ruleset_rule_fingerprint(const weir_ruleset *rs, size_t i)
     if (i >= rs->n_rules)
         return 0;
     const ast_rule *r = rs->rules[i].ast;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const weir_source_file *f = &rs->sources.files[r->loc.file];
-    if (r->loc.end <= f->len && r->loc.begin <= r->loc.end)
-        h = fnv_mix(h, f->text + r->loc.begin, r->loc.end - r->loc.begin);
-    /* the layout of what it reads: its state stores events by field index */
-    for (const ast_input *in = r->inputs; in; in = in->next) {
-        const ast_stream *s = in->stream;
-        h = fnv_mix(h, "\0stream", 7);
-        h = fnv_mix(h, s->name.name, strlen(s->name.name));
-        for (const ast_field *fd = s->fields; fd; fd = fd->next) {
-            unsigned char t = (unsigned char)fd->type;
-            h = fnv_mix(h, "\0", 1);
-            h = fnv_mix(h, fd->name.name, strlen(fd->name.name));
-            h = fnv_mix(h, &t, 1);
-        }
-    }
+    uint64_t h = hash_decl(FNV_OFFSET, rs, r->loc);
+    for (const ast_input *in = r->inputs; in; in = in->next)
+        if (in->stream)
+            h = hash_decl(h, rs, in->stream->loc);
     return h;
 }

@@ -74,7 +74,47 @@ typedef struct engine_stream {
     int64_t max_ts;
     int64_t lateness;
     uint64_t events;      /* decoded events of this stream, late ones too */
+    /* Derived from the splits (engine_splits below), recomputed when they
+     * change: how many open, non-idle splits hold this stream back, and
+     * the smallest largest-time among them (INT64_MIN: one has none yet). */
+    uint32_t n_holding;
+    int64_t split_floor;
 } engine_stream;
+
+/* ---- Splits (weir/engine.h: "Splits") ---------------------------------
+ *
+ * The engine's whole split bookkeeping, kept apart so that a snapshot can
+ * write it as it is: a plain array of fixed-size records, no pointers.
+ * Everything else about splits (engine_stream.n_holding and split_floor)
+ * is derived from it by recompute_floors() in engine.c. */
+
+/* engine_split.stream of a split that holds every event-time stream. */
+#define ENGINE_SPLIT_ALL UINT32_MAX
+
+typedef struct engine_split {
+    uint64_t id;            /* the caller's */
+    uint32_t stream;        /* stream index, or ENGINE_SPLIT_ALL */
+    bool idle;              /* no activity for idle_ms: holds nothing back */
+    int64_t max_ts;         /* largest event time seen on it, or advanced
+                               to; INT64_MIN: none yet */
+    int64_t last_active;    /* clock ms when activity was last noted (by
+                               weir_engine_tick or open). Processing time:
+                               a restored snapshot should set it to now */
+    uint64_t events;        /* events pushed with it */
+    uint64_t activity;      /* events and advances: a tick that sees it
+                               changed notes the split as active */
+    uint64_t activity_seen; /* `activity` at the last tick */
+} engine_split;
+
+typedef struct engine_splits {
+    engine_split *v;        /* owned; n of cap in use, in no set order */
+    size_t n, cap;
+    size_t last;            /* index of the last split an event was pushed
+                               with: consecutive events of one partition
+                               find it without a search */
+    int64_t idle_ms;        /* <= 0: never idle */
+    bool dirty;             /* the streams' derived fields are stale */
+} engine_splits;
 
 struct weir_engine {
     const weir_ruleset *rs;
@@ -88,6 +128,9 @@ struct weir_engine {
     size_t n_maps;
     weir_held_queue *held;
     weir_timers timers;
+    unsigned default_stream; /* the decoder's default stream (options'
+                                default_stream), or WEIR_DECODE_STREAM_UNKNOWN */
+    engine_splits splits;
     int64_t released;     /* every event with ts <= released was fed */
     weir_engine_stats stats;
     /* per-call scratch */
@@ -120,6 +163,7 @@ int weir_rule_advance(weir_engine *e, engine_rule *r, void *state, int64_t water
 int64_t weir_rule_next_deadline(const engine_rule *r, const void *state);
 bool weir_rule_idle(const engine_rule *r, const void *state);
 size_t weir_rule_partials(const engine_rule *r, const void *state);
+size_t weir_rule_key_bytes(const engine_rule *r, const void *state);
 void weir_rule_prefetch(const engine_rule *r, const void *state);
 /* Snapshots of one key's state of the rule (engine_snapshot.c). */
 int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o);

@@ -2,8 +2,10 @@
  *
  * Flow of one event (weir_engine_push):
  *   decode (engine/decode.h) -> dead letter on failure
- *   -> its stream's watermark moves (largest time seen minus lateness);
- *      the engine's watermark is the smallest over the streams seen so far
+ *   -> its stream's watermark moves (largest time seen minus lateness,
+ *      or, while splits are open on the stream, the smallest over them of
+ *      their largest time minus lateness: see "splits" below); the
+ *      engine's watermark is the smallest over the streams seen so far
  *   -> behind what was already released: late side output
  *   -> held in a (timestamp, arrival) heap until the watermark passes it
  *   -> released in timestamp order, interleaved with the key timers due
@@ -227,6 +229,9 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
         e->opt.clock = system_clock;
     e->released = INT64_MIN;
     e->stats.watermark = INT64_MIN;
+    e->default_stream = WEIR_DECODE_STREAM_UNKNOWN;
+    e->splits.idle_ms =
+        e->opt.split_idle_ms ? e->opt.split_idle_ms : WEIR_SPLIT_IDLE_DEFAULT_MS;
     e->scratch.buf = e->scratch_buf;
     e->scratch.cap = sizeof e->scratch_buf;
     weir_timers_init(&e->timers);
@@ -243,6 +248,7 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
         st->processing_time = !st->ast->event_time || !st->ast->time_field_ref;
         st->lateness = st->ast->lateness_ms;
         st->max_ts = INT64_MIN;
+        st->split_floor = INT64_MAX;
     }
     for (size_t i = 0; i < rs->n_rules; i++) {
         e->n_rules = i + 1;
@@ -279,6 +285,7 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
                 found = (unsigned)s;
         if (found == WEIR_DECODE_STREAM_UNKNOWN || weir_decoder_set_default_stream(e->decoder, found))
             goto fail;
+        e->default_stream = found;
     }
     return e;
 fail:
@@ -325,6 +332,7 @@ void weir_engine_free(weir_engine *e)
     for (size_t s = 0; s < e->n_streams; s++)
         free(e->streams[s].rules);
     free(e->streams);
+    free(e->splits.v);
     weir_decoder_free(e->decoder);
     weir_held_queue_free(e->held);
     weir_timers_clear(&e->timers);
@@ -609,28 +617,228 @@ static int release(weir_engine *e, int64_t watermark)
     return 0;
 }
 
-/* A stream's watermark: its largest event time less its lateness. */
-static int64_t stream_watermark(const engine_stream *st)
+/* t less lateness; INT64_MIN (nothing seen) stays INT64_MIN. */
+static int64_t less_lateness(int64_t t, int64_t lateness)
 {
-    return st->max_ts == INT64_MIN ? INT64_MIN : st->max_ts - st->lateness;
+    return t < INT64_MIN + lateness ? INT64_MIN : t - lateness;
 }
 
-/* The engine's watermark: the smallest over the streams that have seen
- * events (a stream that never had one does not hold the others back). */
-static int64_t engine_watermark(const weir_engine *e)
+/* A stream's watermark, into *out; false when the stream holds nothing
+ * back (no event yet and no split holding it). Open, non-idle splits
+ * decide it when there are any; else the largest time seen. */
+static bool stream_watermark(const engine_stream *st, int64_t *out)
 {
+    if (st->n_holding) {
+        *out = less_lateness(st->split_floor, st->lateness);
+        return true;
+    }
+    if (!st->seen)
+        return false;
+    *out = less_lateness(st->max_ts, st->lateness);
+    return true;
+}
+
+static void recompute_floors(weir_engine *e);
+
+/* The engine's watermark: the smallest over the streams that have seen
+ * events or are held by a split (a stream that never had one does not
+ * hold the others back). */
+static int64_t engine_watermark(weir_engine *e)
+{
+    if (e->splits.dirty)
+        recompute_floors(e);
     int64_t wm = INT64_MAX;
     bool any = false;
     for (size_t s = 0; s < e->n_streams; s++) {
         const engine_stream *st = &e->streams[s];
-        if (!st->seen || !st->n_rules)
+        int64_t w;
+        if (!st->n_rules || !stream_watermark(st, &w))
             continue;
-        int64_t w = stream_watermark(st);
         if (w < wm)
             wm = w;
         any = true;
     }
     return any ? wm : INT64_MIN;
+}
+
+/* ------------------------------------------------------------ splits
+ *
+ * The bookkeeping is e->splits (engine-internal.h); each stream's
+ * n_holding and split_floor are derived from it here. An event costs a
+ * lookup (the last split used is tried first) and a compare; the floors
+ * are recomputed — O(splits + streams) — only when they may have moved:
+ * a split opened, closed, went idle or came back, or the split that was
+ * the lowest of its stream moved up. */
+
+static engine_split *find_split(weir_engine *e, uint64_t id)
+{
+    engine_splits *sp = &e->splits;
+    if (sp->last < sp->n && sp->v[sp->last].id == id)
+        return &sp->v[sp->last];
+    for (size_t i = 0; i < sp->n; i++)
+        if (sp->v[i].id == id) {
+            sp->last = i;
+            return &sp->v[i];
+        }
+    return NULL;
+}
+
+static void recompute_floors(weir_engine *e)
+{
+    for (size_t s = 0; s < e->n_streams; s++) {
+        e->streams[s].n_holding = 0;
+        e->streams[s].split_floor = INT64_MAX;
+    }
+    for (size_t i = 0; i < e->splits.n; i++) {
+        const engine_split *sp = &e->splits.v[i];
+        if (sp->idle)
+            continue;
+        size_t from = sp->stream == ENGINE_SPLIT_ALL ? 0 : sp->stream;
+        size_t to = sp->stream == ENGINE_SPLIT_ALL ? e->n_streams : (size_t)sp->stream + 1;
+        for (size_t s = from; s < to; s++) {
+            engine_stream *st = &e->streams[s];
+            if (st->processing_time)
+                continue; /* arrival order: nothing to wait for */
+            st->n_holding++;
+            if (sp->max_ts < st->split_floor)
+                st->split_floor = sp->max_ts;
+        }
+    }
+    e->splits.dirty = false;
+}
+
+/* Notes that split sp reached time ts. */
+static void split_reached(weir_engine *e, engine_split *sp, int64_t ts)
+{
+    if (ts <= sp->max_ts)
+        return;
+    /* only the lowest split of a stream sets its floor */
+    if (sp->stream == ENGINE_SPLIT_ALL || sp->max_ts <= e->streams[sp->stream].split_floor)
+        e->splits.dirty = true;
+    sp->max_ts = ts;
+}
+
+static void split_active(weir_engine *e, engine_split *sp)
+{
+    sp->activity++;
+    if (sp->idle) {
+        sp->idle = false;
+        e->splits.dirty = true;
+    }
+}
+
+static int release(weir_engine *e, int64_t watermark);
+
+/* After the splits changed outside an event: the watermark may have
+ * moved up; release what it passes. */
+static int settle_splits(weir_engine *e)
+{
+    if (!e->splits.dirty)
+        return 0;
+    int64_t wm = engine_watermark(e);
+    if (wm > e->stats.watermark)
+        e->stats.watermark = wm;
+    return release(e, wm);
+}
+
+int weir_engine_split_open(weir_engine *e, uint64_t id, size_t stream, int64_t start)
+{
+    if (stream != WEIR_SPLIT_ALL_STREAMS && stream >= e->n_streams)
+        return -1;
+    engine_splits *ss = &e->splits;
+    engine_split *sp = find_split(e, id);
+    if (!sp) {
+        if (ss->n == ss->cap) {
+            size_t cap = ss->cap ? ss->cap * 2 : 8;
+            engine_split *v = realloc(ss->v, cap * sizeof *v);
+            if (!v)
+                return -1;
+            ss->v = v;
+            ss->cap = cap;
+        }
+        sp = &ss->v[ss->n++];
+        *sp = (engine_split){.id = id, .max_ts = INT64_MIN};
+    }
+    sp->stream = stream == WEIR_SPLIT_ALL_STREAMS ? ENGINE_SPLIT_ALL : (uint32_t)stream;
+    if (start > sp->max_ts)
+        sp->max_ts = start;
+    sp->idle = false;
+    sp->last_active = e->opt.clock(e->opt.clock_user);
+    sp->activity_seen = sp->activity;
+    ss->dirty = true;
+    /* a rebound split may hold a stream less than before */
+    return settle_splits(e);
+}
+
+int weir_engine_split_close(weir_engine *e, uint64_t id)
+{
+    engine_split *sp = find_split(e, id);
+    if (!sp)
+        return 0;
+    engine_splits *ss = &e->splits;
+    *sp = ss->v[--ss->n];
+    ss->last = 0;
+    ss->dirty = true;
+    return settle_splits(e);
+}
+
+int weir_engine_split_advance(weir_engine *e, uint64_t id, int64_t time)
+{
+    engine_split *sp = find_split(e, id);
+    if (!sp)
+        return 0;
+    split_active(e, sp);
+    split_reached(e, sp, time);
+    return settle_splits(e);
+}
+
+int weir_engine_stream_advance(weir_engine *e, size_t stream, int64_t time)
+{
+    if (stream >= e->n_streams)
+        return -1;
+    engine_stream *st = &e->streams[stream];
+    if (st->processing_time || time == INT64_MIN || (st->seen && time <= st->max_ts))
+        return 0;
+    st->seen = true;
+    st->max_ts = time > st->max_ts ? time : st->max_ts;
+    int64_t wm = engine_watermark(e);
+    if (wm > e->stats.watermark)
+        e->stats.watermark = wm;
+    return release(e, wm);
+}
+
+int weir_engine_tick(weir_engine *e)
+{
+    engine_splits *ss = &e->splits;
+    if (!ss->n)
+        return 0;
+    int64_t now = e->opt.clock(e->opt.clock_user);
+    for (size_t i = 0; i < ss->n; i++) {
+        engine_split *sp = &ss->v[i];
+        if (sp->activity != sp->activity_seen) {
+            sp->activity_seen = sp->activity;
+            sp->last_active = now;
+        } else if (!sp->idle && ss->idle_ms > 0 && now - sp->last_active >= ss->idle_ms) {
+            sp->idle = true;
+            ss->dirty = true;
+        }
+    }
+    return settle_splits(e);
+}
+
+size_t weir_engine_split_count(const weir_engine *e) { return e->splits.n; }
+
+bool weir_engine_get_split(const weir_engine *e, size_t i, weir_split_stats *out)
+{
+    if (i >= e->splits.n)
+        return false;
+    const engine_split *sp = &e->splits.v[i];
+    out->id = sp->id;
+    out->stream = sp->stream == ENGINE_SPLIT_ALL ? WEIR_SPLIT_ALL_STREAMS : sp->stream;
+    out->max_time = sp->max_ts;
+    out->events = sp->events;
+    out->idle = sp->idle;
+    return true;
 }
 
 /* ------------------------------------------------------------ input */
@@ -644,24 +852,39 @@ static void reject(weir_rejected_cb cb, void *user, uint64_t line, const char *s
     cb(user, &r);
 }
 
-static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, bool padded)
+static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, bool padded,
+                uint64_t split_id)
 {
     e->stats.events++;
+    engine_split *sp = split_id == WEIR_NO_SPLIT || !e->splits.n ? NULL : find_split(e, split_id);
+    /* a split of one stream (a topic that stream reads) makes that stream
+     * the default of its events */
+    bool rebind = sp && sp->stream != ENGINE_SPLIT_ALL && sp->stream != e->default_stream;
+    if (rebind)
+        weir_decoder_set_default_stream(e->decoder, sp->stream);
     weir_decoded d;
     weir_decode_status status =
         padded ? weir_decoder_decode_padded(e->decoder, json, len, len + WEIR_ENGINE_PADDING, &d)
                : weir_decoder_decode(e->decoder, json, len, &d);
+    if (rebind)
+        weir_decoder_set_default_stream(e->decoder, e->default_stream);
+    if (sp) {
+        sp->events++;
+        split_active(e, sp);
+    }
     if (status != WEIR_DECODE_OK) {
         if (status == WEIR_DECODE_NO_MEMORY)
             return -1;
         e->stats.dead_letters++;
         reject(e->opt.on_dead_letter, e->opt.dead_letter_user, line_no,
                weir_decode_status_name(status), d.reason, json, len);
-        return 1;
+        return settle_splits(e) == 0 ? 1 : -1;
     }
     engine_stream *st = &e->streams[d.stream];
     st->events++;
     int64_t ts = st->processing_time ? e->opt.clock(e->opt.clock_user) : d.ts;
+    if (sp && !st->processing_time)
+        split_reached(e, sp, ts);
     if (ts < e->released) {
         e->stats.late++;
         char reason[192];
@@ -670,13 +893,15 @@ static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, 
         weir_format_time(e->released, wm);
         snprintf(reason, sizeof reason, "event time %s is behind the watermark %s", when, wm);
         reject(e->opt.on_late, e->opt.late_user, line_no, "late", reason, json, len);
-        return 1;
+        /* late, but still its split's progress: a split opened behind the
+         * watermark may have been the one holding it */
+        return settle_splits(e) == 0 ? 1 : -1;
     }
     st->seen = true;
     if (ts > st->max_ts)
         st->max_ts = ts;
     if (!st->n_rules)
-        return 0;
+        return settle_splits(e);
     int64_t watermark = engine_watermark(e);
     if (watermark > e->stats.watermark)
         e->stats.watermark = watermark;
@@ -696,12 +921,24 @@ static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, 
 
 int weir_engine_push(weir_engine *e, const char *json, size_t len, uint64_t line_no)
 {
-    return push(e, json, len, line_no, false);
+    return push(e, json, len, line_no, false, WEIR_NO_SPLIT);
 }
 
 int weir_engine_push_padded(weir_engine *e, const char *json, size_t len, uint64_t line_no)
 {
-    return push(e, json, len, line_no, true);
+    return push(e, json, len, line_no, true, WEIR_NO_SPLIT);
+}
+
+int weir_engine_push_split(weir_engine *e, const char *json, size_t len, uint64_t line_no,
+                           uint64_t split)
+{
+    return push(e, json, len, line_no, false, split);
+}
+
+int weir_engine_push_split_padded(weir_engine *e, const char *json, size_t len,
+                                  uint64_t line_no, uint64_t split)
+{
+    return push(e, json, len, line_no, true, split);
 }
 
 void weir_engine_advance_to(weir_engine *e, int64_t time)
@@ -750,8 +987,27 @@ void weir_engine_get_stream_stats(const weir_engine *e, size_t stream, weir_stre
         return;
     const engine_stream *st = &e->streams[stream];
     out->events = st->events;
-    if (st->seen) {
+    if (st->seen)
         out->max_time = st->max_ts;
-        out->watermark = stream_watermark(st);
+    int64_t wm;
+    if (stream_watermark(st, &wm))
+        out->watermark = wm;
+}
+
+uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule)
+{
+    if (rule >= e->n_rules)
+        return 0;
+    const engine_rule *r = &e->rules[rule];
+    const engine_map *m = &e->maps[r->map];
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < m->keys.n_slots; k++) {
+        const key_block *b = m->keys.slots[k].live ? m->keys.slots[k].state : NULL;
+        if (b && b->states[r->pos])
+            bytes += weir_rule_key_bytes(r, b->states[r->pos]);
     }
+    /* the map and the per-key blocks serve every rule of the map alike */
+    uint64_t block = sizeof(key_block) + m->n_rules * (sizeof(void *) + sizeof(int64_t));
+    uint64_t shared = weir_key_map_bytes(&m->keys) + m->keys.live * block;
+    return bytes + shared / (m->n_rules ? m->n_rules : 1);
 }

@@ -294,6 +294,13 @@ size_t weir_rule_partials(const engine_rule *r, const void *state)
     return weir_pattern_key_partials(state);
 }
 
+size_t weir_rule_key_bytes(const engine_rule *r, const void *state)
+{
+    if (r->plan->window)
+        return weir_window_key_bytes(state);
+    return weir_pattern_key_bytes(state);
+}
+
 void weir_rule_prefetch(const engine_rule *r, const void *state)
 {
     if (r->plan->window)

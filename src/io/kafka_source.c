@@ -1,6 +1,8 @@
 /* kafka_source.c — see kafka_source.h. The rebalance callback runs inside
  * rd_kafka_consumer_poll, hence on the loop thread too. Both the eager and
- * the cooperative protocols are handled (DEPENDENCIES.md 3). */
+ * the cooperative protocols are handled (DEPENDENCIES.md 3). A message
+ * finds its split by topic and partition in a small array, the last one
+ * found tried first: messages come in runs of one partition. */
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -21,6 +23,21 @@
  * do just that: a timer polls anyway. */
 #define IDLE_POLL_SECONDS 1
 
+/* An assigned partition. */
+typedef struct ksplit {
+    char *topic;       /* owned */
+    int32_t partition;
+    uint32_t id;
+    int64_t next;      /* offset after the last message handed on; -1: none */
+} ksplit;
+
+/* Where a checkpoint says a partition resumes. */
+typedef struct kstart {
+    char *topic;       /* owned */
+    int32_t partition;
+    int64_t offset;
+} kstart;
+
 struct weir_kafka_source {
     weir_kafka_source_ops ops;
     void *user;
@@ -35,7 +52,70 @@ struct weir_kafka_source {
     int partitions;
     bool paused, stopped;
     unsigned errors_logged;
+    ksplit *splits;              /* owned: the assigned partitions */
+    size_t n_splits, cap_splits;
+    size_t last;                 /* index of the last split found */
+    uint32_t next_id;
+    bool checkpointed;           /* offsets committed by weir_kafka_source_commit */
+    kstart *starts;              /* owned: the restored checkpoint's offsets, until
+                                    the first commit of a newer checkpoint */
+    size_t n_starts;
 };
+
+static void split_open(weir_kafka_source *s, const char *topic, int32_t partition)
+{
+    if (s->n_splits == s->cap_splits) {
+        size_t cap = s->cap_splits ? s->cap_splits * 2 : 16;
+        ksplit *v = realloc(s->splits, cap * sizeof *v);
+        if (!v)
+            return; /* out of memory: its messages come without a split */
+        s->splits = v;
+        s->cap_splits = cap;
+    }
+    char *t = strdup(topic);
+    if (!t)
+        return;
+    ksplit *k = &s->splits[s->n_splits++];
+    k->topic = t;
+    k->partition = partition;
+    k->id = s->next_id++;
+    k->next = -1;
+    if (s->ops.split_open)
+        s->ops.split_open(s->user, k->id, t, partition);
+}
+
+static void split_close_at(weir_kafka_source *s, size_t i)
+{
+    if (s->ops.split_close)
+        s->ops.split_close(s->user, s->splits[i].id);
+    free(s->splits[i].topic);
+    s->splits[i] = s->splits[--s->n_splits];
+    s->last = 0;
+}
+
+static size_t split_find(weir_kafka_source *s, const char *topic, int32_t partition)
+{
+    if (s->last < s->n_splits && s->splits[s->last].partition == partition &&
+        strcmp(s->splits[s->last].topic, topic) == 0)
+        return s->last;
+    for (size_t i = 0; i < s->n_splits; i++)
+        if (s->splits[i].partition == partition && strcmp(s->splits[i].topic, topic) == 0)
+            return s->last = i;
+    return SIZE_MAX;
+}
+
+static void splits_change(weir_kafka_source *s, const rd_kafka_topic_partition_list_t *parts,
+                          bool assign)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        size_t at = split_find(s, tp->topic, tp->partition);
+        if (at != SIZE_MAX)
+            split_close_at(s, at); /* revoked, or assigned again: a new split */
+        if (assign)
+            split_open(s, tp->topic, tp->partition);
+    }
+}
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -43,6 +123,20 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     weir_kafka_source *s = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* a restored checkpoint's state covers its partitions up to its
+         * offsets: resume there, not at the group's committed offsets
+         * (older when weir died between storing a checkpoint and
+         * committing its offsets) */
+        for (int i = 0; i < parts->cnt; i++)
+            for (size_t k = 0; k < s->n_starts; k++)
+                if (parts->elems[i].partition == s->starts[k].partition &&
+                    strcmp(parts->elems[i].topic, s->starts[k].topic) == 0)
+                    parts->elems[i].offset = s->starts[k].offset;
+        /* the splits open before any message of theirs can be polled */
+        if (!cooperative)
+            while (s->n_splits)
+                split_close_at(s, s->n_splits - 1);
+        splits_change(s, parts, true);
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e)
@@ -64,6 +158,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_assign(rk, NULL);
             s->partitions = 0;
         }
+        /* every message of theirs polled so far was submitted before this */
+        if (cooperative)
+            splits_change(s, parts, false);
+        else
+            while (s->n_splits)
+                split_close_at(s, s->n_splits - 1);
         weir_log_write(s->log, WEIR_LOG_INFO, "source_disconnected",
                        "kafka: %d partitions revoked", parts->cnt);
     }
@@ -84,12 +184,17 @@ static bool offer(weir_kafka_source *s, rd_kafka_message_t *m)
         len--;
     if (len == 0)
         return true;
+    size_t at = split_find(s, rd_kafka_topic_name(m->rkt), m->partition);
+    uint32_t split = at == SIZE_MAX ? WEIR_KAFKA_NO_SPLIT : s->splits[at].id;
     if (len > s->max_line) {
         s->ops.too_long(s->user, p, len < 256 ? len : 256);
-    } else if (!s->ops.submit(s->user, p, len)) {
+    } else if (!s->ops.submit(s->user, split, p, len)) {
         return false;
     }
-    rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+    if (at != SIZE_MAX)
+        s->splits[at].next = m->offset + 1;
+    if (!s->checkpointed)
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
     return true;
 }
 
@@ -129,6 +234,98 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     poll_cb(-1, what, arg);
 }
 
+static void free_starts(weir_kafka_source *s)
+{
+    for (size_t i = 0; i < s->n_starts; i++)
+        free(s->starts[i].topic);
+    free(s->starts);
+    s->starts = NULL;
+    s->n_starts = 0;
+}
+
+/* Lines "topic<TAB>partition<TAB>offset" (weir_kafka_source_positions). */
+static int parse_offsets(weir_kafka_source *s, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            return -1;
+        const char *t1 = memchr(p, '\t', (size_t)(eol - p));
+        if (!t1)
+            return -1;
+        char num[64];
+        size_t nl = (size_t)(eol - t1 - 1);
+        if (nl >= sizeof num)
+            return -1;
+        memcpy(num, t1 + 1, nl);
+        num[nl] = '\0';
+        long long part, off;
+        if (sscanf(num, "%lld\t%lld", &part, &off) != 2 || part < 0 || part > INT32_MAX ||
+            off < 0)
+            return -1;
+        kstart *v = realloc(s->starts, (s->n_starts + 1) * sizeof *v);
+        if (!v)
+            return -1;
+        s->starts = v;
+        char *topic = strndup(p, (size_t)(t1 - p));
+        if (!topic)
+            return -1;
+        s->starts[s->n_starts++] = (kstart){topic, (int32_t)part, off};
+        p = eol + 1;
+    }
+    return 0;
+}
+
+int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t *len)
+{
+    size_t cap = 64;
+    for (size_t i = 0; i < s->n_splits; i++)
+        cap += strlen(s->splits[i].topic) + 48;
+    /* partitions assigned but not read yet keep the restored offset */
+    for (size_t i = 0; i < s->n_starts; i++)
+        cap += strlen(s->starts[i].topic) + 48;
+    char *b = malloc(cap);
+    if (!b)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_splits; i++) {
+        const ksplit *k = &s->splits[i];
+        int64_t next = k->next;
+        for (size_t j = 0; next < 0 && j < s->n_starts; j++)
+            if (s->starts[j].partition == k->partition && strcmp(s->starts[j].topic, k->topic) == 0)
+                next = s->starts[j].offset;
+        if (next >= 0)
+            n += (size_t)snprintf(b + n, cap - n, "%s\t%d\t%lld\n", k->topic, k->partition,
+                                  (long long)next);
+    }
+    *text = b;
+    *len = n;
+    return 0;
+}
+
+void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len)
+{
+    weir_kafka_source tmp = {0};
+    if (parse_offsets(&tmp, text, len) != 0 || tmp.n_starts == 0) {
+        free_starts(&tmp);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)tmp.n_starts);
+    for (size_t i = 0; i < tmp.n_starts; i++)
+        rd_kafka_topic_partition_list_add(l, tmp.starts[i].topic, tmp.starts[i].partition)
+            ->offset = tmp.starts[i].offset;
+    rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 1);
+    if (e && s->errors_logged++ < 10)
+        weir_log_write(s->log, WEIR_LOG_WARN, "source_error", "kafka: commit: %s",
+                       rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(l);
+    free_starts(&tmp);
+    /* a newer checkpoint is durable: a rebalance now resumes from the
+     * committed offsets, which are at least as new */
+    free_starts(s);
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)
 {
     return rd_kafka_conf_set(conf, k, v, err, cap) == RD_KAFKA_CONF_OK ? 0 : -1;
@@ -138,12 +335,19 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
                                          const char *topics, const char *group,
                                          const char *conf_path,
                                          size_t max_line, const weir_kafka_source_ops *ops,
-                                         void *user, const weir_log *log, char *err,
-                                         size_t err_cap)
+                                         const weir_kafka_source_options *opt, void *user,
+                                         const weir_log *log, char *err, size_t err_cap)
 {
     weir_kafka_source *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    s->checkpointed = opt && opt->checkpointed;
+    if (opt && opt->start_offsets && parse_offsets(s, opt->start_offsets, opt->start_len) != 0) {
+        snprintf(err, err_cap, "the checkpoint's Kafka offsets cannot be read");
+        free_starts(s);
+        free(s);
         return NULL;
     }
     s->ops = *ops;
@@ -156,6 +360,7 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         set(conf, "group.id", group, err, err_cap) < 0 ||
         set(conf, "auto.offset.reset", "earliest", err, err_cap) < 0 ||
         set(conf, "enable.auto.offset.store", "false", err, err_cap) < 0 ||
+        (opt && opt->checkpointed && set(conf, "enable.auto.commit", "false", err, err_cap) < 0) ||
         set(conf, "session.timeout.ms", "6000", err, err_cap) < 0 ||
         set(conf, "client.id", "weir", err, err_cap) < 0 ||
         weir_kafka_conf_load(conf, conf_path, err, err_cap) != 0) {
@@ -212,6 +417,7 @@ void weir_kafka_source_free(weir_kafka_source *s)
 {
     if (!s)
         return;
+    free_starts(s);
     if (s->pending)
         rd_kafka_message_destroy(s->pending);
     if (s->queue) {
@@ -228,6 +434,9 @@ void weir_kafka_source_free(weir_kafka_source *s)
         event_free(s->tick);
     if (s->efd >= 0)
         close(s->efd);
+    for (size_t i = 0; i < s->n_splits; i++)
+        free(s->splits[i].topic);
+    free(s->splits);
     free(s);
 }
 

@@ -5,34 +5,67 @@
  * message (queue full) the source stops polling and keeps it until
  * weir_kafka_source_resume.
  *
- * Offsets: a message's offset is stored once the engine's queue took it,
- * and stored offsets are committed automatically: at-least-once from the
- * queue's point of view. (Committing only what a checkpoint covers is the
- * next issue's.) */
+ * Offsets. Without checkpoints, a message's offset is stored once the
+ * engine's queue took it, and stored offsets are committed automatically:
+ * at-least-once from the queue's point of view. With checkpoints
+ * (options.checkpointed), nothing is committed automatically: the server
+ * reads the positions of what it handed on (weir_kafka_source_positions)
+ * at each checkpoint's barrier and commits them once that checkpoint is
+ * durable (weir_kafka_source_commit); after a restart the partitions
+ * resume at the restored checkpoint's offsets (options.start_offsets).
+ *
+ * Splits: each assigned partition is a split (weir/engine.h) with an id of
+ * its own, told to the owner on assignment (before its first message) and
+ * on revocation (after its last), and passed with each message, so the
+ * engine can keep a watermark per partition. Ids count up and are not
+ * reused while the source lives, so a partition that comes back after a
+ * rebalance is a new split. */
 #ifndef WEIR_IO_KAFKA_SOURCE_H
 #define WEIR_IO_KAFKA_SOURCE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/log.h"
 
 struct event_base;
 typedef struct weir_kafka_source weir_kafka_source;
 
+/* No split: a message of a partition the source no longer tracks. */
+#define WEIR_KAFKA_NO_SPLIT UINT32_MAX
+
 typedef struct weir_kafka_source_ops {
-    bool (*submit)(void *user, const char *line, size_t len);
+    /* one message's bytes, from split `split`; false: refused (paused) */
+    bool (*submit)(void *user, uint32_t split, const char *line, size_t len);
     void (*too_long)(void *user, const char *head, size_t len);
+    /* partition `partition` of `topic` was assigned as split `split` */
+    void (*split_open)(void *user, uint32_t split, const char *topic, int32_t partition);
+    /* ... and revoked */
+    void (*split_close)(void *user, uint32_t split);
 } weir_kafka_source_ops;
 
+typedef struct weir_kafka_source_options {
+    bool checkpointed;          /* offsets committed only after checkpoints */
+    const char *start_offsets;  /* a restored checkpoint's positions, or NULL */
+    size_t start_len;
+} weir_kafka_source_options;
+
 /* topics: comma-separated; conf_path: librdkafka properties applied over
- * weir's (kafka_conf.h), or NULL. NULL with a message in err. */
+ * weir's (kafka_conf.h), or NULL; opt may be NULL. NULL with a message in
+ * err. */
 weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *brokers,
                                          const char *topics, const char *group,
                                          const char *conf_path,
                                          size_t max_line, const weir_kafka_source_ops *ops,
-                                         void *user, const weir_log *log, char *err,
-                                         size_t err_cap);
+                                         const weir_kafka_source_options *opt, void *user,
+                                         const weir_log *log, char *err, size_t err_cap);
+/* The position (next offset) of every assigned partition after the last
+ * message handed on, as lines "topic<TAB>partition<TAB>offset", in a
+ * malloc'd buffer. 0, or -1 when out of memory. */
+int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t *len);
+/* Commits such positions to the group (asynchronously). */
+void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len);
 /* Leaves the group (committing stored offsets) and frees. Accepts NULL. */
 void weir_kafka_source_free(weir_kafka_source *s);
 void weir_kafka_source_resume(weir_kafka_source *s);

@@ -8,9 +8,11 @@
  * A PUT writes the text to <state-dir>/rules.staging/<name>.weir, compiles
  * the whole set with it, and only when that compiles (and the text declares
  * exactly the rule it is named after) moves it into place and swaps the
- * rules in. Like SIGHUP, a swap starts every rule with fresh state. */
+ * rules in. Like SIGHUP, a swap starts every rule with fresh state. Each
+ * successful PUT of a name counts up that rule's version. */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,11 +149,50 @@ static int reload_now(weir_server *srv, char *err, size_t cap)
             weir_log_write(&srv->log, WEIR_LOG_WARN, "savepoint_failed",
                            "no savepoint before the rule swap: %s", why);
     }
-    if (weir_server_swap_rules(srv, rs) < 0) {
-        snprintf(err, cap, "out of memory");
-        return -1;
+    return weir_server_swap_rules(srv, rs, err, cap);
+}
+
+static weir_rule_version *find_version(const weir_server *srv, const char *name)
+{
+    for (size_t i = 0; i < srv->n_versions; i++)
+        if (strcmp(srv->versions[i].name, name) == 0)
+            return &srv->versions[i];
+    return NULL;
+}
+
+uint64_t weir_server_rule_version(const weir_server *srv, const char *name)
+{
+    const weir_rule_version *v = find_version(srv, name);
+    return v ? v->version : 1;
+}
+
+/* After a PUT of name: its first PUT is version 1, each one after adds 1
+ * (also across a DELETE: a version number is never given twice). Out of
+ * memory: the count stays. */
+static void bump_version(weir_server *srv, const char *name)
+{
+    weir_rule_version *v = find_version(srv, name);
+    if (v) {
+        v->version++;
+        return;
     }
-    return 0;
+    weir_rule_version *grown = realloc(srv->versions, (srv->n_versions + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    srv->versions = grown;
+    char *copy = strdup(name);
+    if (!copy)
+        return;
+    srv->versions[srv->n_versions++] = (weir_rule_version){copy, 1};
+}
+
+void weir_server_free_versions(weir_server *srv)
+{
+    for (size_t i = 0; i < srv->n_versions; i++)
+        free(srv->versions[i].name);
+    free(srv->versions);
+    srv->versions = NULL;
+    srv->n_versions = 0;
 }
 
 int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
@@ -203,14 +244,21 @@ int weir_server_put_rule(weir_server *srv, const char *name, const char *text, s
         rc = 400;
         goto done;
     }
+    if (!weir_server_rules_fit(srv, rs, err, cap)) {
+        rc = 409;
+        goto done;
+    }
     if (rename(staged, final) != 0) {
         snprintf(err, cap, "cannot move the rule into %s: %s", dir, strerror(errno));
         goto done;
     }
     rc = reload_now(srv, err, cap) == 0 ? 200 : 500;
-    if (rc == 200)
-        weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_put", "rule %s installed over HTTP (%s)",
-                       name, final);
+    if (rc == 200) {
+        bump_version(srv, name);
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_put",
+                       "rule %s installed over HTTP (%s), version %" PRIu64, name, final,
+                       weir_server_rule_version(srv, name));
+    }
 done:
     weir_ruleset_free(rs);
     if (staged)
@@ -254,8 +302,7 @@ int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_
             snprintf(err, cap, "cannot remove %s: %s", path, strerror(errno));
             weir_ruleset_free(rs);
             rc = 500;
-        } else if (weir_server_swap_rules(srv, rs) < 0) {
-            snprintf(err, cap, "out of memory");
+        } else if (weir_server_swap_rules(srv, rs, err, cap) < 0) {
             rc = 500;
         } else {
             weir_log_write(&srv->log, WEIR_LOG_INFO, "rule_deleted", "rule %s deleted over HTTP",

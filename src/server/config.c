@@ -293,8 +293,8 @@ int weir_config_load(weir_config *c, int argc, char **argv, FILE *out, FILE *err
               err);
         return -1;
     }
-    if (c->shards < 1 || c->shards > 64) {
-        fputs("weir serve: --shards must be 1 to 64\n", err);
+    if (c->shards > 64) {
+        fputs("weir serve: --shards must be 0 (one per core) to 64\n", err);
         return -1;
     }
     return 0;

@@ -46,6 +46,9 @@
     X("kafka-group", kafka_group, STR, "weir", "the Kafka consumer group")                  \
     X("kafka-config", kafka_config, STR, NULL,                                              \
       "librdkafka properties (key = value lines) for the Kafka source and sinks: SASL, TLS")\
+    X("kafka-idle-timeout", kafka_idle_ms, UINT, "30000",                                   \
+      "milliseconds a Kafka partition may go without events before it stops holding back "\
+      "its stream's watermark (0: it never does)")                                          \
     X("stream-field", stream_field, STR, NULL, "JSON field naming an event's stream")       \
     X("stream", default_stream, STR, NULL, "stream of events that name none")               \
     X("max-line", max_line, SIZE, "1M", "longest event line accepted (bytes)")              \
@@ -56,8 +59,9 @@
       "alerts a webhook sink keeps in memory before it spills to disk")                    \
     X("shutdown-timeout", shutdown_timeout_ms, UINT, "5000",                                \
       "milliseconds sinks get to deliver what they hold at exit")                           \
-    X("shards", shards, UINT, "1",                                                          \
-      "engine shards, each a thread; more than 1 needs every rule keyed by one field")     \
+    X("shards", shards, UINT, "0",                                                          \
+      "engine shards, each a thread; 0: one per core when every stream is keyed by one "   \
+      "field, else 1")                                                                      \
     X("full-events", full_events, BOOL, "no", "list matched events with all their fields") \
     X("exit-on-eof", exit_on_eof, BOOL, "no",                                               \
       "stop (as on SIGTERM) when the --events file ends")

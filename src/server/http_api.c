@@ -193,6 +193,11 @@ static void rule_fields(yajl_gen g, weir_server *srv, size_t i, const weir_rule_
     weir_json_kv_str(g, "name", weir_ruleset_rule_name(srv->rs, i));
     weir_json_kv_str(g, "file", weir_ruleset_rule_file(srv->rs, i));
     weir_json_kv_str(g, "stream", weir_ruleset_rule_single_stream(srv->rs, i));
+    weir_json_kv_uint(g, "version", weir_server_rule_version(srv, weir_ruleset_rule_name(srv->rs, i)));
+    char fingerprint[17];
+    snprintf(fingerprint, sizeof fingerprint, "%016" PRIx64,
+             weir_ruleset_rule_fingerprint(srv->rs, i));
+    weir_json_kv_str(g, "fingerprint", fingerprint);
     weir_json_kv_uint(g, "alerts", s->alerts);
     weir_json_kv_uint(g, "events", s->events);
     weir_json_kv_uint(g, "matches", s->matches);
@@ -257,6 +262,13 @@ static mhd_result get_rule(weir_http_api *api, struct MHD_Connection *c, const c
         weir_rule_stats *stats = rule_counters(srv);
         rule_fields(g, srv, i, stats);
         free(stats);
+        /* walks every key in every shard: here only, not in the list */
+        size_t n = weir_ruleset_rule_count(srv->rs);
+        uint64_t *bytes = calloc(n, sizeof *bytes);
+        if (bytes)
+            weir_shard_pool_state_bytes(srv->shards, bytes, n);
+        weir_json_kv_uint(g, "state_bytes", bytes ? bytes[i] : 0);
+        free(bytes);
         char *text = read_text(weir_ruleset_rule_file(srv->rs, i));
         weir_json_kv_str(g, "source", text);
         free(text);
@@ -706,6 +718,7 @@ static mhd_result put_rule(weir_http_api *api, struct MHD_Connection *c, request
         yajl_gen_bool(g, 1);
         if (api->srv->swap_savepoint[0])
             weir_json_kv_str(g, "savepoint", api->srv->swap_savepoint);
+        weir_json_kv_uint(g, "version", weir_server_rule_version(api->srv, name));
     } else {
         weir_json_kv_str(g, "error", err);
         weir_json_kv_str(g, "code", code_for(status));

@@ -142,6 +142,13 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
            weir_shard_pool_queue_capacity(srv->shards));
     scalar(f, "weir_shards", "gauge", "Engine shards (threads when more than one).",
            weir_shard_pool_count(srv->shards));
+    uint64_t active, idle;
+    weir_shard_pool_splits(srv->shards, &active, &idle);
+    header(f, "weir_kafka_partitions", "gauge",
+           "Assigned Kafka partitions: active ones hold their stream's watermark back, idle "
+           "ones (no event for --kafka-idle-timeout) do not.");
+    fprintf(f, "weir_kafka_partitions{state=\"active\"} %" PRIu64 "\n", active);
+    fprintf(f, "weir_kafka_partitions{state=\"idle\"} %" PRIu64 "\n", idle);
     scalar(f, "weir_tcp_clients", "gauge", "TCP source clients connected now.",
            srv->tcp ? weir_tcp_source_clients(srv->tcp) : 0);
     scalar(f, "weir_tcp_connections_total", "counter", "TCP source clients accepted.",

@@ -101,17 +101,45 @@ static void log_rules(weir_server *srv)
     weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_loaded", "%zu rules: %s", n, names);
 }
 
-/* The field every rule keys by, or NULL when they differ. */
-static const char *common_key(const weir_ruleset *rs)
+/* Logs how lines find their shard: by one field, or by each stream's. */
+static void log_shards(weir_server *srv, unsigned n)
 {
     const char *key = NULL;
-    for (size_t i = 0; i < weir_ruleset_rule_count(rs); i++) {
-        const char *k = weir_ruleset_rule_key(rs, i);
-        if (!k || (key && strcmp(k, key) != 0))
-            return NULL;
-        key = k;
+    char why[256];
+    if (n < 2 || !weir_shard_pool_shardable(srv->rs, &key, why, sizeof why))
+        return;
+    if (key) {
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%u shards, keys split by '%s'", n,
+                       key);
+        return;
     }
-    return key;
+    char keys[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < weir_ruleset_stream_count(srv->rs) && used < sizeof keys; i++) {
+        const char *k = weir_ruleset_stream_key(srv->rs, i, NULL);
+        if (!k)
+            continue;
+        int w = snprintf(keys + used, sizeof keys - used, "%s%s by '%s'", used ? ", " : "",
+                         weir_ruleset_stream_name(srv->rs, i), k);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%u shards, keys split per stream: %s", n,
+                   keys);
+}
+
+bool weir_server_rules_fit(const weir_server *srv, const weir_ruleset *rs, char *why,
+                           size_t cap)
+{
+    if (!srv->shards || weir_shard_pool_count(srv->shards) < 2)
+        return true;
+    char reason[256];
+    if (weir_shard_pool_shardable(rs, NULL, reason, sizeof reason))
+        return true;
+    snprintf(why, cap, "%s; this server runs %u shards (restart it with --shards 1 for such rules)",
+             reason, weir_shard_pool_count(srv->shards));
+    return false;
 }
 
 /* ---- sinks ---------------------------------------------------------- */
@@ -300,16 +328,22 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
     dead_letter(srv, source, &r);
 }
 
-bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len)
+static bool submit(weir_server *srv, uint32_t source, uint32_t split, const char *line,
+                   size_t len)
 {
     if (len > srv->cfg->max_line || len > weir_shard_pool_max_line(srv->shards)) {
         weir_server_too_long(srv, source, line, len < 256 ? len : 256);
         return true;
     }
-    if (!weir_shard_pool_submit(srv->shards, line, len, source))
+    if (!weir_shard_pool_submit(srv->shards, line, len, source, split))
         return false;
     srv->sources[source].lines++;
     return true;
+}
+
+bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len)
+{
+    return submit(srv, source, WEIR_SHARD_NO_SPLIT, line, len);
 }
 
 /* ---- sources -------------------------------------------------------- */
@@ -336,9 +370,63 @@ static void tcp_client(void *user, const char *peer, bool connected, const char 
     }
 }
 
-static bool kafka_submit(void *user, const char *line, size_t len)
+static bool kafka_submit(void *user, uint32_t split, const char *line, size_t len)
 {
-    return weir_server_submit(user, WEIR_SRC_KAFKA, line, len);
+    return submit(user, WEIR_SRC_KAFKA,
+                  split < WEIR_SHARD_MAX_SPLITS ? split : WEIR_SHARD_NO_SPLIT, line, len);
+}
+
+static void kafka_split_open(void *user, uint32_t split, const char *topic, int32_t partition)
+{
+    (void)partition;
+    weir_server *srv = user;
+    weir_shard_pool_split_open(srv->shards, split, topic);
+}
+
+static void kafka_split_close(void *user, uint32_t split)
+{
+    weir_server *srv = user;
+    weir_shard_pool_split_close(srv->shards, split);
+}
+
+/* One line per --kafka-topics topic on how its partitions hold back the
+ * watermark, and a warning for a stream whose topic is not consumed. */
+static void log_topics(weir_server *srv)
+{
+    char *list = strdup(srv->cfg->kafka_topics);
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        size_t st = weir_ruleset_topic_stream(srv->rs, t);
+        if (st != SIZE_MAX)
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "kafka_topic",
+                           "kafka topic %s carries stream %s: each partition holds back its "
+                           "watermark",
+                           t, weir_ruleset_stream_name(srv->rs, st));
+        else
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "kafka_topic",
+                           "kafka topic %s: no one stream declares `from kafka \"%s\"`: its "
+                           "events name their stream, and each partition holds back every "
+                           "stream's watermark",
+                           t, t);
+    }
+    for (size_t i = 0; list && i < weir_ruleset_stream_count(srv->rs); i++) {
+        const char *topic = weir_ruleset_stream_topic(srv->rs, i);
+        if (!topic)
+            continue;
+        bool listed = false;
+        const char *p = srv->cfg->kafka_topics;
+        size_t n = strlen(topic);
+        while (p && *p && !listed) {
+            size_t len = strcspn(p, ",");
+            listed = len == n && strncmp(p, topic, n) == 0;
+            p += len + (p[len] == ',');
+        }
+        if (!listed)
+            weir_log_write(&srv->log, WEIR_LOG_WARN, "kafka_topic",
+                           "stream %s reads kafka topic %s, which --kafka-topics does not list",
+                           weir_ruleset_stream_name(srv->rs, i), topic);
+    }
+    free(list);
 }
 
 static void kafka_too_long(void *user, const char *head, size_t len)
@@ -391,10 +479,15 @@ bool weir_server_ready(const weir_server *srv)
 
 /* ---- reload and stop ------------------------------------------------ */
 
-int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs)
+int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t cap)
 {
+    if (!weir_server_rules_fit(srv, rs, why, cap)) {
+        weir_ruleset_free(rs);
+        return -1;
+    }
     weir_restore_report rep;
     if (weir_shard_pool_swap_rules(srv->shards, rs, &rep) < 0) {
+        snprintf(why, cap, "out of memory");
         weir_ruleset_free(rs);
         return -1;
     }
@@ -431,9 +524,11 @@ static void reload(weir_server *srv)
         weir_log_write(&srv->log, WEIR_LOG_WARN, "reload_failed", "keeping the running rules");
         return;
     }
-    if (weir_server_swap_rules(srv, rs) < 0) {
+    char why[512];
+    if (weir_server_swap_rules(srv, rs, why, sizeof why) < 0) {
         srv->reload_failures++;
-        weir_log_write(&srv->log, WEIR_LOG_ERROR, "reload_failed", "out of memory");
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "reload_failed", "keeping the running rules: %s",
+                       why);
         return;
     }
     srv->reloads++;
@@ -562,6 +657,29 @@ static int flush_sinks(void *user, char *err, size_t errlen)
     return 0;
 }
 
+/* At a checkpoint's barrier: where the sources are (Kafka's positions). */
+static int source_offsets(void *user, void **data, size_t *len)
+{
+    weir_server *srv = user;
+    *data = NULL;
+    *len = 0;
+    if (!srv->kafka)
+        return 0;
+    char *text;
+    if (weir_kafka_source_positions(srv->kafka, &text, len) != 0)
+        return -1;
+    *data = text;
+    return 0;
+}
+
+/* A checkpoint is in the store: its offsets may be committed. */
+static void offsets_durable(void *user, const void *offsets, size_t len)
+{
+    weir_server *srv = user;
+    if (srv->kafka && len)
+        weir_kafka_source_commit(srv->kafka, offsets, len);
+}
+
 /* The state store, the restore of the latest checkpoint (or of
  * --from-savepoint) into the shards before any source runs, and the
  * checkpointer. */
@@ -602,8 +720,12 @@ static int open_state(weir_server *srv)
         weir_log_write(&srv->log, WEIR_LOG_INFO, "restored",
                        "no checkpoint of job %s in %s: starting empty", cfg->job, where);
     }
-    free(r.offsets);
-    weir_checkpoint_hooks hooks = {.flush = flush_sinks, .user = srv};
+    srv->restored_offsets = r.offsets; /* for the Kafka source, made next */
+    srv->restored_offsets_len = r.offsets_len;
+    weir_checkpoint_hooks hooks = {.offsets = source_offsets,
+                                   .flush = flush_sinks,
+                                   .durable = offsets_durable,
+                                   .user = srv};
     srv->checkpointer = weir_checkpointer_new(srv->base, srv->store, srv->shards, srv->rs,
                                               cfg->checkpoint_interval_s * 1000,
                                               r.next_checkpoint_id, &hooks, &srv->log);
@@ -640,26 +762,35 @@ static int start(weir_server *srv)
         .stream_field = cfg->stream_field,
         .default_stream = cfg->default_stream,
         .decode_all_fields = cfg->full_events,
+        /* the config's 0 is "never"; the engine's 0 its default */
+        .split_idle_ms = cfg->kafka_idle_ms ? (int64_t)cfg->kafka_idle_ms : -1,
     };
     weir_shard_hooks hooks = {on_alert, on_rejected, on_room, srv};
-    const char *key = NULL;
-    if (cfg->shards > 1 && !(key = common_key(srv->rs))) {
-        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
-                       "--shards %" PRIu64 " needs every rule to key by the same field "
-                       "(`by card` everywhere): keys are split over shards by its value",
-                       cfg->shards);
+    /* keys split over shards by the value of one field per stream; rules
+     * that key a stream by two fields need all its keys in one engine */
+    char why[256];
+    bool shardable = weir_shard_pool_shardable(srv->rs, NULL, why, sizeof why);
+    unsigned shards = (unsigned)cfg->shards;
+    if (shards == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        shards = cores > 1 ? (unsigned)(cores < 64 ? cores : 64) : 1;
+        if (shards > 1 && !shardable) {
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "shards",
+                           "1 shard, not one per core (%u): %s", shards, why);
+            shards = 1;
+        }
+    } else if (shards > 1 && !shardable) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "--shards %u: %s", shards, why);
         return -1;
     }
     char perr[256];
-    srv->shards = weir_shard_pool_new(srv->base, (unsigned)cfg->shards, srv->rs, key, &eopt,
+    srv->shards = weir_shard_pool_new(srv->base, shards, srv->rs, &eopt,
                                       (size_t)cfg->queue_bytes, &hooks, perr, sizeof perr);
     if (!srv->shards) {
         weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "%s", perr);
         return -1;
     }
-    if (cfg->shards > 1)
-        weir_log_write(&srv->log, WEIR_LOG_INFO, "shards", "%" PRIu64 " shards, keys split by '%s'",
-                       cfg->shards, key);
+    log_shards(srv, shards);
 
     if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint || cfg->state_store) &&
         open_state(srv) < 0)
@@ -712,10 +843,17 @@ static int start(weir_server *srv)
                            "--kafka-topics needs --kafka-brokers");
             return -1;
         }
-        weir_kafka_source_ops ops = {kafka_submit, kafka_too_long};
+        weir_kafka_source_ops ops = {kafka_submit, kafka_too_long, kafka_split_open,
+                                     kafka_split_close};
+        log_topics(srv);
+        weir_kafka_source_options kopt = {
+            .checkpointed = srv->checkpointer && cfg->checkpoint_interval_s > 0,
+            .start_offsets = srv->restored_offsets,
+            .start_len = srv->restored_offsets_len,
+        };
         srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
                                            cfg->kafka_group, cfg->kafka_config,
-                                           (size_t)cfg->max_line, &ops, srv,
+                                           (size_t)cfg->max_line, &ops, &kopt, srv,
                                            &srv->log, err, sizeof err);
         if (!srv->kafka) {
             weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "kafka: %s", err);
@@ -749,12 +887,14 @@ static void teardown(weir_server *srv)
     weir_http_api_free(srv->http);
     weir_checkpointer_free(srv->checkpointer);
     weir_store_free(srv->store);
+    free(srv->restored_offsets);
     weir_shard_pool_free(srv->shards);
     free_sinks(srv);
     weir_file_sink_close(srv->alerts);
     weir_file_sink_close(srv->dead);
     weir_alert_ring_free(srv->ring);
     weir_ruleset_free(srv->rs);
+    weir_server_free_versions(srv);
     for (int i = 0; i < 3; i++)
         if (srv->signals[i])
             event_free(srv->signals[i]);

@@ -43,6 +43,12 @@ typedef struct weir_source_stats {
     uint64_t late;         /* behind the watermark */
 } weir_source_stats;
 
+/* How many times a rule name was PUT (GET /rules/{name}: "version"). */
+typedef struct weir_rule_version {
+    char *name;       /* owned */
+    uint64_t version; /* 1 after the first PUT */
+} weir_rule_version;
+
 /* A sink a rule file declares, made real. */
 typedef struct weir_declared_sink {
     char *name;                   /* owned */
@@ -70,6 +76,8 @@ typedef struct weir_server {
     weir_declared_sink *sinks;       /* owned array */
     size_t n_sinks;
     weir_source_stats sources[WEIR_N_SOURCES];
+    weir_rule_version *versions;     /* owned array: rules PUT since start */
+    size_t n_versions;
     uint64_t reloads, reload_failures;
     uint64_t rejects_logged;
     uint64_t tcp_clients_total;
@@ -84,6 +92,8 @@ typedef struct weir_server {
     struct weir_checkpointer *checkpointer; /* owned; with the store */
     enum { FINAL_NONE, FINAL_DUE, FINAL_RUNNING, FINAL_DONE } final_checkpoint;
     char restored_from[80];          /* "checkpoint 12", or "" */
+    void *restored_offsets;          /* owned: the restored sources' offsets */
+    size_t restored_offsets_len;
     /* savepoints asked for since start, newest last (a ring): their
      * writing goes on after the HTTP answer */
     struct weir_savepoint_status {
@@ -105,9 +115,14 @@ bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, siz
 /* An over-long line from source: counted and dead-lettered. */
 void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, size_t len);
 
-/* Replaces the running rules with rs (taking ownership). 0, or -1 when the
- * engine could not be built (rs is freed, the old rules keep running). */
-int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs);
+/* Replaces the running rules with rs (taking ownership). 0, or -1 with the
+ * reason in why when rs does not fit the shards (weir_server_rules_fit) or
+ * the engine could not be built (rs is freed, the old rules keep running). */
+int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t cap);
+/* Whether rs can run on the server's shards: with several, every stream
+ * must be keyed by one field. false with the reason in why. */
+bool weir_server_rules_fit(const weir_server *srv, const weir_ruleset *rs, char *why,
+                           size_t cap);
 
 /* The running rule set's files compiled (api_rules.c): the configured
  * paths, the rules PUT over HTTP except skip (a rule name), then extra (a
@@ -119,6 +134,11 @@ weir_ruleset *weir_server_compile(const weir_server *srv, const char *skip, cons
 int weir_server_put_rule(weir_server *srv, const char *name, const char *text, size_t len,
                          weir_diag_cb diag, void *user, char *err, size_t cap);
 int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_t cap);
+/* A rule's version: 1, plus one per PUT of its name after the first since
+ * the server started (a restart starts again at 1; the fingerprint tells
+ * texts apart across restarts). */
+uint64_t weir_server_rule_version(const weir_server *srv, const char *name);
+void weir_server_free_versions(weir_server *srv);
 
 /* Savepoints (api_savepoints.c). Create: the barrier now, the store write
  * after; an HTTP status (202 when started) with the id in id_out, or a

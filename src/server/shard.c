@@ -1,7 +1,12 @@
 /* shard.c — an engine fed from a bounded queue on an event loop; see
  * shard.h. Lines get their engine line number (which orders equal
  * timestamps and seeds alert ids) when they are drained, so numbering is
- * per shard and gap-free whatever the sources do. */
+ * per shard and gap-free whatever the sources do.
+ *
+ * A queued record's tag packs three things: the source (bits 0-7, handed
+ * back with rejections), the split + 1 (bits 8-30; 0: no split) and, in bit
+ * 31, whether the record is a control record — [u8 kind][u32 split][i64
+ * time][topic bytes] — instead of a line. */
 #include <event2/event.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,24 +15,206 @@
 
 #include "server/event_queue.h"
 #include "server/shard.h"
+#include "util/grow_bytes.h"
+#include "weir/ruleset.h"
 
 /* Lines per loop turn: enough to amortise the wake-up, few enough that
  * sockets and the HTTP API are served in between. */
 #define DRAIN_BATCH 4096
+/* How often the engine checks its splits' idle timeout (ms). */
+#define SPLIT_TICK_MS 100
+
+#define TAG_CONTROL 0x80000000u
+#define TAG_SOURCE(tag) ((tag) & 0xffu)
+#define TAG_SPLIT(tag) ((((tag) & ~TAG_CONTROL) >> 8) - 1) /* UINT32_MAX: none */
+
+enum { CTL_OPEN, CTL_CLOSE, CTL_PROGRESS, CTL_STREAM };
+#define CTL_HEAD 13 /* kind, split, time */
+
+/* An open split as the shard knows it: what to open again after a swap. */
+typedef struct shard_split {
+    uint32_t id;
+    char *topic; /* owned */
+} shard_split;
 
 struct weir_shard {
     struct event_base *base;
+    const weir_ruleset *rs;       /* borrowed: the rules the engine runs */
     weir_engine *engine;          /* owned */
     weir_engine_options eopt;     /* copy; callbacks point at this shard */
     weir_event_queue *queue;      /* owned */
     struct event *drain_ev;       /* owned */
+    struct event *tick_ev;        /* owned: the splits' idle timeout */
     weir_shard_hooks hooks;
     uint64_t line_no;             /* last number given */
-    uint32_t current_tag;         /* tag of the line being pushed */
+    uint32_t current_tag;         /* source of the line being pushed */
+    shard_split *splits;          /* owned; the open splits (shard thread) */
+    size_t n_splits, cap_splits;
+    /* producer side */
+    char *pending;                /* owned: control records waiting for
+                                     room, each [u32 len][u32 tag][bytes] */
+    size_t pending_len, pending_cap;
+    uint64_t enqueued;            /* records pushed */
     _Atomic bool refused;         /* a submit failed: call on_room later
                                      (set by the producer's thread) */
-    _Atomic uint64_t processed;   /* lines popped (read by the producer) */
+    _Atomic uint64_t processed;   /* records popped (read by the producer) */
 };
+
+/* ---- splits, shard side -------------------------------------------- */
+
+static shard_split *find_split(weir_shard *s, uint32_t id)
+{
+    for (size_t i = 0; i < s->n_splits; i++)
+        if (s->splits[i].id == id)
+            return &s->splits[i];
+    return NULL;
+}
+
+/* The engine's split stream for a topic: the stream declared `from kafka
+ * "topic"`, else every stream (the events name theirs). */
+static size_t topic_stream(const weir_shard *s, const char *topic)
+{
+    size_t st = weir_ruleset_topic_stream(s->rs, topic);
+    return st == SIZE_MAX ? WEIR_SPLIT_ALL_STREAMS : st;
+}
+
+static void open_split(weir_shard *s, uint32_t id, const char *topic, size_t len)
+{
+    shard_split *sp = find_split(s, id);
+    if (!sp) {
+        if (s->n_splits == s->cap_splits) {
+            size_t cap = s->cap_splits ? s->cap_splits * 2 : 8;
+            shard_split *v = realloc(s->splits, cap * sizeof *v);
+            if (!v)
+                return; /* out of memory: the split does not hold back */
+            s->splits = v;
+            s->cap_splits = cap;
+        }
+        sp = &s->splits[s->n_splits];
+        sp->id = id;
+        sp->topic = NULL;
+    }
+    char *t = strndup(topic, len);
+    if (!t)
+        return;
+    if (sp == &s->splits[s->n_splits])
+        s->n_splits++;
+    free(sp->topic);
+    sp->topic = t;
+    (void)weir_engine_split_open(s->engine, id, topic_stream(s, t), INT64_MIN);
+}
+
+static void close_split(weir_shard *s, uint32_t id)
+{
+    shard_split *sp = find_split(s, id);
+    if (sp) {
+        free(sp->topic);
+        *sp = s->splits[--s->n_splits];
+    }
+    (void)weir_engine_split_close(s->engine, id);
+}
+
+static void apply_control(weir_shard *s, const char *r, size_t len)
+{
+    if (len < CTL_HEAD)
+        return;
+    uint32_t id;
+    int64_t time;
+    memcpy(&id, r + 1, 4);
+    memcpy(&time, r + 5, 8);
+    switch (r[0]) {
+    case CTL_OPEN:
+        open_split(s, id, r + CTL_HEAD, len - CTL_HEAD);
+        break;
+    case CTL_CLOSE:
+        close_split(s, id);
+        break;
+    case CTL_PROGRESS:
+        (void)weir_engine_split_advance(s->engine, id, time);
+        break;
+    case CTL_STREAM: /* id is a stream index */
+        (void)weir_engine_stream_advance(s->engine, id, time);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- splits, producer side ----------------------------------------- */
+
+/* Pushes the waiting control records, oldest first, while they fit. */
+bool weir_shard_flush(weir_shard *s)
+{
+    if (s->pending_len == 0)
+        return true; /* the common case: nothing waits */
+    size_t at = 0;
+    while (at < s->pending_len) {
+        uint32_t len, tag;
+        memcpy(&len, s->pending + at, 4);
+        memcpy(&tag, s->pending + at + 4, 4);
+        if (!weir_event_queue_push(s->queue, s->pending + at + 8, len, tag))
+            break;
+        s->enqueued++;
+        at += 8 + len;
+    }
+    memmove(s->pending, s->pending + at, s->pending_len - at);
+    s->pending_len -= at;
+    return s->pending_len == 0;
+}
+
+/* Queues a control record; false when it found no room. Open and close
+ * then wait in the pending list (they must not be lost); progress is
+ * dropped, since the next one says more. */
+static bool control(weir_shard *s, int kind, uint32_t split, int64_t time, const char *topic)
+{
+    char rec[CTL_HEAD + 256];
+    size_t tlen = topic ? strnlen(topic, 256) : 0;
+    rec[0] = (char)kind;
+    memcpy(rec + 1, &split, 4);
+    memcpy(rec + 5, &time, 8);
+    if (tlen)
+        memcpy(rec + CTL_HEAD, topic, tlen);
+    uint32_t len = (uint32_t)(CTL_HEAD + tlen);
+    uint32_t tag = TAG_CONTROL;
+    if (weir_shard_flush(s) && weir_event_queue_push(s->queue, rec, len, tag)) {
+        s->enqueued++;
+        return true;
+    }
+    if (kind == CTL_PROGRESS || kind == CTL_STREAM)
+        return false;
+    /* no room: wait behind the others, in order */
+    if (!weir_grow_bytes(&s->pending, &s->pending_cap, s->pending_len + 8 + len))
+        return false; /* out of memory: lost, as an event would be */
+    memcpy(s->pending + s->pending_len, &len, 4);
+    memcpy(s->pending + s->pending_len + 4, &tag, 4);
+    memcpy(s->pending + s->pending_len + 8, rec, len);
+    s->pending_len += 8 + len;
+    return false;
+}
+
+void weir_shard_split_open(weir_shard *s, uint32_t split, const char *topic)
+{
+    control(s, CTL_OPEN, split, 0, topic);
+}
+
+void weir_shard_split_close(weir_shard *s, uint32_t split)
+{
+    control(s, CTL_CLOSE, split, 0, NULL);
+}
+
+bool weir_shard_split_progress(weir_shard *s, uint32_t split, int64_t time)
+{
+    return control(s, CTL_PROGRESS, split, time, NULL);
+}
+
+bool weir_shard_stream_progress(weir_shard *s, size_t stream, int64_t time)
+{
+    return control(s, CTL_STREAM, (uint32_t)stream, time, NULL);
+}
+
+uint64_t weir_shard_enqueued(const weir_shard *s) { return s->enqueued; }
+
+/* ---- the queue ----------------------------------------------------- */
 
 static void on_dead(void *user, const weir_rejected *r)
 {
@@ -50,10 +237,16 @@ static void drain_batch(weir_shard *s, size_t max)
     uint32_t tag;
     size_t n = 0;
     while (n < max && weir_event_queue_peek(s->queue, &line, &len, &tag)) {
-        s->current_tag = tag;
-        /* out of memory on one event: it is counted by the engine as an
-         * event; nothing better to do than move on */
-        (void)weir_engine_push_padded(s->engine, line, len, ++s->line_no);
+        if (tag & TAG_CONTROL) {
+            apply_control(s, line, len);
+        } else {
+            s->current_tag = TAG_SOURCE(tag);
+            uint32_t split = TAG_SPLIT(tag);
+            /* out of memory on one event: it is counted by the engine as an
+             * event; nothing better to do than move on */
+            (void)weir_engine_push_split_padded(s->engine, line, len, ++s->line_no,
+                                                split == UINT32_MAX ? WEIR_NO_SPLIT : split);
+        }
         weir_event_queue_pop(s->queue);
         atomic_fetch_add_explicit(&s->processed, 1, memory_order_release);
         n++;
@@ -75,6 +268,14 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
     /* on_room may have refilled it; either way keep going next turn */
     if (weir_event_queue_used(s->queue) > 0)
         event_active(s->drain_ev, EV_TIMEOUT, 0);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_shard *s = arg;
+    (void)weir_engine_tick(s->engine);
 }
 
 static weir_engine *make_engine(weir_shard *s, const weir_ruleset *rs)
@@ -100,9 +301,14 @@ weir_shard *weir_shard_new(struct event_base *base, const weir_ruleset *rs,
     s->eopt.late_user = s;
     atomic_init(&s->refused, false);
     atomic_init(&s->processed, 0);
+    s->rs = rs;
     s->queue = weir_event_queue_new(queue_bytes);
     s->drain_ev = event_new(base, -1, 0, drain_cb, s);
-    s->engine = s->queue && s->drain_ev ? make_engine(s, rs) : NULL;
+    s->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, s);
+    struct timeval tick = {0, SPLIT_TICK_MS * 1000};
+    s->engine = s->queue && s->drain_ev && s->tick_ev && event_add(s->tick_ev, &tick) == 0
+                    ? make_engine(s, rs)
+                    : NULL;
     if (!s->engine) {
         weir_shard_free(s);
         return NULL;
@@ -116,14 +322,34 @@ void weir_shard_free(weir_shard *s)
         return;
     if (s->drain_ev)
         event_free(s->drain_ev);
+    if (s->tick_ev)
+        event_free(s->tick_ev);
     weir_engine_free(s->engine);
     weir_event_queue_free(s->queue);
+    for (size_t i = 0; i < s->n_splits; i++)
+        free(s->splits[i].topic);
+    free(s->splits);
+    free(s->pending);
     free(s);
 }
 
-bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag)
+static bool push_line(weir_shard *s, const char *line, size_t len, uint32_t tag)
 {
-    if (weir_event_queue_push(s->queue, line, len, tag))
+    if (!weir_event_queue_push(s->queue, line, len, tag))
+        return false;
+    s->enqueued++;
+    return true;
+}
+
+bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                        uint32_t split)
+{
+    tag = TAG_SOURCE(tag);
+    if (split < WEIR_SHARD_MAX_SPLITS)
+        tag |= (split + 1) << 8;
+    /* control records queued earlier go first */
+    bool flushed = weir_shard_flush(s);
+    if (flushed && push_line(s, line, len, tag))
         return true;
     if (len > weir_event_queue_max_line(s->queue))
         return false;
@@ -132,7 +358,7 @@ bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t ta
      * it was set; trying once more closes that window: if this fails too,
      * the queue is over half full, so the consumer will pop again and see
      * the flag. */
-    return weir_event_queue_push(s->queue, line, len, tag);
+    return weir_shard_flush(s) && push_line(s, line, len, tag);
 }
 
 void weir_shard_kick(weir_shard *s)
@@ -141,9 +367,10 @@ void weir_shard_kick(weir_shard *s)
     event_active(s->drain_ev, EV_TIMEOUT, 0);
 }
 
-bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag)
+bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                       uint32_t split)
 {
-    if (!weir_shard_enqueue(s, line, len, tag))
+    if (!weir_shard_enqueue(s, line, len, tag, split))
         return false;
     weir_shard_kick(s);
     return true;
@@ -168,9 +395,39 @@ void weir_shard_finish(weir_shard *s)
     weir_engine_finish(s->engine);
 }
 
+/* The largest time the engine has for split id (INT64_MIN: none). */
+static int64_t split_time(const weir_engine *e, uint32_t id)
+{
+    weir_split_stats st;
+    for (size_t i = 0; weir_engine_get_split(e, i, &st); i++)
+        if (st.id == id)
+            return st.max_time;
+    return INT64_MIN;
+}
+
+/* The partitions are still assigned: a new engine e for rs holds them back
+ * from where the current engine had them, each on its stream under rs. On
+ * success s->rs is rs. */
+static int reopen_splits(weir_shard *s, weir_engine *e, const weir_ruleset *rs)
+{
+    const weir_ruleset *old_rs = s->rs;
+    s->rs = rs;
+    for (size_t i = 0; i < s->n_splits; i++) {
+        const shard_split *sp = &s->splits[i];
+        if (weir_engine_split_open(e, sp->id, topic_stream(s, sp->topic),
+                                   split_time(s->engine, sp->id)) != 0) {
+            s->rs = old_rs;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A shard's state: a magic, its line counter (alert ids derive from line
  * numbers, so a restored shard must go on numbering where it stopped),
- * then its engine's snapshot (doc/state-format.md). */
+ * then its engine's snapshot (doc/state-format.md). Splits (Kafka
+ * partitions) are not in it: they belong to the consumer's assignment,
+ * which a restart makes afresh. */
 #define SHARD_MAGIC "WEIRSHRD"
 #define SHARD_HEADER 16
 
@@ -230,6 +487,11 @@ int weir_shard_restore(weir_shard *s, const weir_ruleset *rs, const void *data, 
     weir_engine *e = restored_engine(s, rs, data, len, &line_no, rep, err, errlen);
     if (!e)
         return -1;
+    if (reopen_splits(s, e, rs) != 0) {
+        snprintf(err, errlen, "out of memory");
+        weir_engine_free(e);
+        return -1;
+    }
     weir_engine_free(s->engine);
     s->engine = e;
     s->line_no = line_no;
@@ -248,6 +510,19 @@ int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_re
     free(snap);
     if (!e)
         return -1;
+    /* the partitions are still assigned: the new engine holds them back
+     * from where the old one had them, each on its stream under rs */
+    const weir_ruleset *old_rs = s->rs;
+    s->rs = rs;
+    for (size_t i = 0; i < s->n_splits; i++) {
+        const shard_split *sp = &s->splits[i];
+        if (weir_engine_split_open(e, sp->id, topic_stream(s, sp->topic),
+                                   split_time(s->engine, sp->id)) != 0) {
+            s->rs = old_rs;
+            weir_engine_free(e);
+            return -1;
+        }
+    }
     weir_engine_free(s->engine);
     s->engine = e;
     return 0;

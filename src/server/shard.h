@@ -5,9 +5,18 @@
  * event loop in batches, so a burst on one connection cannot starve the
  * others or the HTTP API. When the queue is full submit says so and the
  * source stops reading; the shard calls on_room once the queue is half
- * empty again. Today there is one shard on the main loop; several shards
- * will each run this on their own thread and loop, with sources routing
- * lines by key hash (the queue is already single-producer safe). */
+ * empty again. One shard runs on the main loop, or several each on their
+ * own thread and loop (shard_pool.h); the queue is single-producer safe.
+ *
+ * Splits (weir/engine.h): a line may come from a split, a Kafka partition.
+ * Opening, closing and the progress of splits travel through the same
+ * queue as control records, so each takes effect exactly between the
+ * lines the producer queued before and after it: a split is open before
+ * its first line and closes after its last. The shard keeps the topic of
+ * every open split, maps it to a stream through the rules' `from kafka`
+ * clauses, and opens them all again in the engine a rule swap makes. A
+ * timer ticks the engine every SPLIT_TICK_MS for the idle timeout. The
+ * progress other shards made on a split or a stream comes the same way. */
 #ifndef WEIR_SERVER_SHARD_H
 #define WEIR_SERVER_SHARD_H
 
@@ -39,19 +48,49 @@ weir_shard *weir_shard_new(struct event_base *base, const weir_ruleset *rs,
                            const weir_shard_hooks *hooks);
 void weir_shard_free(weir_shard *s);
 
-/* Queues one line. false when the queue is full (the caller keeps the
- * line, stops reading and waits for on_room), or when the line can never
- * fit (len > weir_shard_max_line: the caller rejects it). */
-bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag);
+/* No split: a line from TCP, HTTP or a file. */
+#define WEIR_SHARD_NO_SPLIT UINT32_MAX
+/* Split ids are below this (they share the queue's tag with the source). */
+#define WEIR_SHARD_MAX_SPLITS ((uint32_t)1 << 23)
+
+/* Queues one line from `split` (WEIR_SHARD_NO_SPLIT: none; tag: the
+ * source, below 256, handed back to on_rejected). false when the queue is
+ * full (the caller keeps the line, stops reading and waits for on_room),
+ * or when the line can never fit (len > weir_shard_max_line: the caller
+ * rejects it). */
+bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                       uint32_t split);
 size_t weir_shard_max_line(const weir_shard *s);
 
 /* weir_shard_submit in two halves, for a producer on another thread:
- * enqueue (any one thread) copies the line in; kick (the shard's own
- * thread) schedules the drain. */
-bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag);
+ * enqueue (any one thread, the producer) copies the line in; kick (the
+ * shard's own thread) schedules the drain. */
+bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                        uint32_t split);
 void weir_shard_kick(weir_shard *s);
-/* Lines taken off the queue so far (any thread). */
+/* Records taken off the queue so far, lines and control records (any
+ * thread). */
 uint64_t weir_shard_processed(const weir_shard *s);
+/* Records put on the queue so far (the producer's thread): a barrier waits
+ * until processed reaches it. */
+uint64_t weir_shard_enqueued(const weir_shard *s);
+
+/* Split control records (producer side, like enqueue; kick afterwards):
+ * `split` (below WEIR_SHARD_MAX_SPLITS) opens, reading Kafka topic
+ * `topic`, or closes. Never refused: a record that finds the queue full
+ * waits in a producer-side list, which goes first when a line is enqueued
+ * or weir_shard_flush is called. */
+void weir_shard_split_open(weir_shard *s, uint32_t split, const char *topic);
+void weir_shard_split_close(weir_shard *s, uint32_t split);
+/* The split reached event time `time` in another shard. false when the
+ * queue had no room: then nothing was queued (the next progress says
+ * more; send it then). */
+bool weir_shard_split_progress(weir_shard *s, uint32_t split, int64_t time);
+/* The same for stream `stream` (index in the rules running now) read from
+ * no split: another shard saw its event at `time`. */
+bool weir_shard_stream_progress(weir_shard *s, size_t stream, int64_t time);
+/* Queues control records that waited for room; true when none wait. */
+bool weir_shard_flush(weir_shard *s);
 
 /* Feeds every queued line to the engine now. */
 void weir_shard_drain(weir_shard *s);

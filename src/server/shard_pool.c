@@ -8,8 +8,12 @@
  *                  weir_shard_kick;
  *   shard → main:  `out`, an event queue of records (alert, dead letter,
  *                  late, room) and a write to the main eventfd;
- *   commands:      finish, swap, stop — a sequence number and an argument
- *                  under the worker's mutex, acknowledged through `done`.
+ *   commands:      finish, swap, state, stop — a sequence number and an
+ *                  argument under the worker's mutex, acknowledged through
+ *                  `done`;
+ *   split progress: each shard publishes its splits with its counters
+ *                  (under the worker's mutex, every STATS_PERIOD_US); the
+ *                  main thread's progress timer sends them on to all.
  * The main thread waits for an acknowledgement only at a barrier (HTTP
  * ingest, SIGHUP, shutdown) and keeps emptying `out` while it waits, so a
  * shard blocked on a full `out` can always go on. */
@@ -29,12 +33,15 @@
 #include "util/grow_bytes.h"
 
 enum { REC_ALERT, REC_DEAD, REC_LATE, REC_ROOM };
-enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STOP, CMD_SNAPSHOT, CMD_RESTORE };
+enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STATE, CMD_STOP, CMD_SNAPSHOT, CMD_RESTORE };
 
 /* Bytes of records a shard may have waiting for the main thread. */
 #define OUT_QUEUE_BYTES ((size_t)8 << 20)
 /* How often a shard publishes its counters. */
 #define STATS_PERIOD_US 100000
+/* How often the main thread sends each split's progress to every shard
+ * (and queues split records that waited for room). */
+#define PROGRESS_PERIOD_MS 100
 
 typedef struct worker {
     struct weir_shard_pool *pool;
@@ -48,7 +55,6 @@ typedef struct worker {
     struct event *stats_ev;    /* owned */
     weir_event_queue *out;     /* owned: shard → main */
     bool wake_due;             /* main: lines enqueued since the last wake */
-    uint64_t submitted;        /* main: lines enqueued */
     char *rec;                 /* shard: scratch for one record */
     size_t rec_cap;
 
@@ -68,7 +74,30 @@ typedef struct worker {
     size_t n_rules;
     weir_stream_stats *stream_stats; /* owned; n_streams of them */
     size_t n_streams;
+    weir_split_stats *splits;        /* owned; the engine's open splits */
+    size_t n_splits, cap_splits;
+    uint64_t *state_bytes;           /* owned; n_state of them (CMD_STATE) */
+    size_t n_state;
 } worker;
+
+/* An open split, on the main thread: its stream for routing, and what was
+ * last sent to the shards about it. */
+typedef struct pool_split {
+    uint32_t id;
+    char *topic;          /* owned */
+    size_t stream;        /* the topic's stream under p->rs; SIZE_MAX: none */
+    int64_t sent_time;    /* largest time sent; INT64_MIN: none */
+    uint64_t sent_events; /* events over all shards when it was sent */
+} pool_split;
+
+/* How lines find their shard under one rule set (see shard_pool.h). */
+typedef struct route_plan {
+    char *uniform;        /* owned: the field every stream is keyed by, when
+                             they agree; else NULL */
+    char **keys;          /* owned, per stream: its key field (NULL: no rule
+                             reads the stream) */
+    size_t n_streams;
+} route_plan;
 
 struct weir_shard_pool {
     struct event_base *main_base;
@@ -76,9 +105,15 @@ struct weir_shard_pool {
     unsigned n;
     weir_shard *single;        /* n == 1: on the main loop */
     worker *workers;           /* n > 1 */
-    char *key;                 /* owned: the routing field */
-    size_t key_len;
-    const weir_ruleset *rs;    /* for rule counts */
+    route_plan plan;           /* n > 1 */
+    char *selector;            /* owned: the JSON field naming a stream */
+    char *default_stream;      /* owned: --stream, or NULL */
+    const weir_ruleset *rs;    /* the rules running now */
+    pool_split *splits;        /* owned: the open splits */
+    size_t n_splits, cap_splits;
+    int64_t *sent_stream;      /* owned, per stream of rs: the largest time
+                                  sent to the shards (INT64_MIN: none) */
+    struct event *progress_ev; /* owned: PROGRESS_PERIOD_MS */
     int main_fd;               /* owned eventfd: shards → main */
     struct event *main_ev;     /* owned */
     struct event *wake_ev;     /* owned: batches the eventfd writes */
@@ -177,11 +212,110 @@ bool weir_shard_pool_find_key(const char *line, size_t len, const char *key, siz
     }
 }
 
-static unsigned route(const weir_shard_pool *p, const char *line, size_t len)
+static void plan_free(route_plan *rp)
 {
+    free(rp->uniform);
+    for (size_t i = 0; rp->keys && i < rp->n_streams; i++)
+        free(rp->keys[i]);
+    free(rp->keys);
+    memset(rp, 0, sizeof *rp);
+}
+
+bool weir_shard_pool_shardable(const weir_ruleset *rs, const char **key, char *why,
+                               size_t why_cap)
+{
+    const char *common = NULL;
+    bool uniform = true;
+    for (size_t i = 0; i < weir_ruleset_stream_count(rs); i++) {
+        size_t conflict;
+        const char *k = weir_ruleset_stream_key(rs, i, &conflict);
+        if (!k && conflict != SIZE_MAX) {
+            snprintf(why, why_cap,
+                     "rule %s keys stream %s by another field than a rule before it: "
+                     "keys are split over shards by the value of one field per stream",
+                     weir_ruleset_rule_name(rs, conflict), weir_ruleset_stream_name(rs, i));
+            return false;
+        }
+        if (k && common && strcmp(k, common) != 0)
+            uniform = false;
+        if (k && !common)
+            common = k;
+    }
+    if (key)
+        *key = uniform ? common : NULL;
+    return true;
+}
+
+/* The routing plan for rs; -1 when out of memory or rs is not shardable. */
+static int plan_routes(route_plan *rp, const weir_ruleset *rs)
+{
+    memset(rp, 0, sizeof *rp);
+    const char *uniform;
+    char why[256];
+    if (!weir_shard_pool_shardable(rs, &uniform, why, sizeof why))
+        return -1;
+    rp->n_streams = weir_ruleset_stream_count(rs);
+    rp->keys = calloc(rp->n_streams ? rp->n_streams : 1, sizeof *rp->keys);
+    if (!rp->keys || (uniform && !(rp->uniform = strdup(uniform)))) {
+        plan_free(rp);
+        return -1;
+    }
+    for (size_t i = 0; i < rp->n_streams; i++) {
+        const char *k = weir_ruleset_stream_key(rs, i, NULL);
+        if (k && !(rp->keys[i] = strdup(k))) {
+            plan_free(rp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static pool_split *find_split(weir_shard_pool *p, uint32_t id)
+{
+    for (size_t i = 0; i < p->n_splits; i++)
+        if (p->splits[i].id == id)
+            return &p->splits[i];
+    return NULL;
+}
+
+/* The stream the engine will decode the line as (SIZE_MAX: none, a dead
+ * letter): as the engine does, the stream field first, then the split's
+ * topic stream, then --stream. */
+static size_t line_stream(weir_shard_pool *p, const char *line, size_t len, uint32_t split)
+{
+    size_t n = weir_ruleset_stream_count(p->rs);
+    if (n == 1)
+        return 0;
     const char *v;
     size_t vl;
-    if (!weir_shard_pool_find_key(line, len, p->key, p->key_len, &v, &vl))
+    if (weir_shard_pool_find_key(line, len, p->selector, strlen(p->selector), &v, &vl)) {
+        for (size_t i = 0; i < n; i++) {
+            const char *name = weir_ruleset_stream_name(p->rs, i);
+            if (strlen(name) == vl && memcmp(name, v, vl) == 0)
+                return i;
+        }
+        return SIZE_MAX;
+    }
+    const pool_split *sp = split == WEIR_SHARD_NO_SPLIT ? NULL : find_split(p, split);
+    if (sp && sp->stream != SIZE_MAX)
+        return sp->stream;
+    for (size_t i = 0; p->default_stream && i < n; i++)
+        if (strcmp(weir_ruleset_stream_name(p->rs, i), p->default_stream) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static unsigned route(weir_shard_pool *p, const char *line, size_t len, uint32_t split)
+{
+    const char *key = p->plan.uniform;
+    if (!key) {
+        size_t st = line_stream(p, line, len, split);
+        if (st >= p->plan.n_streams || !(key = p->plan.keys[st]))
+            return 0; /* read by no rule, or a dead letter */
+    }
+    const char *v;
+    size_t vl;
+    if (!weir_shard_pool_find_key(line, len, key, strlen(key), &v, &vl))
         return 0; /* a dead letter wherever it goes */
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (size_t i = 0; i < vl; i++) {
@@ -374,6 +508,33 @@ static void publish_stats(worker *w)
         weir_engine_get_rule_stats(e, i, &w->rule_stats[i]);
     for (size_t i = 0; i < w->n_streams; i++)
         weir_engine_get_stream_stats(e, i, &w->stream_stats[i]);
+    size_t n = weir_engine_split_count(e);
+    if (n > w->cap_splits) {
+        weir_split_stats *grown = realloc(w->splits, n * sizeof *grown);
+        if (grown) {
+            w->splits = grown;
+            w->cap_splits = n;
+        }
+    }
+    w->n_splits = 0;
+    for (size_t i = 0; i < n && i < w->cap_splits; i++)
+        if (weir_engine_get_split(e, i, &w->splits[i]))
+            w->n_splits = i + 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* CMD_STATE: every rule's state bytes in this shard. */
+static void publish_state(worker *w)
+{
+    const weir_engine *e = weir_shard_engine(w->shard);
+    size_t n = w->n_rules;
+    uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
+    for (size_t i = 0; bytes && i < n; i++)
+        bytes[i] = weir_engine_rule_state_bytes(e, i);
+    pthread_mutex_lock(&w->mu);
+    free(w->state_bytes);
+    w->state_bytes = bytes;
+    w->n_state = bytes ? n : 0;
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -448,6 +609,9 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
             w->n_rules = w->n_streams = 0;
             pthread_mutex_unlock(&w->mu);
         }
+        break;
+    case CMD_STATE:
+        publish_state(w);
         break;
     case CMD_STOP:
         event_base_loopbreak(w->base);
@@ -549,15 +713,189 @@ static void worker_free(worker *w)
     weir_event_queue_free(w->out);
     free(w->rule_stats);
     free(w->stream_stats);
+    free(w->splits);
+    free(w->state_bytes);
     free(w->rec);
     free(w->cmd_blob);
     pthread_mutex_destroy(&w->mu);
 }
 
+/* ---- splits, main side --------------------------------------------- */
+
+/* Marks worker w as having records to read; the wake-up goes out once
+ * per loop turn. */
+static void want_wake(weir_shard_pool *p, worker *w)
+{
+    w->wake_due = true;
+    if (!p->wake_scheduled) {
+        p->wake_scheduled = true;
+        event_active(p->wake_ev, EV_TIMEOUT, 0);
+    }
+}
+
+/* Split records that waited for room go out first. */
+static void flush_controls(weir_shard_pool *p)
+{
+    if (p->single) {
+        weir_shard_flush(p->single);
+        weir_shard_kick(p->single);
+        return;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        uint64_t before = weir_shard_enqueued(p->workers[i].shard);
+        weir_shard_flush(p->workers[i].shard);
+        if (weir_shard_enqueued(p->workers[i].shard) != before)
+            want_wake(p, &p->workers[i]);
+    }
+}
+
+/* Each split's largest time and events over the shards (as they last
+ * published them), sent to every shard when either moved. */
+static void send_progress(weir_shard_pool *p)
+{
+    for (size_t k = 0; k < p->n_splits; k++) {
+        pool_split *sp = &p->splits[k];
+        int64_t time = INT64_MIN;
+        uint64_t events = 0;
+        for (unsigned i = 0; i < p->n; i++) {
+            worker *w = &p->workers[i];
+            pthread_mutex_lock(&w->mu);
+            for (size_t j = 0; j < w->n_splits; j++) {
+                if (w->splits[j].id != sp->id)
+                    continue;
+                if (w->splits[j].max_time > time)
+                    time = w->splits[j].max_time;
+                events += w->splits[j].events;
+            }
+            pthread_mutex_unlock(&w->mu);
+        }
+        if (time <= sp->sent_time && events == sp->sent_events)
+            continue;
+        bool all = true;
+        for (unsigned i = 0; i < p->n; i++) {
+            all &= weir_shard_split_progress(p->workers[i].shard, sp->id, time);
+            want_wake(p, &p->workers[i]);
+        }
+        if (all) { /* else again next period */
+            sp->sent_time = time;
+            sp->sent_events = events;
+        }
+    }
+}
+
+/* Each stream's largest time over the shards, sent to every shard when
+ * it moved: a shard's watermark then follows the whole stream, not only
+ * the keys routed to it, as one engine's would (a few periods late). */
+static void send_stream_progress(weir_shard_pool *p)
+{
+    size_t n = weir_ruleset_stream_count(p->rs);
+    for (size_t s = 0; s < n && p->sent_stream; s++) {
+        int64_t time = INT64_MIN;
+        for (unsigned i = 0; i < p->n; i++) {
+            worker *w = &p->workers[i];
+            pthread_mutex_lock(&w->mu);
+            if (s < w->n_streams && w->stream_stats[s].max_time > time)
+                time = w->stream_stats[s].max_time;
+            pthread_mutex_unlock(&w->mu);
+        }
+        if (time <= p->sent_stream[s])
+            continue;
+        bool all = true;
+        for (unsigned i = 0; i < p->n; i++) {
+            all &= weir_shard_stream_progress(p->workers[i].shard, s, time);
+            want_wake(p, &p->workers[i]);
+        }
+        if (all)
+            p->sent_stream[s] = time;
+    }
+}
+
+/* Room for the per-stream progress of rs; NULL when out of memory (no
+ * stream progress is sent then). */
+static int64_t *new_sent_stream(const weir_ruleset *rs)
+{
+    size_t n = weir_ruleset_stream_count(rs);
+    int64_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = INT64_MIN;
+    return v;
+}
+
+static void progress_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_shard_pool *p = arg;
+    flush_controls(p);
+    if (!p->single) {
+        send_progress(p);
+        send_stream_progress(p);
+    }
+}
+
+void weir_shard_pool_split_open(weir_shard_pool *p, uint32_t split, const char *topic)
+{
+    if (split >= WEIR_SHARD_MAX_SPLITS)
+        return;
+    pool_split *sp = find_split(p, split);
+    if (!sp) {
+        if (p->n_splits == p->cap_splits) {
+            size_t cap = p->cap_splits ? p->cap_splits * 2 : 8;
+            pool_split *v = realloc(p->splits, cap * sizeof *v);
+            if (!v)
+                return; /* out of memory: the partition holds nothing back */
+            p->splits = v;
+            p->cap_splits = cap;
+        }
+        sp = &p->splits[p->n_splits];
+        memset(sp, 0, sizeof *sp);
+    }
+    char *t = strdup(topic);
+    if (!t)
+        return;
+    if (sp == &p->splits[p->n_splits])
+        p->n_splits++;
+    free(sp->topic);
+    sp->id = split;
+    sp->topic = t;
+    sp->stream = weir_ruleset_topic_stream(p->rs, topic);
+    sp->sent_time = INT64_MIN;
+    sp->sent_events = 0;
+    if (p->single) {
+        weir_shard_split_open(p->single, split, topic);
+        weir_shard_kick(p->single);
+        return;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        weir_shard_split_open(p->workers[i].shard, split, topic);
+        want_wake(p, &p->workers[i]);
+    }
+}
+
+void weir_shard_pool_split_close(weir_shard_pool *p, uint32_t split)
+{
+    pool_split *sp = find_split(p, split);
+    if (sp) {
+        free(sp->topic);
+        *sp = p->splits[--p->n_splits];
+    }
+    if (p->single) {
+        weir_shard_split_close(p->single, split);
+        weir_shard_kick(p->single);
+        return;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        weir_shard_split_close(p->workers[i].shard, split);
+        want_wake(p, &p->workers[i]);
+    }
+}
+
+/* ---- life, main side ----------------------------------------------- */
+
 weir_shard_pool *weir_shard_pool_new(struct event_base *main_base, unsigned n,
-                                     const weir_ruleset *rs, const char *key_field,
-                                     const weir_engine_options *eopt, size_t queue_bytes,
-                                     const weir_shard_hooks *hooks, char *err, size_t err_cap)
+                                     const weir_ruleset *rs, const weir_engine_options *eopt,
+                                     size_t queue_bytes, const weir_shard_hooks *hooks,
+                                     char *err, size_t err_cap)
 {
     weir_shard_pool *p = calloc(1, sizeof *p);
     if (!p) {
@@ -569,25 +907,40 @@ weir_shard_pool *weir_shard_pool_new(struct event_base *main_base, unsigned n,
     p->n = n ? n : 1;
     p->rs = rs;
     p->main_fd = -1;
+    p->selector = strdup(eopt->stream_field ? eopt->stream_field : "stream");
+    p->default_stream = eopt->default_stream ? strdup(eopt->default_stream) : NULL;
+    p->progress_ev = event_new(main_base, -1, EV_PERSIST, progress_cb, p);
+    struct timeval period = {0, PROGRESS_PERIOD_MS * 1000};
+    if (!p->selector || (eopt->default_stream && !p->default_stream) || !p->progress_ev ||
+        event_add(p->progress_ev, &period) < 0) {
+        snprintf(err, err_cap, "out of memory");
+        weir_shard_pool_free(p);
+        return NULL;
+    }
     if (p->n == 1) {
         p->single = weir_shard_new(main_base, rs, eopt, queue_bytes, hooks);
         if (!p->single) {
             snprintf(err, err_cap, "cannot start the engine");
-            free(p);
+            weir_shard_pool_free(p);
             return NULL;
         }
         return p;
     }
-    p->key = strdup(key_field ? key_field : "");
-    p->key_len = p->key ? strlen(p->key) : 0;
+    char why[256];
+    if (!weir_shard_pool_shardable(rs, NULL, why, sizeof why)) {
+        snprintf(err, err_cap, "%s", why);
+        weir_shard_pool_free(p);
+        return NULL;
+    }
     p->workers = calloc(p->n, sizeof *p->workers);
     p->main_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->main_ev = p->main_fd >= 0
                      ? event_new(main_base, p->main_fd, EV_READ | EV_PERSIST, main_cb, p)
                      : NULL;
     p->wake_ev = event_new(main_base, -1, 0, wake_cb, p);
-    if (!p->key || !p->workers || !p->main_ev || !p->wake_ev ||
-        event_add(p->main_ev, NULL) < 0) {
+    p->sent_stream = new_sent_stream(rs);
+    if (plan_routes(&p->plan, rs) != 0 || !p->workers || !p->main_ev || !p->wake_ev ||
+        !p->sent_stream || event_add(p->main_ev, NULL) < 0) {
         snprintf(err, err_cap, "out of memory");
         weir_shard_pool_free(p);
         return NULL;
@@ -631,27 +984,31 @@ void weir_shard_pool_free(weir_shard_pool *p)
         event_free(p->main_ev);
     if (p->wake_ev)
         event_free(p->wake_ev);
+    if (p->progress_ev)
+        event_free(p->progress_ev);
     if (p->main_fd >= 0)
         close(p->main_fd);
-    free(p->key);
+    plan_free(&p->plan);
+    for (size_t i = 0; i < p->n_splits; i++)
+        free(p->splits[i].topic);
+    free(p->splits);
+    free(p->sent_stream);
+    free(p->selector);
+    free(p->default_stream);
     free(p);
 }
 
 unsigned weir_shard_pool_count(const weir_shard_pool *p) { return p->n; }
 
-bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag)
+bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag,
+                            uint32_t split)
 {
     if (p->single)
-        return weir_shard_submit(p->single, line, len, tag);
-    worker *w = &p->workers[route(p, line, len)];
-    if (!weir_shard_enqueue(w->shard, line, len, tag))
+        return weir_shard_submit(p->single, line, len, tag, split);
+    worker *w = &p->workers[route(p, line, len, split)];
+    if (!weir_shard_enqueue(w->shard, line, len, tag, split))
         return false;
-    w->submitted++;
-    w->wake_due = true;
-    if (!p->wake_scheduled) {
-        p->wake_scheduled = true;
-        event_active(p->wake_ev, EV_TIMEOUT, 0);
-    }
+    want_wake(p, w);
     return true;
 }
 
@@ -672,7 +1029,7 @@ void weir_shard_pool_sync(weir_shard_pool *p)
      * still need their wake-up, so wake on every turn. */
     uint64_t target[p->n];
     for (unsigned i = 0; i < p->n; i++)
-        target[i] = p->workers[i].submitted;
+        target[i] = weir_shard_enqueued(p->workers[i].shard);
     for (unsigned i = 0; i < p->n; i++) {
         worker *w = &p->workers[i];
         for (;;) {
@@ -719,15 +1076,50 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
         if (weir_shard_swap_rules(p->single, rs, rep) < 0)
             return -1;
         p->rs = rs;
-        return 0;
+    } else {
+        route_plan plan;
+        if (plan_routes(&plan, rs) != 0)
+            return -1;
+        wake_cb(-1, 0, p);
+        weir_shard_pool_sync(p);
+        int rc = command_all(p, CMD_SWAP, rs);
+        for (unsigned i = 0; i < p->n; i++)
+            add_report(rep, &p->workers[i].cmd_rep);
+        /* the new rules route by their own fields from here on. A rule
+         * that kept its state reads its streams by the same fields as
+         * before (it is unchanged, and every rule reading a stream keys it
+         * alike), so its keys stay on their shards */
+        plan_free(&p->plan);
+        p->plan = plan;
+        p->rs = rs;
+        free(p->sent_stream);
+        p->sent_stream = new_sent_stream(rs);
+        if (rc != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < p->n_splits; i++)
+        p->splits[i].stream = weir_ruleset_topic_stream(rs, p->splits[i].topic);
+    return 0;
+}
+
+void weir_shard_pool_state_bytes(weir_shard_pool *p, uint64_t *out, size_t n_rules)
+{
+    memset(out, 0, n_rules * sizeof *out);
+    if (p->single) {
+        const weir_engine *e = weir_shard_engine(p->single);
+        for (size_t i = 0; i < n_rules; i++)
+            out[i] = weir_engine_rule_state_bytes(e, i);
+        return;
     }
     wake_cb(-1, 0, p);
-    weir_shard_pool_sync(p);
-    int rc = command_all(p, CMD_SWAP, rs);
-    for (unsigned i = 0; i < p->n; i++)
-        add_report(rep, &p->workers[i].cmd_rep);
-    p->rs = rs;
-    return rc;
+    command_all(p, CMD_STATE, NULL);
+    for (unsigned k = 0; k < p->n; k++) {
+        worker *w = &p->workers[k];
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < n_rules && i < w->n_state; i++)
+            out[i] += w->state_bytes[i];
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 int weir_shard_pool_snapshot(weir_shard_pool *p, void **blobs, size_t *lens)
@@ -872,6 +1264,25 @@ void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n
         }
         pthread_mutex_unlock(&w->mu);
     }
+}
+
+void weir_shard_pool_splits(weir_shard_pool *p, uint64_t *active, uint64_t *idle)
+{
+    *active = *idle = 0;
+    weir_split_stats st;
+    if (p->single) {
+        const weir_engine *e = weir_shard_engine(p->single);
+        for (size_t i = 0; weir_engine_get_split(e, i, &st); i++)
+            ++*(st.idle ? idle : active);
+        return;
+    }
+    /* every shard has every split; idleness is each shard's, but they see
+     * the same events and progress */
+    worker *w = &p->workers[0];
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_splits; i++)
+        ++*(w->splits[i].idle ? idle : active);
+    pthread_mutex_unlock(&w->mu);
 }
 
 size_t weir_shard_pool_queue_used(const weir_shard_pool *p)

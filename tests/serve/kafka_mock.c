@@ -3,13 +3,16 @@
  * and reachable by any client at the address it prints on stdout.
  *
  *   kafka_mock --produce TOPIC FILE --consume TOPIC OUT [--timeout SECS]
- *              [--partitions N]
+ *              [--partitions N] [--routed] [--delay PARTITION SECS]
  *
  * creates both topics (the first with N partitions, default 1; the mock
  * keeps at most 5 MB per partition, DEPENDENCIES.md 3, so benchmarks
  * spread large files over several), prints the bootstrap address,
  * produces each line of FILE as one message to the first topic, round
- * robin over its partitions, then reads
+ * robin over its partitions — or, with --routed, each line being
+ * `PARTITION<TAB>MESSAGE`, to the partition it names; with --delay the
+ * messages of PARTITION only SECS seconds after the others, so that a
+ * consumer reads that partition far behind the rest — then reads
  * the second topic from its start and appends each message to OUT as
  * `<key> <value>`. It exits on SIGTERM/SIGINT or after --timeout seconds, so
  * a test that dies leaves nothing running. The mock is test-only API of
@@ -17,6 +20,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,8 @@ int main(int argc, char **argv)
     const char *ptopic = NULL, *pfile = NULL, *ctopic = NULL, *cout = NULL;
     int timeout = 60;
     int partitions = 1;
+    bool routed = false;
+    int delay_partition = -1, delay = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--produce") == 0 && i + 2 < argc) {
             ptopic = argv[++i];
@@ -46,11 +52,16 @@ int main(int argc, char **argv)
             timeout = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--partitions") == 0 && i + 1 < argc) {
             partitions = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--routed") == 0) {
+            routed = true;
+        } else if (strcmp(argv[i], "--delay") == 0 && i + 2 < argc) {
+            delay_partition = atoi(argv[++i]);
+            delay = atoi(argv[++i]);
         }
     }
     if (!ptopic || !ctopic || partitions < 1) {
         fputs("usage: kafka_mock --produce TOPIC FILE --consume TOPIC OUT [--timeout SECS] "
-              "[--partitions N]\n",
+              "[--partitions N] [--routed] [--delay PARTITION SECS]\n",
               stderr);
         return 2;
     }
@@ -76,28 +87,49 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     unsigned long produced = 0;
-    FILE *in = fopen(pfile, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while (in && (n = getline(&line, &cap, in)) > 0) {
-        if (line[n - 1] == '\n')
-            n--;
-        /* a full local queue is waited out, not dropped: benchmarks
-           produce far more than the queue holds */
-        while (rd_kafka_producev(owner, RD_KAFKA_V_TOPIC(ptopic),
-                                 RD_KAFKA_V_PARTITION((int32_t)(produced % (unsigned long)partitions)),
-                                 RD_KAFKA_V_VALUE(line, (size_t)n),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
-               !stop)
-            rd_kafka_poll(owner, 100);
-        rd_kafka_poll(owner, 0);
-        produced++;
+    /* two passes over the file when one partition is delayed: the others,
+       then (after the delay) that one */
+    for (int pass = 0; pass < (delay_partition >= 0 ? 2 : 1) && !stop; pass++) {
+        if (pass == 1) {
+            rd_kafka_flush(owner, 60000);
+            for (time_t until = time(NULL) + delay; time(NULL) < until && !stop;)
+                rd_kafka_poll(owner, 100);
+        }
+        FILE *in = fopen(pfile, "r");
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        unsigned long seen = 0;
+        while (in && (n = getline(&line, &cap, in)) > 0) {
+            if (line[n - 1] == '\n')
+                n--;
+            char *msg = line;
+            int32_t part = (int32_t)(seen++ % (unsigned long)partitions);
+            if (routed) {
+                char *tab = memchr(line, '\t', (size_t)n);
+                if (!tab)
+                    continue;
+                part = (int32_t)atoi(line);
+                msg = tab + 1;
+                n -= msg - line;
+            }
+            if (delay_partition >= 0 && (part == delay_partition) != (pass == 1))
+                continue;
+            /* a full local queue is waited out, not dropped: benchmarks
+               produce far more than the queue holds */
+            while (rd_kafka_producev(owner, RD_KAFKA_V_TOPIC(ptopic), RD_KAFKA_V_PARTITION(part),
+                                     RD_KAFKA_V_VALUE(msg, (size_t)n),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+                   !stop)
+                rd_kafka_poll(owner, 100);
+            rd_kafka_poll(owner, 0);
+            produced++;
+        }
+        free(line);
+        if (in)
+            fclose(in);
     }
-    free(line);
-    if (in)
-        fclose(in);
     rd_kafka_flush(owner, 60000);
     /* for benchmarks, which start timing once everything is in the topic */
     fprintf(stderr, "kafka_mock: produced %lu messages\n", produced);

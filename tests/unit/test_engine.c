@@ -545,3 +545,397 @@ Test(engine, a_filtered_event_leaves_no_trace_for_the_next_key)
     cr_assert_eq(s.peak_keys, 1, "the filtered payment made no key");
     stop(&f);
 }
+
+/* ---- splits: one watermark per partition ------------------------------ */
+
+#define BIG_RULE                                                                        \
+    "rule big on payments by card match b where amount > 100 emit { card, amount }\n"
+
+/* An engine whose splits go idle after idle_ms of the fake clock *now. */
+static void start_splits(fixture *f, const char *rules, int64_t idle_ms, int64_t *now)
+{
+    memset(f, 0, sizeof *f);
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &f->rs),
+                 WEIR_COMPILE_OK, "rules do not compile");
+    weir_engine_options opt = {
+        .on_alert = on_alert,
+        .alert_user = &f->got,
+        .on_dead_letter = on_dead,
+        .dead_letter_user = &f->got,
+        .on_late = on_late,
+        .late_user = &f->got,
+        .clock = fake_clock,
+        .clock_user = now,
+        .split_idle_ms = idle_ms,
+    };
+    f->e = weir_engine_new(f->rs, &opt);
+    cr_assert_not_null(f->e);
+}
+
+/* A payment of card at 10:MM:SS on split (WEIR_NO_SPLIT: none). */
+static int pay(fixture *f, uint64_t split, const char *card, int amount, int minute, int second)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"card\":\"%s\",\"amount\":%d,\"merchant\":\"m\",\"ts\":\"2026-01-05T10:%02d:%02dZ\"}",
+             card, amount, minute, second);
+    return weir_engine_push_split(f->e, buf, strlen(buf), ++f->line, split);
+}
+
+/* 2026-01-05T10:MM:SS in ms since the epoch. */
+static int64_t at(int minute, int second)
+{
+    return 1767607200000LL + (int64_t)minute * 60000 + (int64_t)second * 1000;
+}
+
+static int64_t stream_wm(fixture *f, size_t stream)
+{
+    weir_stream_stats s;
+    weir_engine_get_stream_stats(f->e, stream, &s);
+    return s.watermark;
+}
+
+Test(engine_splits, an_open_split_holds_the_watermark_before_its_first_event)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, PAYMENTS BIG_RULE, 0, &now);
+    cr_assert_eq(weir_engine_split_open(f.e, 1, 0, INT64_MIN), 0);
+    cr_assert_eq(weir_engine_split_open(f.e, 2, 0, INT64_MIN), 0);
+    /* partition 1 is read first, far ahead */
+    for (int m = 0; m <= 30; m++)
+        cr_assert_eq(pay(&f, 1, "a", 200, m, 0), 0);
+    cr_assert_eq(f.got.n_alerts, 0, "split 2 has no event yet: nothing is final");
+    cr_assert_eq(stream_wm(&f, 0), INT64_MIN);
+    /* then partition 2, half an hour behind: on time */
+    cr_assert_eq(pay(&f, 2, "b", 500, 1, 0), 0);
+    cr_assert_eq(pay(&f, 2, "b", 1, 2, 0), 0);
+    cr_assert_eq(f.got.n_late, 0);
+    cr_assert_eq(stream_wm(&f, 0), at(1, 55), "lowest split (10:02) less 5 s");
+    /* a's 10:00 and 10:01 and b's 10:01 are final */
+    cr_assert_eq(f.got.n_alerts, 3);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 32);
+    cr_assert_eq(f.got.n_late, 0);
+    stop(&f);
+}
+
+Test(engine_splits, without_splits_the_same_input_is_late)
+{
+    /* the behaviour splits fix, and the one a source without splits keeps */
+    fixture f;
+    start(&f, PAYMENTS BIG_RULE);
+    for (int m = 0; m <= 30; m++)
+        cr_assert_eq(pay(&f, WEIR_NO_SPLIT, "a", 200, m, 0), 0);
+    cr_assert_eq(pay(&f, WEIR_NO_SPLIT, "b", 500, 1, 0), 1);
+    cr_assert_eq(pay(&f, WEIR_NO_SPLIT, "b", 1, 2, 0), 1);
+    cr_assert_eq(f.got.n_late, 2);
+    cr_assert_eq(stream_wm(&f, 0), at(29, 55));
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 31);
+    stop(&f);
+}
+
+Test(engine_splits, unknown_split_ids_are_no_split)
+{
+    /* the same input through push and through push_split with ids that
+     * are not open gives the same alerts, ids and late events */
+    char *alerts[2][64];
+    size_t n_alerts[2], n_late[2];
+    for (int run = 0; run < 2; run++) {
+        fixture f;
+        start(&f, PAYMENTS BIG_RULE TESTING_RULE);
+        uint64_t split = run == 0 ? WEIR_NO_SPLIT : 77;
+        for (int m = 0; m < 20; m += 3)
+            cr_assert_geq(pay(&f, split, "a", m % 2 ? 1 : 600, m, 0), 0);
+        pay(&f, split, "b", 900, 2, 0); /* late */
+        weir_engine_finish(f.e);
+        n_alerts[run] = f.got.n_alerts;
+        n_late[run] = f.got.n_late;
+        for (size_t i = 0; i < f.got.n_alerts; i++)
+            alerts[run][i] = strdup(f.got.alerts[i]);
+        cr_assert_eq(weir_engine_split_count(f.e), 0);
+        stop(&f);
+    }
+    cr_assert_eq(n_alerts[0], n_alerts[1]);
+    cr_assert_eq(n_late[0], 1);
+    cr_assert_eq(n_late[1], 1);
+    for (size_t i = 0; i < n_alerts[0]; i++) {
+        cr_assert_str_eq(alerts[0][i], alerts[1][i]);
+        free(alerts[0][i]);
+        free(alerts[1][i]);
+    }
+}
+
+Test(engine_splits, stream_watermark_is_the_lowest_split_less_lateness)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, PAYMENTS BIG_RULE, 0, &now);
+    cr_assert_eq(weir_engine_split_open(f.e, 10, 0, INT64_MIN), 0);
+    cr_assert_eq(weir_engine_split_open(f.e, 11, 0, INT64_MIN), 0);
+    cr_assert_eq(weir_engine_split_open(f.e, 12, 0, at(3, 0)), 0);
+    pay(&f, 10, "a", 1, 10, 0);
+    pay(&f, 11, "a", 1, 7, 0);
+    cr_assert_eq(stream_wm(&f, 0), at(2, 55), "split 12 starts at 10:03");
+    pay(&f, 12, "a", 1, 8, 0);
+    cr_assert_eq(stream_wm(&f, 0), at(6, 55), "split 11 at 10:07 is now the lowest");
+    pay(&f, 11, "a", 1, 12, 0);
+    cr_assert_eq(stream_wm(&f, 0), at(7, 55));
+    weir_engine_stats st;
+    weir_engine_get_stats(f.e, &st);
+    cr_assert_eq(st.watermark, at(7, 55));
+    /* reopening keeps the larger time; a smaller start does not lower it */
+    cr_assert_eq(weir_engine_split_open(f.e, 12, 0, at(1, 0)), 0);
+    cr_assert_eq(stream_wm(&f, 0), at(7, 55));
+    cr_assert_eq(weir_engine_split_count(f.e), 3);
+    bool seen[3] = {false};
+    for (size_t i = 0; i < 3; i++) {
+        weir_split_stats s;
+        cr_assert(weir_engine_get_split(f.e, i, &s));
+        cr_assert(s.id >= 10 && s.id <= 12);
+        seen[s.id - 10] = true;
+        cr_assert_eq(s.stream, 0);
+        cr_assert_not(s.idle);
+        cr_assert_eq(s.max_time, s.id == 10 ? at(10, 0) : s.id == 11 ? at(12, 0) : at(8, 0));
+        cr_assert_eq(s.events, s.id == 11 ? 2 : 1);
+    }
+    cr_assert(seen[0] && seen[1] && seen[2]);
+    weir_split_stats none;
+    cr_assert_not(weir_engine_get_split(f.e, 3, &none));
+    cr_assert_eq(weir_engine_split_open(f.e, 13, 5, INT64_MIN), -1, "no stream 5");
+    cr_assert_eq(weir_engine_split_count(f.e), 3);
+    stop(&f);
+}
+
+Test(engine_splits, closing_a_split_releases_what_it_held)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, PAYMENTS BIG_RULE, 0, &now);
+    weir_engine_split_open(f.e, 1, 0, INT64_MIN);
+    weir_engine_split_open(f.e, 2, 0, INT64_MIN);
+    for (int m = 0; m < 10; m++)
+        pay(&f, 1, "a", 200, m, 0);
+    cr_assert_eq(f.got.n_alerts, 0);
+    cr_assert_eq(weir_engine_split_close(f.e, 2), 0);
+    cr_assert_eq(stream_wm(&f, 0), at(8, 55));
+    cr_assert_eq(f.got.n_alerts, 9, "all but 10:09 are final");
+    cr_assert_eq(weir_engine_split_close(f.e, 2), 0, "closing twice is harmless");
+    cr_assert_eq(weir_engine_split_close(f.e, 1), 0);
+    cr_assert_eq(weir_engine_split_count(f.e), 0);
+    /* no split left: the largest time seen, as without splits */
+    cr_assert_eq(stream_wm(&f, 0), at(8, 55));
+    stop(&f);
+}
+
+Test(engine_splits, an_idle_split_stops_holding_until_its_next_event)
+{
+    int64_t now = 1000000;
+    fixture f;
+    start_splits(&f, PAYMENTS BIG_RULE, 2000, &now);
+    weir_engine_split_open(f.e, 1, 0, INT64_MIN);
+    weir_engine_split_open(f.e, 2, 0, INT64_MIN); /* an empty partition */
+    for (int m = 0; m < 10; m++)
+        pay(&f, 1, "a", 200, m, 0);
+    now += 1500;
+    cr_assert_eq(weir_engine_tick(f.e), 0);
+    cr_assert_eq(f.got.n_alerts, 0, "1.5 s without events is not idle yet");
+    now += 600;
+    cr_assert_eq(weir_engine_tick(f.e), 0);
+    cr_assert_eq(f.got.n_alerts, 9, "split 2 went idle: split 1 alone decides");
+    cr_assert_eq(stream_wm(&f, 0), at(8, 55));
+    weir_split_stats s;
+    for (size_t i = 0; weir_engine_get_split(f.e, i, &s); i++)
+        cr_assert_eq(s.idle, s.id == 2, "split %llu", (unsigned long long)s.id);
+    /* split 1 was active in that tick period: still not idle */
+    cr_assert_eq(f.got.n_late, 0);
+    /* the idle split's event behind the watermark is late (the watermark
+     * never moves back), one ahead of it holds the stream again */
+    cr_assert_eq(pay(&f, 2, "b", 500, 3, 0), 1);
+    cr_assert_eq(f.got.n_late, 1);
+    cr_assert_eq(pay(&f, 2, "b", 500, 9, 30), 0);
+    for (int m = 10; m < 20; m++)
+        pay(&f, 1, "a", 200, m, 0);
+    cr_assert_eq(stream_wm(&f, 0), at(9, 25), "split 2 (10:09:30) holds the stream again");
+    /* split 1 quiet too: once both are idle the largest time seen decides */
+    now += 2100;
+    weir_engine_tick(f.e); /* notes the activity since the last tick */
+    now += 2100;
+    weir_engine_tick(f.e);
+    for (size_t i = 0; weir_engine_get_split(f.e, i, &s); i++)
+        cr_assert(s.idle);
+    cr_assert_eq(stream_wm(&f, 0), at(18, 55));
+    stop(&f);
+}
+
+Test(engine_splits, activity_or_a_negative_timeout_keeps_a_split_from_idling)
+{
+    for (int run = 0; run < 2; run++) {
+        int64_t now = 0;
+        fixture f;
+        start_splits(&f, PAYMENTS BIG_RULE, run == 0 ? -1 : 1000, &now);
+        weir_engine_split_open(f.e, 1, 0, INT64_MIN);
+        weir_engine_split_open(f.e, 2, 0, INT64_MIN);
+        pay(&f, 2, "b", 1, 0, 0);
+        for (int i = 0; i < 10; i++) {
+            pay(&f, 1, "a", 200, i, 0);
+            if (run == 1)
+                cr_assert_eq(weir_engine_split_advance(f.e, 2, at(0, 0)), 0);
+            now += 900;
+            weir_engine_tick(f.e);
+        }
+        now += 100000;
+        if (run == 0)
+            weir_engine_tick(f.e); /* -1: never idle */
+        cr_assert_eq(f.got.n_alerts, 0, "split 2 still holds at 10:00");
+        stop(&f);
+    }
+}
+
+Test(engine_splits, advance_moves_a_split_whose_events_another_engine_saw)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, PAYMENTS BIG_RULE, 0, &now);
+    weir_engine_split_open(f.e, 1, 0, INT64_MIN);
+    weir_engine_split_open(f.e, 2, 0, INT64_MIN);
+    for (int m = 0; m < 10; m++)
+        pay(&f, 1, "a", 200, m, 0);
+    /* this engine sees none of split 2's keys; another shard saw 10:06 */
+    cr_assert_eq(weir_engine_split_advance(f.e, 2, at(6, 0)), 0);
+    cr_assert_eq(stream_wm(&f, 0), at(5, 55));
+    cr_assert_eq(f.got.n_alerts, 6);
+    cr_assert_eq(weir_engine_split_advance(f.e, 2, at(4, 0)), 0, "never backwards");
+    cr_assert_eq(stream_wm(&f, 0), at(5, 55));
+    cr_assert_eq(weir_engine_split_advance(f.e, 99, at(50, 0)), 0, "unknown: ignored");
+    cr_assert_eq(stream_wm(&f, 0), at(5, 55));
+    stop(&f);
+}
+
+#define TWO_STREAMS                                                                     \
+    "stream logins event time ts, lateness 1s { user string, ts time }\n"             \
+    "stream payments event time ts, lateness 5s { user string, amount decimal, ts time }\n" \
+    "rule r on logins by user, payments by user\n"                                      \
+    "  match l from logins then p from payments where amount > 100\n"                  \
+    "  within 1h emit { user, amount: p.amount }\n"
+
+Test(engine_splits, a_split_of_one_stream_gives_its_events_their_stream)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, TWO_STREAMS, 0, &now);
+    const char *pay_u1 = "{\"user\":\"u1\",\"amount\":500,\"ts\":\"2026-01-05T10:05:00Z\"}";
+    const char *login_u1 = "{\"stream\":\"logins\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:00:00Z\"}";
+    /* no stream named and no split: a dead letter */
+    cr_assert_eq(weir_engine_push(f.e, pay_u1, strlen(pay_u1), 1), 1);
+    cr_assert(strstr(f.got.rejected[0], "no_stream"), "%s", f.got.rejected[0]);
+    /* the payments topic's partition: payments; a named stream still wins */
+    cr_assert_eq(weir_engine_split_open(f.e, 5, 1, INT64_MIN), 0);
+    cr_assert_eq(weir_engine_push_split(f.e, login_u1, strlen(login_u1), 2, 5), 0);
+    cr_assert_eq(weir_engine_push_split(f.e, pay_u1, strlen(pay_u1), 3, 5), 0);
+    cr_assert_eq(f.got.n_rejected, 1);
+    weir_engine_finish(f.e);
+    cr_assert_eq(f.got.n_alerts, 1);
+    /* the decoder's default is back: no split, no stream named */
+    cr_assert_eq(weir_engine_push(f.e, pay_u1, strlen(pay_u1), 4), 1);
+    stop(&f);
+}
+
+Test(engine_splits, a_split_holds_only_its_stream_or_all_of_them)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, TWO_STREAMS, 0, &now);
+    const char *login = "{\"stream\":\"logins\",\"user\":\"u\",\"ts\":\"2026-01-05T10:10:00Z\"}";
+    cr_assert_eq(weir_engine_split_open(f.e, 1, 1, INT64_MIN), 0); /* payments */
+    cr_assert_eq(weir_engine_push(f.e, login, strlen(login), 1), 0);
+    cr_assert_eq(stream_wm(&f, 0), at(9, 59), "logins is not held by a payments split");
+    cr_assert_eq(stream_wm(&f, 1), INT64_MIN, "payments is, before its first event");
+    weir_engine_stats st;
+    weir_engine_get_stats(f.e, &st);
+    cr_assert_eq(st.watermark, INT64_MIN, "and the engine runs on the lowest stream");
+    weir_engine_split_close(f.e, 1);
+    /* a split of a topic no stream declares: it holds every stream, each
+     * less its own lateness */
+    cr_assert_eq(weir_engine_split_open(f.e, 2, WEIR_SPLIT_ALL_STREAMS, INT64_MIN), 0);
+    cr_assert_eq(stream_wm(&f, 0), INT64_MIN);
+    const char *pay = "{\"stream\":\"payments\",\"user\":\"u\",\"amount\":5,\"ts\":\"2026-01-05T10:20:00Z\"}";
+    cr_assert_eq(weir_engine_push_split(f.e, pay, strlen(pay), 2, 2), 0);
+    cr_assert_eq(stream_wm(&f, 0), at(19, 59));
+    cr_assert_eq(stream_wm(&f, 1), at(19, 55));
+    weir_split_stats s;
+    cr_assert(weir_engine_get_split(f.e, 0, &s));
+    cr_assert_eq(s.stream, WEIR_SPLIT_ALL_STREAMS);
+    stop(&f);
+}
+
+Test(engine_splits, processing_time_streams_are_never_held)
+{
+    int64_t now = 1767607200000LL;
+    fixture f;
+    start_splits(&f,
+                 "stream clicks processing time { user string }\n"
+                 "rule r on clicks by user window tumbling 1m when count() >= 2\n"
+                 "  emit { user, n: count() }\n",
+                 0, &now);
+    weir_engine_split_open(f.e, 1, 0, INT64_MIN);
+    weir_engine_split_open(f.e, 2, WEIR_SPLIT_ALL_STREAMS, INT64_MIN);
+    weir_engine_push_split(f.e, "{\"user\":\"u\"}", 12, 1, 1);
+    now += 10000;
+    weir_engine_push_split(f.e, "{\"user\":\"u\"}", 12, 2, 1);
+    now += 60000;
+    weir_engine_push_split(f.e, "{\"user\":\"v\"}", 12, 3, 1);
+    cr_assert_eq(f.got.n_alerts, 1, "split 2 has no event, yet the window fired");
+    stop(&f);
+}
+
+Test(engine, rule_state_bytes_follow_the_keys_a_rule_holds)
+{
+    fixture f;
+    start(&f, PAYMENTS TESTING_RULE TOTAL_RULE);
+    cr_assert_eq(weir_engine_rule_state_bytes(f.e, 2), 0, "no rule 2");
+    uint64_t empty = weir_engine_rule_state_bytes(f.e, 0);
+    char card[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(card, sizeof card, "c%d", i);
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "{\"card\":\"%s\",\"amount\":1.5,\"merchant\":\"m\",\"ts\":\"2026-01-05T10:00:%02dZ\"}",
+                 card, i);
+        cr_assert_eq(push(&f, buf), 0);
+    }
+    weir_engine_advance_to(f.e, at(1, 0));
+    uint64_t testing = weir_engine_rule_state_bytes(f.e, 0);
+    uint64_t total = weir_engine_rule_state_bytes(f.e, 1);
+    cr_assert_gt(testing, empty + 50 * 64, "50 keys with a partial match each");
+    cr_assert_gt(total, 50 * 32, "50 open windows");
+    weir_engine_finish(f.e);
+    cr_assert_lt(weir_engine_rule_state_bytes(f.e, 0), testing, "keys freed");
+    stop(&f);
+}
+
+Test(engine_splits, stream_advance_moves_a_stream_another_engine_saw)
+{
+    int64_t now = 0;
+    fixture f;
+    start_splits(&f, TWO_STREAMS, 0, &now);
+    const char *login = "{\"stream\":\"logins\",\"user\":\"u\",\"ts\":\"2026-01-05T10:00:00Z\"}";
+    const char *pay = "{\"stream\":\"payments\",\"user\":\"u\",\"amount\":500,\"ts\":\"2026-01-05T10:01:00Z\"}";
+    cr_assert_eq(weir_engine_push(f.e, login, strlen(login), 1), 0);
+    cr_assert_eq(weir_engine_push(f.e, pay, strlen(pay), 2), 0);
+    cr_assert_eq(f.got.n_alerts, 0);
+    /* another shard saw both streams at 10:30: the match is final */
+    cr_assert_eq(weir_engine_stream_advance(f.e, 0, at(30, 0)), 0);
+    cr_assert_eq(f.got.n_alerts, 0, "payments still at 10:01");
+    cr_assert_eq(weir_engine_stream_advance(f.e, 1, at(30, 0)), 0);
+    cr_assert_eq(f.got.n_alerts, 1);
+    cr_assert_eq(stream_wm(&f, 1), at(29, 55));
+    cr_assert_eq(weir_engine_stream_advance(f.e, 1, at(20, 0)), 0, "never backwards");
+    cr_assert_eq(stream_wm(&f, 1), at(29, 55));
+    cr_assert_eq(weir_engine_stream_advance(f.e, 2, at(40, 0)), -1, "no stream 2");
+    weir_engine_stats st;
+    weir_engine_get_stats(f.e, &st);
+    cr_assert_eq(st.events, 2, "an advance is no event");
+    stop(&f);
+}

@@ -211,3 +211,109 @@ Test(ruleset, missing_list_file_is_an_error)
     cr_assert(strstr(d.text, "cannot read list file '/nonexistent/weir/countries.txt'"), "%s",
               d.text);
 }
+
+/* ---- what a server reads off a rule set --------------------------------- */
+
+#define KAFKA_STREAMS                                                                  \
+    "stream payments from kafka \"payments\" event time ts\n"                          \
+    "  { card string, user string, amount decimal, ts time }\n"                        \
+    "stream logins from kafka \"logins\" event time ts { user string, ts time }\n"    \
+    "stream clicks from kafka \"shared\" { user string }\n"                            \
+    "stream views from kafka \"shared\" { user string }\n"                             \
+    "stream files from file \"x.jsonl\" { user string }\n"
+
+Test(ruleset, topics_map_to_the_one_stream_that_declares_them)
+{
+    collected diags = {0};
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(compile("t.weir", KAFKA_STREAMS, &diags, &rs), WEIR_COMPILE_OK, "%s", diags.text);
+    cr_assert_eq(weir_ruleset_topic_stream(rs, "payments"), 0);
+    cr_assert_eq(weir_ruleset_topic_stream(rs, "logins"), 1);
+    cr_assert_eq(weir_ruleset_topic_stream(rs, "shared"), SIZE_MAX, "two streams: the events tell");
+    cr_assert_eq(weir_ruleset_topic_stream(rs, "events"), SIZE_MAX);
+    cr_assert_eq(weir_ruleset_topic_stream(rs, "x.jsonl"), SIZE_MAX, "a file is no topic");
+    cr_assert_str_eq(weir_ruleset_stream_topic(rs, 1), "logins");
+    cr_assert_null(weir_ruleset_stream_topic(rs, 4));
+    cr_assert_null(weir_ruleset_stream_topic(rs, 5));
+    weir_ruleset_free(rs);
+}
+
+Test(ruleset, stream_keys_for_sharding)
+{
+    collected diags = {0};
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(compile("t.weir",
+                         KAFKA_STREAMS
+                         "rule a on payments by card match x where amount > 1 emit { card }\n"
+                         "rule b on payments by card, logins by user\n"
+                         "  match l from logins then p from payments emit { user }\n",
+                         &diags, &rs),
+                 WEIR_COMPILE_OK, "%s", diags.text);
+    size_t conflict = 7;
+    cr_assert_str_eq(weir_ruleset_stream_key(rs, 0, &conflict), "card");
+    cr_assert_eq(conflict, SIZE_MAX);
+    cr_assert_str_eq(weir_ruleset_stream_key(rs, 1, NULL), "user");
+    cr_assert_null(weir_ruleset_stream_key(rs, 2, &conflict), "no rule reads clicks");
+    cr_assert_eq(conflict, SIZE_MAX);
+    cr_assert_null(weir_ruleset_rule_key(rs, 1), "rule b keys by two names");
+    weir_ruleset_free(rs);
+    cr_assert_eq(compile("t.weir",
+                         KAFKA_STREAMS
+                         "rule a on payments by card match x where amount > 1 emit { card }\n"
+                         "rule b on payments by user match x where amount > 1 emit { user }\n",
+                         &diags, &rs),
+                 WEIR_COMPILE_OK, "%s", diags.text);
+    cr_assert_null(weir_ruleset_stream_key(rs, 0, &conflict));
+    cr_assert_eq(conflict, 1, "rule b keys payments by user, rule a by card");
+    weir_ruleset_free(rs);
+}
+
+static uint64_t fingerprint_of(const char *text, size_t rule)
+{
+    collected diags = {0};
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(compile("t.weir", text, &diags, &rs), WEIR_COMPILE_OK, "%s", diags.text);
+    uint64_t h = weir_ruleset_rule_fingerprint(rs, rule);
+    cr_assert_eq(weir_ruleset_rule_fingerprint(rs, weir_ruleset_rule_count(rs)), 0);
+    weir_ruleset_free(rs);
+    return h;
+}
+
+Test(ruleset, fingerprints_ignore_layout_and_comments_only)
+{
+    const char *base = PAYMENTS "rule r on payments by card\n"
+                                "  match x where amount > 100 and merchant != \"a  #b\"\n"
+                                "  emit { card }\n";
+    uint64_t h = fingerprint_of(base, 0);
+    cr_assert_neq(h, 0);
+    cr_assert_eq(fingerprint_of(PAYMENTS "# a comment\nrule   r on payments by card # why\n"
+                                         "match x where amount>100 and merchant!=\"a  #b\" emit{card}\n",
+                                0),
+                 h);
+    /* a rule before it changes its index, not its fingerprint */
+    cr_assert_eq(fingerprint_of(PAYMENTS "rule q on payments by card match y emit { card }\n"
+                                         "rule r on payments by card\n"
+                                         "  match x where amount > 100 and merchant != \"a  #b\"\n"
+                                         "  emit { card }\n",
+                                1),
+                 h);
+    /* the string's inner spaces count */
+    cr_assert_neq(fingerprint_of(PAYMENTS "rule r on payments by card\n"
+                                          "  match x where amount > 100 and merchant != \"a #b\"\n"
+                                          "  emit { card }\n",
+                                 0),
+                  h);
+    cr_assert_neq(fingerprint_of(PAYMENTS "rule r on payments by card\n"
+                                          "  match x where amount > 101 and merchant != \"a  #b\"\n"
+                                          "  emit { card }\n",
+                                 0),
+                  h);
+    /* so does the stream it reads: a field's type or the lateness */
+    cr_assert_neq(fingerprint_of("stream payments event time ts, lateness 1s { card string, "
+                                 "amount decimal, merchant string, country string, ts time }\n"
+                                 "rule r on payments by card\n"
+                                 "  match x where amount > 100 and merchant != \"a  #b\"\n"
+                                 "  emit { card }\n",
+                                 0),
+                  h);
+}

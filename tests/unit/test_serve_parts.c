@@ -263,3 +263,144 @@ Test(shard_pool, finds_the_key_at_the_top_level_only)
     cr_assert_not(key_of("{\"card\":\"unterminated", "card", v, sizeof v));
     cr_assert_not(key_of("garbage", "card", v, sizeof v));
 }
+
+Test(shard_pool, a_rule_set_shards_when_each_stream_has_one_key_field)
+{
+    static const char *const cases[][2] = {
+        /* rules, the field of every stream when they agree ("-": none) */
+        {"stream p { card string }\n"
+         "rule a on p by card match x emit { card }\n"
+         "rule b on p by card match y emit { card }\n",
+         "card"},
+        {"stream p { card string, user string }\nstream l { user string }\n"
+         "rule a on p by card, l by user match x from l then y from p emit { user }\n"
+         "rule b on l by user match x emit { user }\n",
+         "-"},
+        {"stream p { card string, user string }\n"
+         "rule a on p by card match x emit { card }\n"
+         "rule b on p by user match y emit { user }\n",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        weir_ruleset *rs = NULL;
+        cr_assert_eq(weir_ruleset_compile_text("t.weir", cases[i][0], strlen(cases[i][0]), NULL,
+                                               &rs),
+                     WEIR_COMPILE_OK);
+        const char *key = "?";
+        char why[256] = "";
+        bool ok = weir_shard_pool_shardable(rs, &key, why, sizeof why);
+        cr_assert_eq(ok, cases[i][1] != NULL, "case %zu: %s", i, why);
+        if (cases[i][1] && strcmp(cases[i][1], "-") == 0)
+            cr_assert_null(key, "case %zu", i);
+        else if (cases[i][1])
+            cr_assert_str_eq(key, cases[i][1]);
+        else
+            cr_assert(strstr(why, "rule b keys stream p by another field"), "%s", why);
+        weir_ruleset_free(rs);
+    }
+}
+
+#include <event2/event.h>
+
+static void count_alert(void *user, const weir_alert *a)
+{
+    (void)a;
+    ++*(int *)user;
+}
+
+Test(shard_pool, each_stream_is_routed_by_its_own_key_field)
+{
+    /* logins keyed by user and payments by card: a login and a payment of
+     * the same value must meet in one shard, whichever field holds it */
+    const char *rules =
+        "stream logins event time ts { user string, ts time }\n"
+        "stream payments event time ts { card string, amount decimal, ts time }\n"
+        "rule r on logins by user, payments by card\n"
+        "  match l from logins then p from payments where amount > 100 within 1h\n"
+        "  emit { amount: p.amount }\n";
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    struct event_base *base = event_base_new();
+    int alerts = 0;
+    weir_shard_hooks hooks = {.on_alert = count_alert, .user = &alerts};
+    weir_engine_options eopt = {0};
+    char err[256];
+    weir_shard_pool *p = weir_shard_pool_new(base, 4, rs, &eopt, 1 << 20, &hooks, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char line[256];
+    for (int i = 0; i < 40; i++) {
+        snprintf(line, sizeof line,
+                 "{\"stream\":\"logins\",\"user\":\"k%d\",\"ts\":\"2026-01-05T10:%02d:00Z\"}", i, i);
+        cr_assert(weir_shard_pool_submit(p, line, strlen(line), 0, WEIR_SHARD_NO_SPLIT));
+        /* the payment names its stream after the key: the lookup does not
+         * depend on the order of members */
+        snprintf(line, sizeof line,
+                 "{\"card\":\"k%d\",\"amount\":500,\"ts\":\"2026-01-05T10:%02d:30Z\",\"stream\":\"payments\"}",
+                 i, i);
+        cr_assert(weir_shard_pool_submit(p, line, strlen(line), 0, WEIR_SHARD_NO_SPLIT));
+    }
+    weir_shard_pool_finish(p);
+    cr_assert_eq(alerts, 40);
+    weir_shard_pool_free(p);
+    event_base_free(base);
+    weir_ruleset_free(rs);
+}
+
+/* ---- a shard's split records */
+
+#include "server/shard.h"
+
+Test(shard, split_records_wait_for_room_and_keep_their_order)
+{
+    const char *rules = "stream payments from kafka \"payments\" event time ts, lateness 5s\n"
+                        "  { card string, amount decimal, ts time }\n"
+                        "rule big on payments by card match b where amount > 100 emit { card }\n";
+    weir_ruleset *rs = NULL;
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, &rs),
+                 WEIR_COMPILE_OK);
+    struct event_base *base = event_base_new();
+    int alerts = 0;
+    weir_shard_hooks hooks = {.on_alert = count_alert, .user = &alerts};
+    weir_engine_options eopt = {0};
+    weir_shard *s = weir_shard_new(base, rs, &eopt, 4096, &hooks);
+    cr_assert_not_null(s);
+    const weir_engine *e = weir_shard_engine(s);
+    /* no stream member: a line of the payments topic */
+    const char *line = "{\"card\":\"c\",\"amount\":500,\"ts\":\"2026-01-05T10:00:00Z\"}";
+    size_t len = strlen(line);
+    int queued = 0;
+    while (weir_shard_enqueue(s, line, len, 0, WEIR_SHARD_NO_SPLIT))
+        queued++;
+    cr_assert_gt(queued, 10);
+    uint64_t enqueued = weir_shard_enqueued(s);
+    weir_shard_split_open(s, 7, "payments"); /* no room: it waits */
+    cr_assert_not(weir_shard_flush(s));
+    cr_assert_eq(weir_shard_enqueued(s), enqueued);
+    cr_assert_not(weir_shard_split_progress(s, 7, 0), "progress is dropped, not kept");
+    weir_shard_drain(s);
+    cr_assert_eq(weir_engine_split_count(e), 0, "the open waits behind the lines");
+    /* a line of the split finds the open still waiting: it goes first */
+    const char *later = "{\"card\":\"d\",\"amount\":600,\"ts\":\"2026-01-05T10:05:00Z\"}";
+    cr_assert(weir_shard_enqueue(s, later, strlen(later), 0, 7));
+    cr_assert_eq(weir_shard_enqueued(s), enqueued + 2);
+    weir_shard_drain(s);
+    cr_assert_eq(weir_shard_processed(s), enqueued + 2);
+    weir_split_stats st;
+    cr_assert(weir_engine_get_split(e, 0, &st));
+    cr_assert_eq(st.id, 7);
+    cr_assert_eq(st.stream, 0, "the topic's stream");
+    cr_assert_eq(st.events, 1);
+    cr_assert_eq(st.max_time, 1767607500000LL);
+    cr_assert_eq(alerts, queued, "split 7 at 10:05 releases 10:00, holds its own 10:05");
+    /* the split holds the stream: a progress record moves it */
+    cr_assert(weir_shard_split_progress(s, 7, 1767607800000LL));
+    weir_shard_drain(s);
+    cr_assert_eq(alerts, queued + 1);
+    weir_shard_split_close(s, 7);
+    weir_shard_drain(s);
+    cr_assert_eq(weir_engine_split_count(e), 0);
+    weir_shard_free(s);
+    event_base_free(base);
+    weir_ruleset_free(rs);
+}
