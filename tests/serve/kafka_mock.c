@@ -3,7 +3,7 @@
  * and reachable by any client at the address it prints on stdout.
  *
  *   kafka_mock --produce TOPIC FILE --consume TOPIC OUT [--timeout SECS]
- *              [--partitions N] [--routed] [--delay PARTITION SECS]
+ *              [--partitions N] [--routed] [--delay PARTITION SECS] [--rate N]
  *
  * creates both topics (the first with N partitions, default 1; the mock
  * keeps at most 5 MB per partition, DEPENDENCIES.md 3, so benchmarks
@@ -13,7 +13,9 @@
  * `PARTITION<TAB>MESSAGE`, to the partition it names; with --delay the
  * messages of PARTITION only SECS seconds after the others, so that a
  * consumer reads that partition far behind the rest — then reads
- * the second topic from its start and appends each message to OUT as
+ * the second topic from its start (with --rate, at most N messages a
+ * second, so a consumer reads them as they come: tests that kill it
+ * mid-stream need a stream that lasts), and appends each message to OUT as
  * `<key> <value>`. It exits on SIGTERM/SIGINT or after --timeout seconds, so
  * a test that dies leaves nothing running. The mock is test-only API of
  * librdkafka (DEPENDENCIES.md 3). */
@@ -41,6 +43,7 @@ int main(int argc, char **argv)
     int partitions = 1;
     bool routed = false;
     int delay_partition = -1, delay = 0;
+    int rate = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--produce") == 0 && i + 2 < argc) {
             ptopic = argv[++i];
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
             partitions = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--routed") == 0) {
             routed = true;
+        } else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+            rate = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--delay") == 0 && i + 2 < argc) {
             delay_partition = atoi(argv[++i]);
             delay = atoi(argv[++i]);
@@ -61,7 +66,7 @@ int main(int argc, char **argv)
     }
     if (!ptopic || !ctopic || partitions < 1) {
         fputs("usage: kafka_mock --produce TOPIC FILE --consume TOPIC OUT [--timeout SECS] "
-              "[--partitions N] [--routed] [--delay PARTITION SECS]\n",
+              "[--partitions N] [--routed] [--delay PARTITION SECS] [--rate N]\n",
               stderr);
         return 2;
     }
@@ -125,6 +130,12 @@ int main(int argc, char **argv)
                 rd_kafka_poll(owner, 100);
             rd_kafka_poll(owner, 0);
             produced++;
+            if (rate > 0) {
+                struct timespec ts = {0, 1000000000L / rate};
+                if (rate == 1)
+                    ts = (struct timespec){1, 0};
+                nanosleep(&ts, NULL);
+            }
         }
         free(line);
         if (in)
