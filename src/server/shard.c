@@ -510,18 +510,9 @@ int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_re
     free(snap);
     if (!e)
         return -1;
-    /* the partitions are still assigned: the new engine holds them back
-     * from where the old one had them, each on its stream under rs */
-    const weir_ruleset *old_rs = s->rs;
-    s->rs = rs;
-    for (size_t i = 0; i < s->n_splits; i++) {
-        const shard_split *sp = &s->splits[i];
-        if (weir_engine_split_open(e, sp->id, topic_stream(s, sp->topic),
-                                   split_time(s->engine, sp->id)) != 0) {
-            s->rs = old_rs;
-            weir_engine_free(e);
-            return -1;
-        }
+    if (reopen_splits(s, e, rs) != 0) {
+        weir_engine_free(e);
+        return -1;
     }
     weir_engine_free(s->engine);
     s->engine = e;
