@@ -57,8 +57,11 @@ struct weir_kafka_source {
     size_t last;                 /* index of the last split found */
     uint32_t next_id;
     bool checkpointed;           /* offsets committed by weir_kafka_source_commit */
-    kstart *starts;              /* owned: the restored checkpoint's offsets, until
-                                    the first commit of a newer checkpoint */
+    kstart *starts;              /* owned: where each partition this process
+                                    knows resumes: the restored checkpoint's
+                                    offsets, then, when a partition is revoked,
+                                    the position its messages reached (which is
+                                    what the state holds) */
     size_t n_starts;
 };
 
@@ -79,13 +82,43 @@ static void split_open(weir_kafka_source *s, const char *topic, int32_t partitio
     k->topic = t;
     k->partition = partition;
     k->id = s->next_id++;
+    /* where it resumes: a checkpoint taken before its first message must
+     * still say so, or a restart from it would resume at an older
+     * committed offset and count messages twice */
     k->next = -1;
+    for (size_t i = 0; i < s->n_starts; i++)
+        if (s->starts[i].partition == partition && strcmp(s->starts[i].topic, topic) == 0)
+            k->next = s->starts[i].offset;
     if (s->ops.split_open)
         s->ops.split_open(s->user, k->id, t, partition);
 }
 
+/* Remembers where a partition resumes. Out of memory: forgotten (it then
+ * resumes at the group's committed offset). */
+static void remember_start(weir_kafka_source *s, const char *topic, int32_t partition,
+                           int64_t offset)
+{
+    for (size_t i = 0; i < s->n_starts; i++)
+        if (s->starts[i].partition == partition && strcmp(s->starts[i].topic, topic) == 0) {
+            s->starts[i].offset = offset;
+            return;
+        }
+    kstart *v = realloc(s->starts, (s->n_starts + 1) * sizeof *v);
+    if (!v)
+        return;
+    s->starts = v;
+    char *t = strdup(topic);
+    if (t)
+        s->starts[s->n_starts++] = (kstart){t, partition, offset};
+}
+
 static void split_close_at(weir_kafka_source *s, size_t i)
 {
+    /* the state holds its messages up to `next`: if it comes back to this
+     * process (a rebalance), it must resume there, not at the group's
+     * committed offset, which is only the last checkpoint's */
+    if (s->checkpointed && s->splits[i].next >= 0)
+        remember_start(s, s->splits[i].topic, s->splits[i].partition, s->splits[i].next);
     if (s->ops.split_close)
         s->ops.split_close(s->user, s->splits[i].id);
     free(s->splits[i].topic);
@@ -127,7 +160,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * offsets: resume there, not at the group's committed offsets
          * (older when weir died between storing a checkpoint and
          * committing its offsets) */
-        for (int i = 0; i < parts->cnt; i++)
+        for (int i = 0; s->checkpointed && i < parts->cnt; i++)
             for (size_t k = 0; k < s->n_starts; k++)
                 if (parts->elems[i].partition == s->starts[k].partition &&
                     strcmp(parts->elems[i].topic, s->starts[k].topic) == 0)
@@ -282,22 +315,15 @@ int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t 
     size_t cap = 64;
     for (size_t i = 0; i < s->n_splits; i++)
         cap += strlen(s->splits[i].topic) + 48;
-    /* partitions assigned but not read yet keep the restored offset */
-    for (size_t i = 0; i < s->n_starts; i++)
-        cap += strlen(s->starts[i].topic) + 48;
     char *b = malloc(cap);
     if (!b)
         return -1;
     size_t n = 0;
     for (size_t i = 0; i < s->n_splits; i++) {
         const ksplit *k = &s->splits[i];
-        int64_t next = k->next;
-        for (size_t j = 0; next < 0 && j < s->n_starts; j++)
-            if (s->starts[j].partition == k->partition && strcmp(s->starts[j].topic, k->topic) == 0)
-                next = s->starts[j].offset;
-        if (next >= 0)
+        if (k->next >= 0)
             n += (size_t)snprintf(b + n, cap - n, "%s\t%d\t%lld\n", k->topic, k->partition,
-                                  (long long)next);
+                                  (long long)k->next);
     }
     *text = b;
     *len = n;
@@ -321,9 +347,6 @@ void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len
                        rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(l);
     free_starts(&tmp);
-    /* a newer checkpoint is durable: a rebalance now resumes from the
-     * committed offsets, which are at least as new */
-    free_starts(s);
 }
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)

@@ -12,7 +12,10 @@
  * reads the positions of what it handed on (weir_kafka_source_positions)
  * at each checkpoint's barrier and commits them once that checkpoint is
  * durable (weir_kafka_source_commit); after a restart the partitions
- * resume at the restored checkpoint's offsets (options.start_offsets).
+ * resume at the restored checkpoint's offsets (options.start_offsets), and
+ * a partition revoked and assigned again within one process resumes where
+ * its messages had reached (what the state holds), not at the group's
+ * committed offset (only the last checkpoint's).
  *
  * Splits: each assigned partition is a split (weir/engine.h) with an id of
  * its own, told to the owner on assignment (before its first message) and
