@@ -52,7 +52,7 @@ static long request(const char *method, const char *url, const char *token, repl
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     long status = -1;
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK)
@@ -149,7 +149,8 @@ int weir_cmd_savepoint(int argc, char **argv)
             /* the store writes in the background: wait for the outcome */
             snprintf(url, sizeof url, "%s/savepoints/%s", api, id);
             char state[32] = "writing";
-            for (int i = 0; i < 600 && strcmp(state, "writing") == 0; i++) {
+            time_t give_up = time(NULL) + 120;
+            for (int i = 0; strcmp(state, "writing") == 0 && time(NULL) < give_up; i++) {
                 if (i) {
                     struct timespec ts = {0, 100 * 1000 * 1000};
                     nanosleep(&ts, NULL);

@@ -652,7 +652,7 @@ static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
     int rc = 0;
     for (unsigned i = 0; i < p->n; i++) {
         worker *w = &p->workers[i];
-        for (;;) {
+        for (unsigned turn = 1;; turn++) {
             pthread_mutex_lock(&w->mu);
             bool done = w->done_seq == seqs[i];
             int result = w->cmd_result;
@@ -663,6 +663,11 @@ static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
             }
             service(p);
             wake_cb(-1, 0, p);
+            /* a barrier once waited for ever under load in the tests, the
+             * shard idle: as if its wake-up was lost. A spare one costs a
+             * look at the command word, so knock again now and then */
+            if (turn % 256 == 0)
+                notify(w->wake_fd);
             struct timespec ts = {0, 100000};
             nanosleep(&ts, NULL);
         }
@@ -1032,10 +1037,12 @@ void weir_shard_pool_sync(weir_shard_pool *p)
         target[i] = weir_shard_enqueued(p->workers[i].shard);
     for (unsigned i = 0; i < p->n; i++) {
         worker *w = &p->workers[i];
-        for (;;) {
+        for (unsigned turn = 1;; turn++) {
             wake_cb(-1, 0, p);
             if (weir_shard_processed(w->shard) >= target[i])
                 break;
+            if (turn % 256 == 0)
+                notify(w->wake_fd); /* see command_all */
             service(p);
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);

@@ -46,8 +46,14 @@ start_weir() {
 # stop_weir: SIGTERM, then the exit status in $STATUS.
 stop_weir() {
     kill -TERM "$WPID"
+    # a weir that does not stop within a minute is killed: the test then
+    # fails on its status instead of hanging
+    ( sleep 60; kill -9 "$WPID" 2>/dev/null ) &
+    guard=$!
     wait "$WPID"
     STATUS=$?
+    kill "$guard" 2>/dev/null
+    wait "$guard" 2>/dev/null
 }
 # status URL [curl args]: the HTTP status; the body goes to $tmp/body.
 status() {
