@@ -1092,6 +1092,14 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
         int rc = command_all(p, CMD_SWAP, rs);
         for (unsigned i = 0; i < p->n; i++)
             add_report(rep, &p->workers[i].cmd_rep);
+        if (rc != 0) {
+            /* one shard could not move (out of memory): the others go back
+             * to the rules still running, keeping their state, so that no
+             * shard is left on a rule set the caller is about to free */
+            command_all(p, CMD_SWAP, p->rs);
+            plan_free(&plan);
+            return rc;
+        }
         /* the new rules route by their own fields from here on. A rule
          * that kept its state reads its streams by the same fields as
          * before (it is unchanged, and every rule reading a stream keys it
@@ -1101,8 +1109,6 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
         p->rs = rs;
         free(p->sent_stream);
         p->sent_stream = new_sent_stream(rs);
-        if (rc != 0)
-            return rc;
     }
     for (size_t i = 0; i < p->n_splits; i++)
         p->splits[i].stream = weir_ruleset_topic_stream(rs, p->splits[i].topic);

@@ -80,7 +80,7 @@ void weir_shard_pool_finish(weir_shard_pool *p);
  * whose name and fingerprint did not change (weir_shard_swap_rules);
  * returns once all did (rs must outlive the pool or the next swap). rep
  * (may be NULL): keys and held events summed over shards. -1 if one
- * failed (that shard keeps its old rules). */
+ * failed: then every shard is back on the old rules, with its state. */
 int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
                                weir_restore_report *rep);
 
