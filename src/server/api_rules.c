@@ -20,6 +20,10 @@
 #include <unistd.h>
 
 #include "server/server-internal.h"
+#include "server/shard_pool.h"
+#include "state/checkpointer.h"
+#include "state/store.h"
+#include "util/grow_bytes.h"
 
 static char *path_join(const char *a, const char *b, const char *c)
 {
@@ -312,4 +316,218 @@ int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_
     }
     free(path);
     return rc;
+}
+
+/* ---- the rules a savepoint carries, and the way back to them ---------- */
+
+/* Removes every *.weir file of dir, then dir. */
+static void remove_rules_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = path_join(dir, e->d_name, "");
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+int weir_server_rules_snapshot(const weir_server *srv, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    char **paths;
+    size_t n;
+    if (collect_paths(srv, NULL, NULL, &paths, &n) < 0)
+        return -1;
+    size_t cap = 0, used = 0;
+    char *buf = NULL;
+    int rc = 0;
+    /* only the rules put over HTTP: the configured files are the
+     * operator's, and stay what they are */
+    for (size_t i = srv->cfg->n_rules; i < n && rc == 0; i++) {
+        FILE *f = fopen(paths[i], "re");
+        if (!f)
+            continue;
+        char *text = NULL;
+        size_t tcap = 0, tlen = 0, got;
+        char chunk[4096];
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (!weir_grow_bytes(&text, &tcap, tlen + got)) {
+                rc = -1;
+                break;
+            }
+            memcpy(text + tlen, chunk, got);
+            tlen += got;
+        }
+        fclose(f);
+        const char *base = strrchr(paths[i], '/');
+        base = base ? base + 1 : paths[i];
+        size_t blen = strlen(base) - 5; /* without .weir */
+        char head[128];
+        int hl = snprintf(head, sizeof head, "%.*s\n%zu\n", (int)blen, base, tlen);
+        if (rc == 0 && weir_grow_bytes(&buf, &cap, used + (size_t)hl + tlen)) {
+            memcpy(buf + used, head, (size_t)hl);
+            if (tlen)
+                memcpy(buf + used + hl, text, tlen);
+            used += (size_t)hl + tlen;
+        } else {
+            rc = -1;
+        }
+        free(text);
+    }
+    free_paths(paths, n);
+    if (rc != 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = used;
+    return 0;
+}
+
+int weir_server_rollback(weir_server *srv, const char *id, weir_restore_report *rep, char *err,
+                         size_t cap)
+{
+    if (!srv->store) {
+        snprintf(err, cap, "no state store: start weir with --checkpoint-interval or --state-store");
+        return 409;
+    }
+    weir_store_read r;
+    int got = weir_store_get(srv->store, WEIR_STORE_SAVEPOINT, id, &r, err, cap);
+    if (got != 0) {
+        if (got == 1)
+            snprintf(err, cap, "no savepoint '%s'", id);
+        weir_store_read_free(&r);
+        return got == 1 ? 404 : 503;
+    }
+    int status = 500;
+    weir_ruleset *rs = NULL;
+    char *dir = path_join(srv->cfg->state_dir, "rules", "");
+    char *staged = path_join(srv->cfg->state_dir, "rules.rollback", "");
+    char *old = path_join(srv->cfg->state_dir, "rules.before-rollback", "");
+    const weir_store_read_part *rules = weir_store_read_part_named(&r, "rules");
+    const weir_store_read_part *meta = weir_store_read_part_named(&r, "meta");
+    if (!dir || !staged || !old) {
+        snprintf(err, cap, "out of memory");
+        goto done;
+    }
+    if (!rules || !meta) {
+        snprintf(err, cap, "savepoint '%s' holds no rule set (made by an older weir): start "
+                           "from it with --from-savepoint instead", id);
+        status = 409;
+        goto done;
+    }
+    /* write the savepoint's rules beside the running ones */
+    remove_rules_dir(staged);
+    if (ensure_dir(srv->cfg->state_dir) < 0 || ensure_dir(staged) < 0) {
+        snprintf(err, cap, "cannot write under %s: %s", srv->cfg->state_dir, strerror(errno));
+        goto done;
+    }
+    const char *p = rules->data, *end = p + rules->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl2 = nl ? memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : NULL;
+        char name[80];
+        size_t nlen = nl ? (size_t)(nl - p) : 0;
+        unsigned long long tlen = nl2 ? strtoull(nl + 1, NULL, 10) : 0;
+        if (!nl2 || nlen == 0 || nlen >= sizeof name || tlen > (size_t)(end - nl2 - 1)) {
+            snprintf(err, cap, "savepoint '%s': its rule set is damaged", id);
+            goto done;
+        }
+        memcpy(name, p, nlen);
+        name[nlen] = '\0';
+        char *path = valid_name(name) ? path_join(staged, name, ".weir") : NULL;
+        FILE *f = path ? fopen(path, "we") : NULL;
+        bool wrote = f && fwrite(nl2 + 1, 1, (size_t)tlen, f) == tlen;
+        if (f && fclose(f) != 0)
+            wrote = false;
+        free(path);
+        if (!wrote) {
+            snprintf(err, cap, "savepoint '%s': cannot restore rule '%s'", id, name);
+            goto done;
+        }
+        p = nl2 + 1 + tlen;
+    }
+    /* swap the directories, compile, and go back if that fails */
+    remove_rules_dir(old);
+    bool had_dir = rename(dir, old) == 0;
+    if (rename(staged, dir) != 0) {
+        if (had_dir)
+            rename(old, dir);
+        snprintf(err, cap, "cannot move the rules into %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    weir_compile_status st;
+    rs = weir_server_compile(srv, NULL, NULL, NULL, NULL, &st);
+    if (rs && !weir_server_rules_fit(srv, rs, err, cap)) {
+        weir_ruleset_free(rs);
+        rs = NULL;
+        status = 409;
+    } else if (!rs) {
+        snprintf(err, cap, "the savepoint's rules do not compile with the rule files as they "
+                           "are now");
+        status = 409;
+    }
+    const void **blobs = NULL;
+    size_t *lens = NULL;
+    char v[32];
+    unsigned shards = 0;
+    const char *sh = strstr(meta->data, "\nshards ");
+    if (sh && sscanf(sh + 8, "%31s", v) == 1)
+        shards = (unsigned)atoi(v);
+    if (rs && (shards == 0 || shards > 4096)) {
+        snprintf(err, cap, "savepoint '%s': bad meta", id);
+        weir_ruleset_free(rs);
+        rs = NULL;
+    }
+    if (rs) {
+        blobs = calloc(shards, sizeof *blobs);
+        lens = calloc(shards, sizeof *lens);
+        for (unsigned i = 0; blobs && lens && i < shards; i++) {
+            char part[32];
+            snprintf(part, sizeof part, "shard-%u", i);
+            const weir_store_read_part *sp = weir_store_read_part_named(&r, part);
+            blobs[i] = sp ? sp->data : NULL;
+            lens[i] = sp ? sp->len : 0;
+        }
+        if (!blobs || !lens ||
+            weir_shard_pool_restore(srv->shards, rs, blobs, lens, shards, rep, err, cap) != 0) {
+            if (!blobs || !lens)
+                snprintf(err, cap, "out of memory");
+            weir_ruleset_free(rs);
+            rs = NULL;
+        }
+    }
+    free(blobs);
+    free(lens);
+    if (!rs) {
+        /* the running rules and state stay */
+        remove_rules_dir(dir);
+        if (had_dir)
+            rename(old, dir);
+        goto done;
+    }
+    remove_rules_dir(old);
+    weir_ruleset_free(srv->rs);
+    srv->rs = rs;
+    if (srv->checkpointer)
+        weir_checkpointer_set_rules(srv->checkpointer, rs);
+    weir_server_rules_changed(srv);
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "rolled_back",
+                   "rules and state rolled back to savepoint %s: %" PRIu64 " keys, %" PRIu64
+                   " held events",
+                   id, rep->keys, rep->held_events);
+    status = 200;
+done:
+    weir_store_read_free(&r);
+    free(dir);
+    free(staged);
+    free(old);
+    return status;
 }

@@ -868,6 +868,35 @@ static mhd_result delete_savepoint(weir_http_api *api, struct MHD_Connection *c,
     return send_json(c, MHD_HTTP_OK, g);
 }
 
+static mhd_result post_rollback(weir_http_api *api, struct MHD_Connection *c)
+{
+    const char *id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "savepoint");
+    char err[512] = "";
+    if (!id || !weir_store_id_valid(WEIR_STORE_SAVEPOINT, id, err, sizeof err))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+                          id ? err : "name the savepoint: POST /rules/rollback?savepoint=ID");
+    weir_restore_report rep;
+    memset(&rep, 0, sizeof rep);
+    int status = weir_server_rollback(api->srv, id, &rep, err, sizeof err);
+    if (status != 200)
+        return send_error(c, (unsigned)status,
+                          status == 404   ? "no_such_savepoint"
+                          : status == 409 ? "conflict"
+                          : status == 503 ? "store_unavailable"
+                                          : "internal",
+                          err);
+    yajl_gen g = weir_json_gen_new();
+    yajl_gen_map_open(g);
+    weir_json_kv_str(g, "savepoint", id);
+    weir_json_str(g, "rolled_back");
+    yajl_gen_bool(g, 1);
+    weir_json_kv_uint(g, "rules", weir_ruleset_rule_count(api->srv->rs));
+    weir_json_kv_uint(g, "keys", rep.keys);
+    weir_json_kv_uint(g, "held_events", rep.held_events);
+    yajl_gen_map_close(g);
+    return send_json(c, MHD_HTTP_OK, g);
+}
+
 /* ---- dispatch ------------------------------------------------------ */
 
 static bool token_ok(weir_http_api *api, struct MHD_Connection *c)
@@ -929,6 +958,8 @@ static mhd_result route(weir_http_api *api, struct MHD_Connection *c, const char
         return get ? get_metrics(api, c) : method_not_allowed(c, "GET");
     if (strcmp(url, "/rules") == 0)
         return get ? get_rules(api, c) : method_not_allowed(c, "GET");
+    if (strcmp(url, "/rules/rollback") == 0)
+        return post ? post_rollback(api, c) : method_not_allowed(c, "POST");
     if (strcmp(url, "/rules/validate") == 0)
         return post ? post_validate(api, c, rq) : method_not_allowed(c, "POST");
     if (strncmp(url, "/rules/", 7) == 0 && url[7] && !strchr(url + 7, '/')) {

@@ -505,6 +505,12 @@ int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t
     return 0;
 }
 
+void weir_server_rules_changed(weir_server *srv)
+{
+    if (realize_sinks(srv, srv->rs) < 0)
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "out of memory for sinks");
+}
+
 static void reload(weir_server *srv)
 {
     weir_log_write(&srv->log, WEIR_LOG_INFO, "reload", "SIGHUP: reloading rules, reopening files");
@@ -672,6 +678,16 @@ static int source_offsets(void *user, void **data, size_t *len)
     return 0;
 }
 
+/* The rules put over HTTP, kept with each checkpoint and savepoint. */
+static int put_rules(void *user, void **data, size_t *len)
+{
+    char *text;
+    if (weir_server_rules_snapshot(user, &text, len) != 0)
+        return -1;
+    *data = text;
+    return 0;
+}
+
 /* A checkpoint is in the store: its offsets may be committed. */
 static void offsets_durable(void *user, const void *offsets, size_t len)
 {
@@ -723,6 +739,7 @@ static int open_state(weir_server *srv)
     srv->restored_offsets = r.offsets; /* for the Kafka source, made next */
     srv->restored_offsets_len = r.offsets_len;
     weir_checkpoint_hooks hooks = {.offsets = source_offsets,
+                                   .rules = put_rules,
                                    .flush = flush_sinks,
                                    .durable = offsets_durable,
                                    .user = srv};

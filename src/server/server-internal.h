@@ -140,6 +140,19 @@ int weir_server_delete_rule(weir_server *srv, const char *name, char *err, size_
 uint64_t weir_server_rule_version(const weir_server *srv, const char *name);
 void weir_server_free_versions(weir_server *srv);
 
+/* The rule set srv->rs was replaced by other means than a swap (a
+ * roll-back): its sinks are made real. */
+void weir_server_rules_changed(weir_server *srv);
+/* The rules put over HTTP, as records "name\nLENGTH\ntext" (what a
+ * checkpoint or savepoint keeps as its part "rules"); malloc'd, NULL and 0
+ * when there are none. 0, or -1 when out of memory. (api_rules.c) */
+int weir_server_rules_snapshot(const weir_server *srv, char **out, size_t *len);
+/* POST /rules/rollback: the rules put over HTTP and the state of every
+ * shard as savepoint id holds them. An HTTP status (200 when done), with
+ * a message in err otherwise; the running rules and state stay then. */
+int weir_server_rollback(weir_server *srv, const char *id, weir_restore_report *rep, char *err,
+                         size_t cap);
+
 /* Savepoints (api_savepoints.c). Create: the barrier now, the store write
  * after; an HTTP status (202 when started) with the id in id_out, or a
  * message in err. Find: the status of a savepoint asked for since start,

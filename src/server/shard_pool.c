@@ -1177,7 +1177,15 @@ int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
         int rc = weir_shard_restore(p->single, rs, blobs[0], lens[0], rep, err, errlen);
         if (rc == 0)
             p->rs = rs;
+        for (size_t i = 0; rc == 0 && i < p->n_splits; i++)
+            p->splits[i].stream = weir_ruleset_topic_stream(rs, p->splits[i].topic);
         return rc;
+    }
+    /* another rule set (a roll-back) routes by its own fields */
+    route_plan plan;
+    if (plan_routes(&plan, rs) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
     wake_cb(-1, 0, p);
     weir_shard_pool_sync(p);
@@ -1194,9 +1202,20 @@ int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
         if (w->cmd_err[0] && rc != 0)
             snprintf(err, errlen, "shard %u: %s", i, w->cmd_err);
     }
-    if (rc == 0)
-        p->rs = rs;
-    return rc;
+    if (rc != 0) {
+        plan_free(&plan);
+        return rc;
+    }
+    plan_free(&p->plan);
+    p->plan = plan;
+    if (rs != p->rs) {
+        free(p->sent_stream);
+        p->sent_stream = new_sent_stream(rs);
+    }
+    p->rs = rs;
+    for (size_t i = 0; i < p->n_splits; i++)
+        p->splits[i].stream = weir_ruleset_topic_stream(rs, p->splits[i].topic);
+    return 0;
 }
 
 void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out)

@@ -26,6 +26,8 @@ typedef struct cut {
     char *meta;
     void *offsets;
     size_t offsets_len;
+    void *rules;
+    size_t rules_len;
     char (*names)[WEIR_STORE_NAME_MAX + 1];
     weir_store_part *parts;
     size_t n_parts;
@@ -77,6 +79,7 @@ static void cut_free(cut *k)
     free(k->lens);
     free(k->meta);
     free(k->offsets);
+    free(k->rules);
     free(k->names);
     free(k->parts);
     free(k);
@@ -116,8 +119,8 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
     k->n_shards = weir_shard_pool_count(c->pool);
     k->blobs = calloc(k->n_shards, sizeof *k->blobs);
     k->lens = calloc(k->n_shards, sizeof *k->lens);
-    k->names = calloc(k->n_shards + 2, sizeof *k->names);
-    k->parts = calloc(k->n_shards + 2, sizeof *k->parts);
+    k->names = calloc(k->n_shards + 3, sizeof *k->names);
+    k->parts = calloc(k->n_shards + 3, sizeof *k->parts);
     if (!k->blobs || !k->lens || !k->names || !k->parts)
         goto fail;
     int64_t t0 = mono_us();
@@ -130,6 +133,8 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
     c->st.last_barrier_seconds = (double)(mono_us() - t0) / 1e6;
     if (c->hooks.flush && c->hooks.flush(c->hooks.user, err, errlen) != 0)
         goto fail;
+    if (c->hooks.rules && c->hooks.rules(c->hooks.user, &k->rules, &k->rules_len) != 0)
+        goto fail;
     if (!(k->meta = make_meta(c, k)))
         goto fail;
     k->parts[k->n_parts++] = (weir_store_part){"meta", k->meta, strlen(k->meta)};
@@ -140,6 +145,8 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
     }
     if (k->offsets_len)
         k->parts[k->n_parts++] = (weir_store_part){"offsets", k->offsets, k->offsets_len};
+    if (c->hooks.rules) /* even empty: "no rules were put" */
+        k->parts[k->n_parts++] = (weir_store_part){"rules", k->rules, k->rules_len};
     return k;
 fail:
     cut_free(k);

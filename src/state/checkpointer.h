@@ -12,6 +12,7 @@
  *   shard-N   shard N's state (weir_shard_snapshot)
  *   offsets   the sources' positions (opaque here; the server's hook
  *             writes and reads them), absent when no source has any
+ *   rules     the rules put over HTTP (the server's hook), for a roll-back
  *
  * Ingestion pauses only while the shards write their state (the barrier);
  * the store writes in the background (Redis on the loop, a directory on a
@@ -50,6 +51,10 @@ typedef struct weir_checkpoint_hooks {
      * restored state will not raise it again). 0, or -1 with a message:
      * the checkpoint fails. May be NULL. */
     int (*flush)(void *user, char *err, size_t errlen);
+    /* The rule set's text to keep with the state (for a roll-back):
+     * malloc'd bytes, or NULL and 0. 0, or -1 when out of memory. May be
+     * NULL. */
+    int (*rules)(void *user, void **data, size_t *len);
     /* A checkpoint holding these offsets is complete in the store. */
     void (*durable)(void *user, const void *offsets, size_t len);
     void *user;
