@@ -744,19 +744,6 @@ static mhd_result delete_rule(weir_http_api *api, struct MHD_Connection *c, cons
 
 /* ---- savepoints ---------------------------------------------------- */
 
-/* The error code of a savepoint or roll-back answer; a 503 says what was
- * unavailable. */
-static const char *state_error_code(int status, const char *unavailable)
-{
-    switch (status) {
-    case 400: return "bad_request";
-    case 404: return "no_such_savepoint";
-    case 409: return "conflict";
-    case 503: return unavailable;
-    default: return "internal";
-    }
-}
-
 static const char *savepoint_state(const struct weir_savepoint_status *sp)
 {
     return sp->state == SAVEPOINT_WRITING    ? "writing"
@@ -770,7 +757,12 @@ static mhd_result post_savepoint(weir_http_api *api, struct MHD_Connection *c)
     char id[WEIR_STORE_NAME_MAX + 1], err[512] = "";
     int status = weir_server_savepoint_create(api->srv, name, id, sizeof id, err, sizeof err);
     if (status != 202)
-        return send_error(c, (unsigned)status, state_error_code(status, "unavailable"), err);
+        return send_error(c, (unsigned)status,
+                          status == 400   ? "bad_request"
+                          : status == 409 ? "conflict"
+                          : status == 503 ? "unavailable"
+                                          : "internal",
+                          err);
     const struct weir_savepoint_status *sp = weir_server_savepoint_find(api->srv, id);
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);
@@ -887,7 +879,11 @@ static mhd_result post_rollback(weir_http_api *api, struct MHD_Connection *c)
     memset(&rep, 0, sizeof rep);
     int status = weir_server_rollback(api->srv, id, &rep, err, sizeof err);
     if (status != 200)
-        return send_error(c, (unsigned)status, state_error_code(status, "store_unavailable"),
+        return send_error(c, (unsigned)status,
+                          status == 404   ? "no_such_savepoint"
+                          : status == 409 ? "conflict"
+                          : status == 503 ? "store_unavailable"
+                                          : "internal",
                           err);
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);
