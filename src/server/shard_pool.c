@@ -118,6 +118,14 @@ struct weir_shard_pool {
     struct event *main_ev;     /* owned */
     struct event *wake_ev;     /* owned: batches the eventfd writes */
     bool wake_scheduled;
+    /* A command (barrier) is waiting for the shards. "Room again" from a
+     * shard is then held back until the next loop turn: the hook resumes
+     * sources, and a line they submitted now could reach a shard that
+     * already wrote its state, past the cut whose offsets the caller reads
+     * after the barrier: counted in the offsets, missing from the state. */
+    bool in_command;
+    bool room_held;
+    struct event *room_ev;     /* owned: delivers a held "room again" */
 };
 
 /* ---- key routing --------------------------------------------------- */
@@ -414,8 +422,14 @@ static void w_room(void *user)
 static void dispatch(weir_shard_pool *p, uint32_t type, const char *r, size_t len)
 {
     if (type == REC_ROOM) {
-        if (p->hooks.on_room)
+        if (p->in_command) {
+            if (!p->room_held) {
+                p->room_held = true;
+                event_active(p->room_ev, EV_TIMEOUT, 0);
+            }
+        } else if (p->hooks.on_room) {
             p->hooks.on_room(p->hooks.user);
+        }
         return;
     }
     if (type == REC_ALERT) {
@@ -480,6 +494,18 @@ static void main_cb(evutil_socket_t fd, short what, void *arg)
     ssize_t r = read(fd, &v, sizeof v);
     (void)r;
     service(arg);
+}
+
+static void room_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_shard_pool *p = arg;
+    if (!p->room_held)
+        return;
+    p->room_held = false;
+    if (p->hooks.on_room)
+        p->hooks.on_room(p->hooks.user);
 }
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -639,6 +665,7 @@ static void *worker_main(void *arg)
  * their output meanwhile. Returns -1 if one reported failure. */
 static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
 {
+    p->in_command = true;
     unsigned seqs[p->n];
     for (unsigned i = 0; i < p->n; i++) {
         worker *w = &p->workers[i];
@@ -673,6 +700,7 @@ static int command_all(weir_shard_pool *p, unsigned cmd, const weir_ruleset *rs)
         }
     }
     service(p);
+    p->in_command = false;
     return rc;
 }
 
@@ -943,9 +971,10 @@ weir_shard_pool *weir_shard_pool_new(struct event_base *main_base, unsigned n,
                      ? event_new(main_base, p->main_fd, EV_READ | EV_PERSIST, main_cb, p)
                      : NULL;
     p->wake_ev = event_new(main_base, -1, 0, wake_cb, p);
+    p->room_ev = event_new(main_base, -1, 0, room_cb, p);
     p->sent_stream = new_sent_stream(rs);
     if (plan_routes(&p->plan, rs) != 0 || !p->workers || !p->main_ev || !p->wake_ev ||
-        !p->sent_stream || event_add(p->main_ev, NULL) < 0) {
+        !p->room_ev || !p->sent_stream || event_add(p->main_ev, NULL) < 0) {
         snprintf(err, err_cap, "out of memory");
         weir_shard_pool_free(p);
         return NULL;
@@ -989,6 +1018,8 @@ void weir_shard_pool_free(weir_shard_pool *p)
         event_free(p->main_ev);
     if (p->wake_ev)
         event_free(p->wake_ev);
+    if (p->room_ev)
+        event_free(p->room_ev);
     if (p->progress_ev)
         event_free(p->progress_ev);
     if (p->main_fd >= 0)
