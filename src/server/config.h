@@ -35,6 +35,9 @@
     X("checkpoint-interval", checkpoint_interval_s, UINT, "0",                             \
       "seconds between checkpoints; 0 turns checkpoints (and restore at start) off")      \
     X("checkpoints-kept", checkpoints_kept, UINT, "3", "checkpoints kept in the store")      \
+    X("checkpoint-in-place", checkpoint_in_place, BOOL, "no",                              \
+      "shards write their state at the checkpoint barrier instead of a forked child "       \
+      "(no extra memory, but ingestion pauses while they write)")                           \
     X("store-timeout", store_timeout_ms, UINT, "5000",                                      \
       "milliseconds the state store gets to answer before a checkpoint counts as failed")  \
     X("from-savepoint", from_savepoint, STR, NULL,                                          \

@@ -79,7 +79,8 @@ bool weir_event_queue_push(weir_event_queue *q, const char *line, size_t len, ui
     uint32_t len32 = (uint32_t)len;
     memcpy(q->buf + pos, &len32, 4);
     memcpy(q->buf + pos + 4, &tag, 4);
-    memcpy(q->buf + pos + HDR, line, len);
+    if (len) /* an empty record may come with no buffer at all */
+        memcpy(q->buf + pos + HDR, line, len);
     atomic_store_explicit(&q->head, head + skip + need, memory_order_release);
     return true;
 }

@@ -746,6 +746,8 @@ static int open_state(weir_server *srv)
     srv->checkpointer = weir_checkpointer_new(srv->base, srv->store, srv->shards, srv->rs,
                                               cfg->checkpoint_interval_s * 1000,
                                               r.next_checkpoint_id, &hooks, &srv->log);
+    if (srv->checkpointer && cfg->checkpoint_in_place)
+        weir_checkpointer_set_fork(srv->checkpointer, false);
     return srv->checkpointer ? 0 : -1;
 }
 

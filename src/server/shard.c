@@ -434,6 +434,11 @@ static int reopen_splits(weir_shard *s, weir_engine *e, const weir_ruleset *rs)
 int weir_shard_snapshot(weir_shard *s, void **out, size_t *len)
 {
     weir_shard_drain(s);
+    return weir_shard_write_state(s, out, len);
+}
+
+int weir_shard_write_state(weir_shard *s, void **out, size_t *len)
+{
     void *snap;
     size_t n;
     if (weir_engine_snapshot(s->engine, &snap, &n) != 0)

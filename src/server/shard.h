@@ -110,6 +110,10 @@ int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_re
 /* Drains, then writes the shard's state (its line counter and its engine's
  * snapshot) into a malloc'd buffer. Returns 0, or -1 when out of memory. */
 int weir_shard_snapshot(weir_shard *s, void **out, size_t *len);
+/* The same without draining: the state as it stands, lines still queued
+ * left out. For a copy of the process made at a barrier (a fork), where
+ * the queue is empty and nothing else may run. */
+int weir_shard_write_state(weir_shard *s, void **out, size_t *len);
 /* Drains into the current engine, then replaces it with one running rs
  * restored from a weir_shard_snapshot. Returns 0, or -1 with a message in
  * err (a bad state, or out of memory): the old engine stays. */

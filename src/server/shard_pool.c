@@ -8,9 +8,10 @@
  *                  weir_shard_kick;
  *   shard → main:  `out`, an event queue of records (alert, dead letter,
  *                  late, room) and a write to the main eventfd;
- *   commands:      finish, swap, state, stop — a sequence number and an
- *                  argument under the worker's mutex, acknowledged through
- *                  `done`;
+ *   commands:      finish, swap, state, stop, park — a sequence number
+ *                  and an argument under the worker's mutex, acknowledged
+ *                  through `done`; a parked shard then waits on `unpark`
+ *                  until the main thread lets it go;
  *   split progress: each shard publishes its splits with its counters
  *                  (under the worker's mutex, every STATS_PERIOD_US); the
  *                  main thread's progress timer sends them on to all.
@@ -33,7 +34,7 @@
 #include "util/grow_bytes.h"
 
 enum { REC_ALERT, REC_DEAD, REC_LATE, REC_ROOM };
-enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STATE, CMD_STOP, CMD_SNAPSHOT, CMD_RESTORE };
+enum { CMD_NONE, CMD_FINISH, CMD_SWAP, CMD_STATE, CMD_STOP, CMD_SNAPSHOT, CMD_RESTORE, CMD_PARK };
 
 /* Bytes of records a shard may have waiting for the main thread. */
 #define OUT_QUEUE_BYTES ((size_t)8 << 20)
@@ -69,6 +70,8 @@ typedef struct worker {
     size_t cmd_blob_len;
     weir_restore_report cmd_rep;
     char cmd_err[256];
+    bool parked;               /* CMD_PARK: waiting on `unpark` */
+    pthread_cond_t unpark;
     weir_engine_stats stats;
     weir_rule_stats *rule_stats;     /* owned; n_rules of them */
     size_t n_rules;
@@ -642,6 +645,22 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
     case CMD_STOP:
         event_base_loopbreak(w->base);
         break;
+    case CMD_PARK:
+        /* everything queued goes through first, as for a snapshot; then
+         * the engine stays as it is until the main thread says so */
+        weir_shard_drain(w->shard);
+        publish_stats(w);
+        pthread_mutex_lock(&w->mu);
+        w->cmd_result = 0;
+        w->done_seq = w->cmd_seq;
+        w->parked = true;
+        pthread_mutex_unlock(&w->mu);
+        notify(w->pool->main_fd);
+        pthread_mutex_lock(&w->mu);
+        while (w->parked)
+            pthread_cond_wait(&w->unpark, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+        return;
     default:
         weir_shard_kick(w->shard);
         return;
@@ -711,6 +730,7 @@ static int worker_init(weir_shard_pool *p, worker *w, const weir_ruleset *rs,
 {
     w->pool = p;
     pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->unpark, NULL);
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->base = event_base_new();
     w->out = weir_event_queue_new(OUT_QUEUE_BYTES);
@@ -751,6 +771,7 @@ static void worker_free(worker *w)
     free(w->rec);
     free(w->cmd_blob);
     pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->unpark);
 }
 
 /* ---- splits, main side --------------------------------------------- */
@@ -1003,6 +1024,8 @@ void weir_shard_pool_free(weir_shard_pool *p)
             worker *w = &p->workers[i];
             if (w->started) {
                 pthread_mutex_lock(&w->mu);
+                w->parked = false;
+                pthread_cond_signal(&w->unpark);
                 w->cmd = CMD_STOP;
                 w->cmd_seq++;
                 pthread_mutex_unlock(&w->mu);
@@ -1187,6 +1210,37 @@ int weir_shard_pool_snapshot(weir_shard_pool *p, void **blobs, size_t *lens)
         return -1;
     }
     return 0;
+}
+
+int weir_shard_pool_park(weir_shard_pool *p)
+{
+    if (p->single) {
+        weir_shard_drain(p->single);
+        return 0;
+    }
+    wake_cb(-1, 0, p);
+    weir_shard_pool_sync(p);
+    if (command_all(p, CMD_PARK, NULL) != 0) {
+        weir_shard_pool_unpark(p);
+        return -1;
+    }
+    return 0;
+}
+
+void weir_shard_pool_unpark(weir_shard_pool *p)
+{
+    for (unsigned i = 0; !p->single && i < p->n; i++) {
+        worker *w = &p->workers[i];
+        pthread_mutex_lock(&w->mu);
+        w->parked = false;
+        pthread_cond_signal(&w->unpark);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+weir_shard *weir_shard_pool_shard(weir_shard_pool *p, unsigned i)
+{
+    return p->single ? p->single : p->workers[i].shard;
 }
 
 int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,

@@ -91,6 +91,16 @@ int weir_shard_pool_swap_rules(weir_shard_pool *p, const weir_ruleset *rs,
  * the blobs are malloc'd, the caller frees them. Returns 0, or -1 (out of
  * memory; nothing to free). */
 int weir_shard_pool_snapshot(weir_shard_pool *p, void **blobs, size_t *lens);
+/* The same barrier, but the shards then stay stopped, their engines as
+ * they were at the cut, until weir_shard_pool_unpark: meanwhile the
+ * caller may read them (weir_shard_pool_shard), for instance fork a copy
+ * of the process that writes them while the shards go on. Returns 0, or
+ * -1 (nothing is parked). */
+int weir_shard_pool_park(weir_shard_pool *p);
+void weir_shard_pool_unpark(weir_shard_pool *p);
+/* Shard i (below weir_shard_pool_count): for a parked pool only. */
+weir_shard *weir_shard_pool_shard(weir_shard_pool *p, unsigned i);
+
 /* Every shard replaces its engine with one running rs restored from its
  * blob (n must be the shard count: keys are spread over shards by hash).
  * Returns 0, or -1 with a message in err. */

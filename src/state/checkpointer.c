@@ -10,6 +10,7 @@
 #include "server/log.h"
 #include "server/shard_pool.h"
 #include "state/checkpointer.h"
+#include "state/snapshot_fork.h"
 
 #define META_FORMAT 1
 /* Backoff after a failed checkpoint: 1 s, doubling, at most the interval. */
@@ -36,6 +37,8 @@ typedef struct cut {
     weir_checkpoint_done_cb done;
     void *done_user;
     struct cut *next;          /* cuts the store has not reported yet */
+    weir_snapshot_fork *fork;  /* owned: the child writing the states */
+    struct cut *next_fork;     /* cuts whose states are being written */
 } cut;
 
 struct weir_checkpointer {
@@ -50,7 +53,9 @@ struct weir_checkpointer {
     struct event *timer;
     uint64_t retry_ms;         /* 0: not retrying */
     bool checkpoint_in_flight;
+    bool fork;                 /* states written by a forked child */
     cut *pending;              /* owned: reported or abandoned at free */
+    cut *forking;              /* owned: waiting for their states */
     weir_checkpoint_stats st;
 };
 
@@ -106,9 +111,7 @@ static char *make_meta(const weir_checkpointer *c, const cut *k)
     return m;
 }
 
-/* The barrier: every shard's state and the sources' positions, now. */
-static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id, char *err,
-                     size_t errlen)
+static cut *cut_new(weir_checkpointer *c, weir_store_kind kind, const char *id)
 {
     cut *k = calloc(1, sizeof *k);
     if (!k)
@@ -121,22 +124,35 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
     k->lens = calloc(k->n_shards, sizeof *k->lens);
     k->names = calloc(k->n_shards + 3, sizeof *k->names);
     k->parts = calloc(k->n_shards + 3, sizeof *k->parts);
-    if (!k->blobs || !k->lens || !k->names || !k->parts)
-        goto fail;
-    int64_t t0 = mono_us();
-    k->started_us = t0;
+    if (!k->blobs || !k->lens || !k->names || !k->parts) {
+        cut_free(k);
+        return NULL;
+    }
+    k->started_us = mono_us();
+    return k;
+}
+
+/* At the cut, the shards stopped: the sources' positions, the sinks'
+ * flush, and what describes the state (the rules now: a swap may come
+ * before the states are written). */
+static int at_cut(weir_checkpointer *c, cut *k, char *err, size_t errlen)
+{
     snprintf(err, errlen, "out of memory");
-    if (weir_shard_pool_snapshot(c->pool, k->blobs, k->lens) != 0)
-        goto fail;
     if (c->hooks.offsets && c->hooks.offsets(c->hooks.user, &k->offsets, &k->offsets_len) != 0)
-        goto fail;
-    c->st.last_barrier_seconds = (double)(mono_us() - t0) / 1e6;
+        return -1;
+    c->st.last_barrier_seconds = (double)(mono_us() - k->started_us) / 1e6;
     if (c->hooks.flush && c->hooks.flush(c->hooks.user, err, errlen) != 0)
-        goto fail;
+        return -1;
     if (c->hooks.rules && c->hooks.rules(c->hooks.user, &k->rules, &k->rules_len) != 0)
-        goto fail;
+        return -1;
     if (!(k->meta = make_meta(c, k)))
-        goto fail;
+        return -1;
+    return 0;
+}
+
+/* The parts, once the shards' states are in k->blobs. */
+static void assemble(weir_checkpointer *c, cut *k)
+{
     k->parts[k->n_parts++] = (weir_store_part){"meta", k->meta, strlen(k->meta)};
     for (unsigned i = 0; i < k->n_shards; i++) {
         snprintf(k->names[i], sizeof k->names[i], "shard-%u", i);
@@ -147,10 +163,24 @@ static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
         k->parts[k->n_parts++] = (weir_store_part){"offsets", k->offsets, k->offsets_len};
     if (c->hooks.rules) /* even empty: "no rules were put" */
         k->parts[k->n_parts++] = (weir_store_part){"rules", k->rules, k->rules_len};
+}
+
+/* The barrier, written in this process: every shard's state and the
+ * sources' positions, now. */
+static cut *take_cut(weir_checkpointer *c, weir_store_kind kind, const char *id, char *err,
+                     size_t errlen)
+{
+    cut *k = cut_new(c, kind, id);
+    snprintf(err, errlen, "out of memory");
+    if (!k)
+        return NULL;
+    if (weir_shard_pool_snapshot(c->pool, k->blobs, k->lens) != 0 ||
+        at_cut(c, k, err, errlen) != 0) {
+        cut_free(k);
+        return NULL;
+    }
+    assemble(c, k);
     return k;
-fail:
-    cut_free(k);
-    return NULL;
 }
 
 static void unlink_pending(weir_checkpointer *c, cut *k)
@@ -246,6 +276,85 @@ static int start_put(weir_checkpointer *c, cut *k, char *err, size_t errlen)
     return 0;
 }
 
+static void unlink_forking(weir_checkpointer *c, cut *k)
+{
+    for (cut **p = &c->forking; *p; p = &(*p)->next_fork)
+        if (*p == k) {
+            *p = k->next_fork;
+            return;
+        }
+}
+
+static int fork_at_cut(void *user, char *err, size_t errlen)
+{
+    cut *k = user;
+    return at_cut(k->owner, k, err, errlen);
+}
+
+/* The child wrote the shards' states (or failed): on to the store. */
+static void fork_done(void *user, void **blobs, const size_t *lens, unsigned n,
+                      const char *error)
+{
+    cut *k = user;
+    weir_checkpointer *c = k->owner;
+    k->fork = NULL; /* it frees itself after this call */
+    unlink_forking(c, k);
+    char err[256];
+    if (!error && n != k->n_shards) {
+        for (unsigned i = 0; i < n; i++)
+            free(blobs[i]);
+        error = "the state writer wrote another shard count";
+    }
+    if (!error) {
+        for (unsigned i = 0; i < n; i++) {
+            k->blobs[i] = blobs[i];
+            k->lens[i] = lens[i];
+        }
+        assemble(c, k);
+        if (start_put(c, k, err, sizeof err) == 0)
+            return;
+        error = err;
+    }
+    put_done(k, -1, error); /* counts the failure, reports, frees */
+}
+
+/* Takes a cut and hands it to the store: written here at the barrier, or
+ * by a forked child after it (the default), the result coming later. */
+static int begin_cut(weir_checkpointer *c, weir_store_kind kind, const char *id,
+                     weir_checkpoint_done_cb done, void *user, char *err, size_t errlen)
+{
+    cut *k;
+    if (!c->fork) {
+        if (!(k = take_cut(c, kind, id, err, errlen)))
+            return -1;
+        k->done = done;
+        k->done_user = user;
+        if (start_put(c, k, err, errlen) != 0) {
+            cut_free(k);
+            return -1;
+        }
+        return 0;
+    }
+    if (!(k = cut_new(c, kind, id))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    k->done = done;
+    k->done_user = user;
+    k->fork = weir_snapshot_fork_start(c->base, c->pool, fork_at_cut, fork_done, k, err, errlen);
+    if (!k->fork) {
+        cut_free(k);
+        return -1;
+    }
+    /* the shards stopped for the cut and the fork */
+    c->st.last_barrier_seconds = (double)(mono_us() - k->started_us) / 1e6;
+    k->next_fork = c->forking;
+    c->forking = k;
+    if (kind == WEIR_STORE_CHECKPOINT)
+        c->checkpoint_in_flight = true;
+    return 0;
+}
+
 int weir_checkpointer_checkpoint_now(weir_checkpointer *c, weir_checkpoint_done_cb done,
                                      void *user)
 {
@@ -254,8 +363,7 @@ int weir_checkpointer_checkpoint_now(weir_checkpointer *c, weir_checkpoint_done_
     char id[32];
     snprintf(id, sizeof id, "%" PRIu64, c->next_id);
     char err[256];
-    cut *k = take_cut(c, WEIR_STORE_CHECKPOINT, id, err, sizeof err);
-    if (!k) {
+    if (begin_cut(c, WEIR_STORE_CHECKPOINT, id, done, user, err, sizeof err) != 0) {
         c->st.failed++;
         c->st.consecutive_failures++;
         snprintf(c->st.last_error, sizeof c->st.last_error, "%s", err);
@@ -264,14 +372,6 @@ int weir_checkpointer_checkpoint_now(weir_checkpointer *c, weir_checkpoint_done_
         return -1;
     }
     c->next_id++;
-    k->done = done;
-    k->done_user = user;
-    if (start_put(c, k, err, sizeof err) != 0) {
-        weir_log_write(c->log, WEIR_LOG_ERROR, "checkpoint_failed", "checkpoint %s: %s", id,
-                       err);
-        cut_free(k);
-        return -1;
-    }
     return 0;
 }
 
@@ -298,16 +398,7 @@ int weir_checkpointer_savepoint(weir_checkpointer *c, const char *id, char *id_o
         return -1;
     }
     snprintf(id_out, id_cap, "%s", id);
-    cut *k = take_cut(c, WEIR_STORE_SAVEPOINT, id, err, errlen);
-    if (!k)
-        return -1;
-    k->done = done;
-    k->done_user = user;
-    if (start_put(c, k, err, errlen) != 0) {
-        cut_free(k);
-        return -1;
-    }
-    return 0;
+    return begin_cut(c, WEIR_STORE_SAVEPOINT, id, done, user, err, errlen);
 }
 
 weir_checkpointer *weir_checkpointer_new(struct event_base *base, weir_store *store,
@@ -328,6 +419,7 @@ weir_checkpointer *weir_checkpointer_new(struct event_base *base, weir_store *st
     if (hooks)
         c->hooks = *hooks;
     c->log = log;
+    c->fork = true;
     c->timer = evtimer_new(base, timer_cb, c);
     if (!c->timer) {
         free(c);
@@ -344,6 +436,12 @@ void weir_checkpointer_free(weir_checkpointer *c)
     if (c->timer)
         event_free(c->timer);
     c->timer = NULL;
+    while (c->forking) { /* their children are killed; nothing to report */
+        cut *k = c->forking;
+        c->forking = k->next_fork;
+        weir_snapshot_fork_cancel(k->fork);
+        cut_free(k);
+    }
     /* the store reports what it still holds when it is freed, which the
      * caller does after this: the cuts must outlive that, so they are
      * only detached from their owner here */
@@ -356,6 +454,8 @@ void weir_checkpointer_set_rules(weir_checkpointer *c, const weir_ruleset *rs)
 {
     c->rs = rs;
 }
+
+void weir_checkpointer_set_fork(weir_checkpointer *c, bool fork) { c->fork = fork; }
 
 void weir_checkpointer_get_stats(const weir_checkpointer *c, weir_checkpoint_stats *out)
 {

@@ -14,8 +14,11 @@
  *             writes and reads them), absent when no source has any
  *   rules     the rules put over HTTP (the server's hook), for a roll-back
  *
- * Ingestion pauses only while the shards write their state (the barrier);
- * the store writes in the background (Redis on the loop, a directory on a
+ * Ingestion pauses only for the barrier: by default the shards stop, the
+ * sources' positions are read and the process forks; a child writes the
+ * shards' states from its copy-on-write image while they go on
+ * (state/snapshot_fork.h). Without the fork the shards write their states
+ * at the barrier. The store writes in the background (Redis on the loop, a directory on a
  * worker thread). Only when the store says the checkpoint is complete are
  * its offsets handed to the `durable` hook (which commits them to Kafka):
  * a restart then restores that checkpoint and resumes the sources from
@@ -87,6 +90,10 @@ weir_checkpointer *weir_checkpointer_new(struct event_base *base, weir_store *st
 void weir_checkpointer_free(weir_checkpointer *c);
 /* The rule set the next checkpoints describe (after a swap). */
 void weir_checkpointer_set_rules(weir_checkpointer *c, const weir_ruleset *rs);
+/* Whether a forked child writes the shards' states (the default: the
+ * barrier then lasts a fork, not the writing; state/snapshot_fork.h) or
+ * the shards write them at the barrier. */
+void weir_checkpointer_set_fork(weir_checkpointer *c, bool fork);
 
 /* A checkpoint now (the final one at shutdown): barrier, then the store
  * write. done(user, ok, error) runs once it is durable or failed (maybe

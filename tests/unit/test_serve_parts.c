@@ -473,3 +473,175 @@ Test(shard_pool, lines_resumed_during_a_snapshot_wait_for_the_next_turn)
     event_base_free(base);
     weir_ruleset_free(rs);
 }
+
+/* ---- states written by a forked child */
+
+#include <signal.h>
+
+#include "state/snapshot_fork.h"
+
+typedef struct fork_result {
+    bool called;
+    void *blobs[4];
+    size_t lens[4];
+    unsigned n;
+    char error[256];
+    int cuts;
+} fork_result;
+
+static void fork_done_cb(void *user, void **blobs, const size_t *lens, unsigned n,
+                         const char *error)
+{
+    fork_result *r = user;
+    r->called = true;
+    r->n = n;
+    snprintf(r->error, sizeof r->error, "%s", error ? error : "");
+    for (unsigned i = 0; i < n && i < 4; i++) {
+        r->blobs[i] = blobs[i];
+        r->lens[i] = lens[i];
+    }
+}
+
+static int count_cut(void *user, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    ((fork_result *)user)->cuts++;
+    return 0;
+}
+
+static int refuse_cut(void *user, char *err, size_t errlen)
+{
+    (void)user;
+    snprintf(err, errlen, "no offsets today");
+    return -1;
+}
+
+static weir_shard_pool *payments_pool(struct event_base *base, unsigned shards,
+                                      weir_ruleset **rs, int cards)
+{
+    const char *rules =
+        "stream payments event time ts { card string, amount decimal, ts time }\n"
+        "rule probe_big on payments by card\n"
+        "  match p where amount < 2 then b where amount > 500 within 1h emit { card }\n";
+    cr_assert_eq(weir_ruleset_compile_text("t.weir", rules, strlen(rules), NULL, rs),
+                 WEIR_COMPILE_OK);
+    static const weir_shard_hooks hooks = {0};
+    weir_engine_options eopt = {0};
+    char err[256];
+    weir_shard_pool *p =
+        weir_shard_pool_new(base, shards, *rs, &eopt, 1 << 20, &hooks, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char line[128];
+    for (int i = 0; i < cards; i++) {
+        int len = snprintf(line, sizeof line,
+                           "{\"card\":\"c%d\",\"amount\":1,\"ts\":\"2026-01-05T10:%02d:00Z\"}", i,
+                           i % 60);
+        if (i % 1000 == 999)
+            weir_shard_pool_sync(p);
+        cr_assert(weir_shard_pool_submit(p, line, (size_t)len, 0, WEIR_SHARD_NO_SPLIT));
+    }
+    return p;
+}
+
+Test(snapshot_fork, the_child_writes_what_the_shards_would_at_the_barrier)
+{
+    for (unsigned shards = 1; shards <= 2; shards++) {
+        struct event_base *base = event_base_new();
+        weir_ruleset *rs = NULL;
+        weir_shard_pool *p = payments_pool(base, shards, &rs, 500);
+        fork_result r = {0};
+        char err[256];
+        weir_snapshot_fork *f =
+            weir_snapshot_fork_start(base, p, count_cut, fork_done_cb, &r, err, sizeof err);
+        cr_assert_not_null(f, "%s", err);
+        cr_assert_eq(r.cuts, 1);
+        while (!r.called)
+            event_base_loop(base, EVLOOP_ONCE);
+        cr_assert_str_eq(r.error, "");
+        cr_assert_eq(r.n, shards);
+        /* nothing came in since: the shards now write the same bytes */
+        void *blobs[2];
+        size_t lens[2];
+        cr_assert_eq(weir_shard_pool_snapshot(p, blobs, lens), 0);
+        for (unsigned i = 0; i < shards; i++) {
+            cr_assert_eq(r.lens[i], lens[i], "shard %u", i);
+            cr_assert(memcmp(r.blobs[i], blobs[i], lens[i]) == 0, "shard %u", i);
+            free(blobs[i]);
+            free(r.blobs[i]);
+        }
+        weir_shard_pool_free(p);
+        weir_ruleset_free(rs);
+        event_base_free(base);
+    }
+}
+
+Test(snapshot_fork, the_shards_go_on_while_the_child_writes_the_cut)
+{
+    struct event_base *base = event_base_new();
+    weir_ruleset *rs = NULL;
+    weir_shard_pool *p = payments_pool(base, 2, &rs, 500);
+    void *before[2];
+    size_t before_len[2];
+    cr_assert_eq(weir_shard_pool_snapshot(p, before, before_len), 0);
+    fork_result r = {0};
+    char err[256];
+    cr_assert_not_null(
+        weir_snapshot_fork_start(base, p, count_cut, fork_done_cb, &r, err, sizeof err));
+    /* more events at once, before the child is done: not in its states */
+    const char *big = "{\"card\":\"c7\",\"amount\":900,\"ts\":\"2026-01-05T10:30:00Z\"}";
+    cr_assert(weir_shard_pool_submit(p, big, strlen(big), 0, WEIR_SHARD_NO_SPLIT));
+    weir_shard_pool_sync(p);
+    while (!r.called)
+        event_base_loop(base, EVLOOP_ONCE);
+    cr_assert_str_eq(r.error, "");
+    for (unsigned i = 0; i < 2; i++) {
+        cr_assert_eq(r.lens[i], before_len[i]);
+        cr_assert(memcmp(r.blobs[i], before[i], before_len[i]) == 0);
+        free(before[i]);
+        free(r.blobs[i]);
+    }
+    weir_shard_pool_free(p);
+    weir_ruleset_free(rs);
+    event_base_free(base);
+}
+
+Test(snapshot_fork, a_failed_cut_or_a_dead_child_is_reported_and_the_shards_go_on)
+{
+    struct event_base *base = event_base_new();
+    weir_ruleset *rs = NULL;
+    /* states of some MB: more than the pipe holds, so the child is still
+     * writing when it is killed (the loop has not read a byte yet) */
+    weir_shard_pool *p = payments_pool(base, 2, &rs, 40000);
+    fork_result r = {0};
+    char err[256] = "";
+    cr_assert_null(
+        weir_snapshot_fork_start(base, p, refuse_cut, fork_done_cb, &r, err, sizeof err));
+    cr_assert_str_eq(err, "no offsets today");
+    cr_assert_not(r.called);
+    /* unparked: they still take lines */
+    const char *line = "{\"card\":\"z\",\"amount\":1,\"ts\":\"2026-01-05T10:30:00Z\"}";
+    cr_assert(weir_shard_pool_submit(p, line, strlen(line), 0, WEIR_SHARD_NO_SPLIT));
+    weir_shard_pool_sync(p);
+    /* a child that dies: stopped before it can write a byte */
+    weir_snapshot_fork *f =
+        weir_snapshot_fork_start(base, p, count_cut, fork_done_cb, &r, err, sizeof err);
+    cr_assert_not_null(f, "%s", err);
+    (void)f;
+    /* the child's pid is private: kill every child of ours with SIGKILL
+     * through the process group would hit us too, so find it in /proc */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+    FILE *kids = fopen(path, "r");
+    cr_assert_not_null(kids);
+    int child = 0;
+    cr_assert_eq(fscanf(kids, "%d", &child), 1);
+    fclose(kids);
+    kill(child, SIGKILL);
+    while (!r.called)
+        event_base_loop(base, EVLOOP_ONCE);
+    cr_assert(strstr(r.error, "the state writer died of signal 9"), "%s", r.error);
+    weir_shard_pool_free(p);
+    weir_ruleset_free(rs);
+    event_base_free(base);
+}
