@@ -297,6 +297,18 @@ typedef struct weir_restore_report {
 int weir_engine_restore(weir_engine *e, const void *data, size_t len,
                         weir_restore_report *rep, char *err, size_t errlen);
 
+/* The same outcome as a snapshot of `old` restored into e, without the
+ * bytes: e (new, nothing pushed yet) takes old's state over by moving it,
+ * a few hash inserts per key instead of writing and reading every state.
+ * Rules of the same name and fingerprint keep their keys' state (e keeps
+ * the rule set their runtimes were built from alive); others start empty,
+ * and the states of old rules that e lacks are freed. Only when both rule
+ * sets declare their streams alike (same order, fields and time): 1 when
+ * they do not, nothing touched (use a snapshot). 0 done: old is left
+ * without state, to be freed. -1 out of memory: some keys' state is lost
+ * and both engines must be freed. rep may be NULL. */
+int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep);
+
 #ifdef __cplusplus
 }
 #endif

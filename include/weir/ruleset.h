@@ -50,8 +50,12 @@ weir_compile_status weir_ruleset_compile_text(const char *name, const char *text
                                               const weir_compile_options *opt,
                                               weir_ruleset **out);
 
-/* Frees the rule set and everything it owns. Accepts NULL. */
+/* Frees the rule set and everything it owns. Accepts NULL. With other
+ * owners (weir_ruleset_retain), only drops one ownership. */
 void weir_ruleset_free(weir_ruleset *rs);
+/* One more owner: each weir_ruleset_free drops one; the last frees. Safe
+ * across threads. Returns rs. */
+weir_ruleset *weir_ruleset_retain(const weir_ruleset *rs);
 
 size_t weir_ruleset_rule_count(const weir_ruleset *rs);
 /* Name of rule i (0 <= i < count), valid while the ruleset lives. */

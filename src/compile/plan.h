@@ -9,6 +9,7 @@
 #ifndef WEIR_COMPILE_PLAN_H
 #define WEIR_COMPILE_PLAN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "compile/expr.h"
@@ -64,6 +65,9 @@ struct weir_ruleset {
     weir_rule_plan *rules; /* owned array, one per rule, in declaration order */
     size_t n_rules;
     struct weir_list_files *lists; /* owned: sets of `from file` lists */
+    /* Owners besides the first (weir_ruleset_retain): an engine that took
+     * over another engine's rule runtimes keeps their rule set alive. */
+    atomic_uint extra_refs;
 };
 
 #endif

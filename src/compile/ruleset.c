@@ -63,10 +63,21 @@ static void rule_plan_free(weir_rule_plan *plan)
     weir_keep_plan_free(plan->keep);
 }
 
+weir_ruleset *weir_ruleset_retain(const weir_ruleset *rs)
+{
+    weir_ruleset *w = (weir_ruleset *)rs; /* the count is not the rules */
+    atomic_fetch_add(&w->extra_refs, 1);
+    return w;
+}
+
 void weir_ruleset_free(weir_ruleset *rs)
 {
     if (!rs)
         return;
+    unsigned refs = atomic_load(&rs->extra_refs);
+    while (refs > 0)
+        if (atomic_compare_exchange_weak(&rs->extra_refs, &refs, refs - 1))
+            return; /* another owner still has it */
     for (size_t i = 0; i < rs->n_rules; i++)
         rule_plan_free(&rs->rules[i]);
     free(rs->rules);

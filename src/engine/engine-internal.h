@@ -28,6 +28,12 @@ typedef struct engine_rule {
     uint32_t *key_field;      /* per stream: the key field, or WEIR_NO_FIELD
                                  when the rule does not read the stream */
     void *runtime;            /* weir_pattern_runtime / weir_window_runtime */
+    /* The plan the runtime and its key states were built from, and the
+     * rule set holding it: `plan` itself, unless the runtime was taken
+     * over from an engine of an earlier rule set with the same rule
+     * (weir_engine_adopt), whose plan is the same compiled rule. */
+    const weir_rule_plan *run_plan;
+    const weir_ruleset *run_rs;
     /* Pattern rules with several inputs: a bare field name in `emit` was
      * compiled to the field's index in the first input's stream; for an
      * event of stream s, remap[s][i] is where first-input field i sits in
@@ -131,6 +137,10 @@ struct weir_engine {
     unsigned default_stream; /* the decoder's default stream (options'
                                 default_stream), or WEIR_DECODE_STREAM_UNKNOWN */
     engine_splits splits;
+    /* Rule sets that taken-over runtimes still read (weir_engine_adopt);
+     * one ownership each, dropped when the engine is freed. */
+    const weir_ruleset **retained;
+    size_t n_retained;
     int64_t released;     /* every event with ts <= released was fed */
     weir_engine_stats stats;
     /* per-call scratch */

@@ -161,6 +161,8 @@ static int init_rule(weir_engine *e, engine_rule *r, size_t index)
     const weir_rule_plan *plan = &e->rs->rules[index];
     const ast_rule *ast = plan->ast;
     r->plan = plan;
+    r->run_plan = plan;
+    r->run_rs = e->rs;
     r->index = index;
     r->severity = ast->severity == AST_SEVERITY_DEFAULT ? "medium"
                                                          : weir_ast_severity_text(ast->severity);
@@ -338,6 +340,10 @@ void weir_engine_free(weir_engine *e)
     weir_timers_clear(&e->timers);
     if (e->gen)
         yajl_gen_free(e->gen);
+    /* last: the runtimes and key states freed above read these plans */
+    for (size_t i = 0; i < e->n_retained; i++)
+        weir_ruleset_free((weir_ruleset *)e->retained[i]);
+    free(e->retained);
     free(e);
 }
 

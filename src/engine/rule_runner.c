@@ -124,7 +124,7 @@ static keep_key *keep_key_new(engine_rule *r)
         free(k);
         return NULL;
     }
-    weir_key_memory_init(&k->memory, r->plan->keep);
+    weir_key_memory_init(&k->memory, r->run_plan->keep);
     return k;
 }
 
@@ -329,7 +329,7 @@ void *weir_rule_key_load(engine_rule *r, snap_in *in)
         keep_key *k = malloc(sizeof *k);
         if (!k)
             return NULL;
-        weir_key_memory_init(&k->memory, r->plan->keep);
+        weir_key_memory_init(&k->memory, r->run_plan->keep);
         if (!(k->nfa = weir_pattern_key_load(r->runtime, in))) {
             free(k);
             return NULL;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/file_sink.h"
@@ -486,16 +487,20 @@ int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t
         return -1;
     }
     weir_restore_report rep;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (weir_shard_pool_swap_rules(srv->shards, rs, &rep) < 0) {
         snprintf(why, cap, "out of memory");
         weir_ruleset_free(rs);
         return -1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_swapped",
                    "rules swapped: %zu kept their state (%" PRIu64 " keys, %" PRIu64
-                   " held events), %zu start empty, %zu dropped",
+                   " held events), %zu start empty, %zu dropped; ingestion paused %.1f ms",
                    rep.rules_restored, rep.keys, rep.held_events, rep.rules_fresh,
-                   rep.rules_dropped);
+                   rep.rules_dropped,
+                   (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     weir_ruleset_free(srv->rs);
     srv->rs = rs;
     if (srv->checkpointer)

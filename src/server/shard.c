@@ -503,7 +503,41 @@ int weir_shard_restore(weir_shard *s, const weir_ruleset *rs, const void *data, 
     return 0;
 }
 
+static int swap_by_snapshot(weir_shard *s, const weir_ruleset *rs, weir_restore_report *rep);
+
 int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_report *rep)
+{
+    weir_shard_drain(s);
+    /* the state moves over when the streams are declared as before (a few
+     * hash inserts per key); else it goes through a snapshot */
+    weir_engine *e = make_engine(s, rs);
+    if (!e)
+        return -1;
+    int adopted = weir_engine_adopt(e, s->engine, rep);
+    if (adopted == 0 && reopen_splits(s, e, rs) == 0) {
+        weir_engine_free(s->engine);
+        s->engine = e;
+        return 0;
+    }
+    weir_engine_free(e);
+    if (adopted != 1) {
+        /* out of memory half-way: neither engine holds the whole state any
+         * more. Run the new rules from nothing rather than a broken engine;
+         * the caller hears of the failure */
+        weir_engine *fresh = make_engine(s, rs);
+        if (fresh && reopen_splits(s, fresh, rs) == 0) {
+            weir_engine_free(s->engine);
+            s->engine = fresh;
+        } else {
+            weir_engine_free(fresh);
+        }
+        return -1;
+    }
+    return swap_by_snapshot(s, rs, rep);
+}
+
+/* The swap through bytes: for rule sets whose streams differ. */
+static int swap_by_snapshot(weir_shard *s, const weir_ruleset *rs, weir_restore_report *rep)
 {
     void *snap;
     size_t len;

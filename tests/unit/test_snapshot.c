@@ -663,3 +663,157 @@ Test(snapshot, reads_the_format_1_fixture)
     free(rules);
     weir_ruleset_free(rs);
 }
+
+/* ------------------------------------------------------------ adopt
+ *
+ * weir_engine_adopt moves an engine's state into a new one instead of
+ * writing and reading it: the outcome must be the one a snapshot gives,
+ * alert for alert. Each take-over here goes to a rule set compiled afresh,
+ * and the previous one is freed at once: the moved runtimes must keep
+ * what they read alive (ASan checks that no one reads freed plans). */
+
+typedef weir_ruleset *(*compile_fn)(const void *arg);
+
+static weir_ruleset *compile_text_arg(const void *arg) { return compile_text(arg); }
+static weir_ruleset *compile_path_arg(const void *arg) { return compile_path(arg); }
+
+/* e's state taken over by a new engine for rs; e is freed. */
+static weir_engine *adopt_into(weir_engine *e, const weir_ruleset *rs, lines *out,
+                               weir_restore_report *rep)
+{
+    weir_engine *fresh = new_engine(rs, out);
+    cr_assert_eq(weir_engine_adopt(fresh, e, rep), 0);
+    weir_engine_free(e);
+    return fresh;
+}
+
+/* As run(), with a take-over by a newly compiled rule set before every
+ * event whose index is a multiple of `every`. */
+static lines run_adopting(compile_fn compile, const void *arg, const lines *in, size_t every)
+{
+    lines out = {0};
+    weir_ruleset *rs = compile(arg);
+    weir_engine *e = new_engine(rs, &out);
+    for (size_t i = 0; i < in->n; i++) {
+        if (i % every == 0) {
+            weir_ruleset *next = compile(arg);
+            e = adopt_into(e, next, &out, NULL);
+            weir_ruleset_free(rs);
+            rs = next;
+        }
+        weir_engine_push(e, in->v[i], strlen(in->v[i]), i + 1);
+    }
+    weir_engine_finish(e);
+    weir_engine_free(e);
+    weir_ruleset_free(rs);
+    return out;
+}
+
+Test(adopt, stateful_rules_taken_over_often_give_the_same_alerts)
+{
+    weir_ruleset *rs = compile_text(STATEFUL_RULES);
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        lines in = random_events(seed, 3000);
+        lines want = run(rs, &in, 0);
+        static const size_t every[] = {3, 50, 101};
+        for (size_t k = 0; k < sizeof every / sizeof *every; k++) {
+            lines got = run_adopting(compile_text_arg, STATEFUL_RULES, &in, every[k]);
+            char what[64];
+            snprintf(what, sizeof what, "seed %u, taken over every %zu", seed, every[k]);
+            assert_same(&want, &got, what);
+            lines_free(&got);
+        }
+        lines_free(&want);
+        lines_free(&in);
+    }
+    weir_ruleset_free(rs);
+}
+
+Test(adopt, fraud_library_taken_over_every_100_events_gives_the_same_alerts)
+{
+    char *rules = src_path("rules/fraud");
+    weir_ruleset *rs = compile_path(rules);
+    lines in = read_lines("contrib/sample/events.jsonl");
+    lines want = run(rs, &in, 0);
+    lines got = run_adopting(compile_path_arg, rules, &in, 100);
+    assert_same(&want, &got, "taken over every 100");
+    lines_free(&want);
+    lines_free(&got);
+    lines_free(&in);
+    weir_ruleset_free(rs);
+    free(rules);
+}
+
+Test(adopt, a_swap_by_adopt_is_the_swap_by_snapshot)
+{
+    weir_ruleset *before = compile_text(STATEFUL_RULES);
+    char *text = changed_rules();
+    lines in = random_events(5, 3000);
+    size_t cut = in.n / 2;
+    lines by_snapshot = {0}, by_adopt = {0};
+    weir_restore_report rep_snapshot, rep_adopt;
+    for (int way = 0; way < 2; way++) {
+        lines *out = way ? &by_adopt : &by_snapshot;
+        weir_ruleset *after = compile_text(text);
+        weir_engine *e = new_engine(before, out);
+        for (size_t i = 0; i < cut; i++)
+            weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+        e = way ? adopt_into(e, after, out, &rep_adopt)
+                : save_restore(e, after, out, &rep_snapshot);
+        for (size_t i = cut; i < in.n; i++)
+            weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+        weir_engine_finish(e);
+        weir_engine_free(e);
+        weir_ruleset_free(after);
+    }
+    cr_assert_eq(rep_adopt.rules_restored, rep_snapshot.rules_restored);
+    cr_assert_eq(rep_adopt.rules_fresh, 1, "sessions changed: it starts empty");
+    cr_assert_eq(rep_adopt.rules_dropped, 2, "sessions (old) and counts");
+    cr_assert_eq(rep_adopt.keys, rep_snapshot.keys);
+    cr_assert_eq(rep_adopt.held_events, rep_snapshot.held_events);
+    cr_assert_gt(by_snapshot.n, 100);
+    assert_same(&by_snapshot, &by_adopt, "adopt against snapshot");
+    lines_free(&by_snapshot);
+    lines_free(&by_adopt);
+    lines_free(&in);
+    free(text);
+    weir_ruleset_free(before);
+}
+
+Test(adopt, a_changed_stream_is_refused_and_nothing_is_touched)
+{
+    weir_ruleset *rs = compile_text(STATEFUL_RULES);
+    /* one more field in the stream: states hold events laid out the old way */
+    char *text = strdup(STATEFUL_RULES);
+    char *ts = strstr(text, ", ts time }");
+    cr_assert_not_null(ts);
+    size_t len = strlen(text);
+    char *wider = malloc(len + 32);
+    memcpy(wider, text, (size_t)(ts - text));
+    strcpy(wider + (ts - text), ", extra int");
+    strcat(wider, ts);
+    weir_ruleset *other = compile_text(wider);
+    lines in = random_events(2, 2000);
+    lines want = run(rs, &in, 0);
+    lines got = {0};
+    weir_engine *e = new_engine(rs, &got);
+    size_t half = in.n / 2;
+    for (size_t i = 0; i < half; i++)
+        weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+    weir_engine *fresh = new_engine(other, &got);
+    weir_restore_report rep;
+    cr_assert_eq(weir_engine_adopt(fresh, e, &rep), 1);
+    weir_engine_free(fresh);
+    for (size_t i = half; i < in.n; i++)
+        weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+    weir_engine_finish(e);
+    weir_engine_free(e);
+    assert_same(&want, &got, "the old engine after a refused take-over");
+    lines_free(&want);
+    lines_free(&got);
+    lines_free(&in);
+    free(wider);
+    free(text);
+    weir_ruleset_free(other);
+    weir_ruleset_free(rs);
+}

@@ -1,0 +1,299 @@
+/* engine_adopt.c — a rule swap without a snapshot: a new engine takes over
+ * an old one's state by moving it (weir_engine_adopt, weir/engine.h).
+ *
+ * Swapping rules through a snapshot writes every key's state and reads it
+ * back: seconds for a million live keys, all of it with ingestion stopped.
+ * When the streams are declared exactly as before, nothing needs
+ * rewriting. A rule of the same name and fingerprint is the same compiled
+ * rule, so the new engine takes the old rule's runtime (with its pools and
+ * the plan it was built from, whose rule set it keeps alive) and each key's
+ * state pointer as they are; only the key tables, blocks and timers are
+ * rebuilt, a few hash inserts per key. States of rules that changed or
+ * went are freed. The result is the state a snapshot and restore would
+ * give, timers in the same firing order, so alerts come out the same.
+ *
+ * Anything else (a stream changed) is refused with 1, and the caller goes
+ * the snapshot way, which maps fields by name. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine-internal.h"
+
+/* Whether the two rule sets declare their streams alike: same order,
+ * names, fields (names, types, places) and time. Held events and every
+ * event kept in a state are arrays laid out by these. */
+static bool same_streams(const weir_engine *a, const weir_engine *b)
+{
+    if (a->n_streams != b->n_streams)
+        return false;
+    for (size_t s = 0; s < a->n_streams; s++) {
+        const ast_stream *x = a->streams[s].ast, *y = b->streams[s].ast;
+        if (strcmp(x->name.name, y->name.name) != 0 || x->n_fields != y->n_fields ||
+            x->event_time != y->event_time || x->lateness_ms != y->lateness_ms ||
+            a->streams[s].processing_time != b->streams[s].processing_time ||
+            (x->time_field_ref ? (int64_t)x->time_field_ref->index : -1) !=
+                (y->time_field_ref ? (int64_t)y->time_field_ref->index : -1))
+            return false;
+        const ast_field *f = x->fields, *g = y->fields;
+        for (; f && g; f = f->next, g = g->next)
+            if (f->index != g->index || f->type != g->type ||
+                strcmp(f->name.name, g->name.name) != 0)
+                return false;
+        if (f || g)
+            return false;
+    }
+    return true;
+}
+
+/* e's rule of the same name and fingerprint as old's rule i, or -1. */
+static int64_t same_rule(const weir_engine *e, const weir_engine *old, size_t i)
+{
+    const char *name = old->rules[i].plan->ast->name.name;
+    uint64_t fp = weir_ruleset_rule_fingerprint(old->rs, i);
+    for (size_t k = 0; k < e->n_rules; k++)
+        if (strcmp(e->rules[k].plan->ast->name.name, name) == 0 &&
+            weir_ruleset_rule_fingerprint(e->rs, k) == fp)
+            return (int64_t)k;
+    return -1;
+}
+
+static int64_t map_of_type(const weir_engine *e, weir_type t)
+{
+    for (size_t i = 0; i < e->n_maps; i++)
+        if (e->maps[i].keys.key_type == t)
+            return (int64_t)i;
+    return -1;
+}
+
+/* Keeps rs alive for e (once). */
+static int retain(weir_engine *e, const weir_ruleset *rs)
+{
+    if (rs == e->rs)
+        return 0;
+    for (size_t i = 0; i < e->n_retained; i++)
+        if (e->retained[i] == rs)
+            return 0;
+    const weir_ruleset **grown = realloc(e->retained, (e->n_retained + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    e->retained = grown;
+    e->retained[e->n_retained++] = weir_ruleset_retain(rs);
+    return 0;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+    const weir_timer_bucket *x = *(const weir_timer_bucket *const *)a;
+    const weir_timer_bucket *y = *(const weir_timer_bucket *const *)b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+typedef struct adopt_ctx {
+    weir_engine *e, *old;
+    int64_t *rule_of;     /* per old rule: e's rule, or -1 */
+    int64_t *map_of;      /* per old map: e's map of its key type, or -1 */
+    uint32_t **slot_of;   /* per old map and slot: e's slot, or UINT32_MAX */
+    bool **armed;         /* per e map and slot: got a timer at its deadline */
+} adopt_ctx;
+
+static void ctx_free(adopt_ctx *c)
+{
+    for (size_t i = 0; c->slot_of && i < c->old->n_maps; i++)
+        free(c->slot_of[i]);
+    for (size_t i = 0; c->armed && i < c->e->n_maps; i++)
+        free(c->armed[i]);
+    free(c->slot_of);
+    free(c->armed);
+    free(c->map_of);
+    free(c->rule_of);
+}
+
+/* The runtimes of unchanged rules, with the counters that go with them. */
+static int move_rules(adopt_ctx *c, weir_restore_report *rep)
+{
+    weir_engine *e = c->e, *old = c->old;
+    for (size_t i = 0; i < old->n_rules; i++) {
+        c->rule_of[i] = same_rule(e, old, i);
+        if (c->rule_of[i] < 0) {
+            rep->rules_dropped++;
+            continue;
+        }
+        engine_rule *to = &e->rules[c->rule_of[i]], *from = &old->rules[i];
+        if (retain(e, from->run_rs) != 0)
+            return -1;
+        /* swapped, not just moved: the old engine frees the new rule's
+         * unused runtime and spare with itself */
+        void *rt = to->runtime, *spare = to->spare;
+        const weir_rule_plan *plan = to->run_plan;
+        const weir_ruleset *rs = to->run_rs;
+        to->runtime = from->runtime;
+        to->spare = from->spare;
+        to->run_plan = from->run_plan;
+        to->run_rs = from->run_rs;
+        from->runtime = rt;
+        from->spare = spare;
+        from->run_plan = plan;
+        from->run_rs = rs;
+        to->alerts = from->alerts;
+        to->n_throttled = from->n_throttled;
+        to->events = from->events;
+        rep->rules_restored++;
+    }
+    rep->rules_fresh = e->n_rules - rep->rules_restored;
+    return 0;
+}
+
+/* Every key's states of unchanged rules into a block of e's map for its
+ * key type; the others' states freed with their old runtimes. */
+static int move_keys(adopt_ctx *c, weir_restore_report *rep)
+{
+    weir_engine *e = c->e, *old = c->old;
+    for (size_t mi = 0; mi < old->n_maps; mi++) {
+        engine_map *m = &old->maps[mi];
+        c->map_of[mi] = map_of_type(e, m->keys.key_type);
+        c->slot_of[mi] = malloc((m->keys.n_slots ? m->keys.n_slots : 1) * sizeof **c->slot_of);
+        if (!c->slot_of[mi])
+            return -1;
+        for (size_t k = 0; k < m->keys.n_slots; k++) {
+            weir_key_entry *from = &m->keys.slots[k];
+            c->slot_of[mi][k] = UINT32_MAX;
+            if (!from->live)
+                continue;
+            key_block *b = from->state;
+            weir_key_entry *to = NULL;
+            for (uint32_t i = 0; i < m->n_rules; i++) {
+                int64_t ri = c->rule_of[m->rules[i]];
+                if (ri < 0) {
+                    if (b->states[i]) {
+                        engine_rule *gone = &old->rules[m->rules[i]];
+                        weir_rule_key_free(gone, b->states[i]);
+                        b->states[i] = NULL;
+                    }
+                    continue;
+                }
+                if (!b->states[i] && b->last_alert[i] == INT64_MIN)
+                    continue;
+                engine_rule *r = &e->rules[ri];
+                if (!to) {
+                    engine_map *em = &e->maps[c->map_of[mi]];
+                    to = weir_engine_key_entry(e, em, &from->key,
+                                               weir_key_hash(m->keys.key_type, &from->key));
+                    if (!to)
+                        return -1;
+                    to->timer_at = from->timer_at;
+                    c->slot_of[mi][k] = (uint32_t)(to - em->keys.slots);
+                    rep->keys++;
+                }
+                key_block *nb = to->state;
+                nb->last_alert[r->pos] = b->last_alert[i];
+                if (b->states[i]) {
+                    nb->states[r->pos] = b->states[i];
+                    b->states[i] = NULL;
+                    r->states++;
+                    size_t partials = weir_rule_partials(r, nb->states[r->pos]);
+                    r->partials += partials;
+                    e->stats.partial_matches += partials;
+                }
+            }
+        }
+    }
+    if (e->stats.partial_matches > e->stats.peak_partial_matches)
+        e->stats.peak_partial_matches = e->stats.partial_matches;
+    return 0;
+}
+
+/* The old timers of moved keys, in firing order (every one of a live key,
+ * as a snapshot keeps them); then keys with no timer at their deadline
+ * settle, which arms them. */
+static int move_timers(adopt_ctx *c)
+{
+    weir_engine *e = c->e, *old = c->old;
+    const weir_timers *t = &old->timers;
+    const weir_timer_bucket **live = malloc((t->n_heap ? t->n_heap : 1) * sizeof *live);
+    if (!live)
+        return -1;
+    for (size_t i = 0; i < t->n_heap; i++)
+        live[i] = &t->buckets[t->heap[i]];
+    qsort(live, t->n_heap, sizeof *live, cmp_bucket);
+    int rc = -1;
+    for (size_t i = 0; i < t->n_heap; i++) {
+        const weir_timer_bucket *bk = live[i];
+        for (size_t k = bk->head; k < bk->n; k++) {
+            const weir_timer_ref *ref = &bk->items[k];
+            if (!weir_key_map_slot(&old->maps[ref->map].keys, ref->slot, ref->generation))
+                continue;
+            uint32_t slot = c->slot_of[ref->map][ref->slot];
+            if (slot == UINT32_MAX)
+                continue;
+            uint32_t emi = (uint32_t)c->map_of[ref->map];
+            weir_key_entry *entry = &e->maps[emi].keys.slots[slot];
+            weir_timer nt = {.at = bk->at, .map = emi, .slot = slot,
+                             .generation = entry->generation};
+            if (weir_timers_push(&e->timers, nt) != 0)
+                goto done;
+            if (bk->at == entry->timer_at)
+                c->armed[emi][slot] = true;
+        }
+    }
+    for (size_t mi = 0; mi < e->n_maps; mi++) {
+        weir_key_map *km = &e->maps[mi].keys;
+        for (size_t k = 0; k < km->n_slots; k++) {
+            if (!km->slots[k].live || c->armed[mi][k])
+                continue;
+            km->slots[k].timer_at = INT64_MAX;
+            if (weir_engine_settle_key(e, (uint32_t)mi, &km->slots[k], e->released) != 0)
+                goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(live);
+    return rc;
+}
+
+int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep)
+{
+    weir_restore_report local;
+    if (!rep)
+        rep = &local;
+    memset(rep, 0, sizeof *rep);
+    if (e->stats.events || e->stats.keys || weir_held_queue_size(e->held) ||
+        !same_streams(e, old))
+        return 1;
+    adopt_ctx c = {.e = e, .old = old};
+    c.rule_of = calloc(old->n_rules ? old->n_rules : 1, sizeof *c.rule_of);
+    c.map_of = calloc(old->n_maps ? old->n_maps : 1, sizeof *c.map_of);
+    c.slot_of = calloc(old->n_maps ? old->n_maps : 1, sizeof *c.slot_of);
+    c.armed = calloc(e->n_maps ? e->n_maps : 1, sizeof *c.armed);
+    int rc = -1;
+    if (!c.rule_of || !c.map_of || !c.slot_of || !c.armed)
+        goto done;
+    /* progress and counters as they were */
+    for (size_t s = 0; s < e->n_streams; s++) {
+        e->streams[s].seen = old->streams[s].seen;
+        e->streams[s].max_ts = old->streams[s].max_ts;
+        e->streams[s].events = old->streams[s].events;
+    }
+    e->released = old->released;
+    e->stats = old->stats;
+    e->stats.keys = 0;
+    e->stats.partial_matches = 0;
+    if (move_rules(&c, rep) != 0 || move_keys(&c, rep) != 0)
+        goto done;
+    for (size_t mi = 0; mi < e->n_maps; mi++)
+        if (!(c.armed[mi] = calloc(e->maps[mi].keys.n_slots ? e->maps[mi].keys.n_slots : 1,
+                                   sizeof **c.armed)))
+            goto done;
+    if (move_timers(&c) != 0)
+        goto done;
+    /* the events waiting for the watermark, as they are: same layouts */
+    weir_held_queue *held = e->held;
+    e->held = old->held;
+    old->held = held;
+    rep->held_events = weir_held_queue_size(e->held);
+    e->stats.held_events = rep->held_events;
+    rc = 0;
+done:
+    ctx_free(&c);
+    return rc;
+}
