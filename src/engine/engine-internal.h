@@ -161,6 +161,8 @@ struct weir_engine {
 weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_value *key,
                                       uint64_t hash);
 int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now);
+/* An empty block for a map of n_rules rules (one allocation: free()). */
+key_block *weir_engine_new_block(uint32_t n_rules);
 
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);

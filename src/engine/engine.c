@@ -349,7 +349,7 @@ void weir_engine_free(weir_engine *e)
 
 /* ------------------------------------------------------------ keys */
 
-static key_block *new_block(uint32_t n_rules)
+key_block *weir_engine_new_block(uint32_t n_rules)
 {
     key_block *b = calloc(1, sizeof *b + n_rules * (sizeof(void *) + sizeof(int64_t)));
     if (!b)
@@ -428,7 +428,7 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
     if (!entry)
         return NULL;
     if (!entry->state) {
-        entry->state = new_block(m->n_rules);
+        entry->state = weir_engine_new_block(m->n_rules);
         if (!entry->state) {
             weir_key_map_remove(&m->keys, entry);
             return NULL;

@@ -137,6 +137,10 @@ static int move_rules(adopt_ctx *c, weir_restore_report *rep)
         to->alerts = from->alerts;
         to->n_throttled = from->n_throttled;
         to->events = from->events;
+        /* every key's state of it moves: the totals are the old ones */
+        to->states = from->states;
+        to->partials = from->partials;
+        e->stats.partial_matches += from->partials;
         rep->rules_restored++;
     }
     rep->rules_fresh = e->n_rules - rep->rules_restored;
@@ -186,19 +190,83 @@ static int move_keys(adopt_ctx *c, weir_restore_report *rep)
                 }
                 key_block *nb = to->state;
                 nb->last_alert[r->pos] = b->last_alert[i];
-                if (b->states[i]) {
-                    nb->states[r->pos] = b->states[i];
-                    b->states[i] = NULL;
-                    r->states++;
-                    size_t partials = weir_rule_partials(r, nb->states[r->pos]);
-                    r->partials += partials;
-                    e->stats.partial_matches += partials;
-                }
+                nb->states[r->pos] = b->states[i];
+                b->states[i] = NULL;
             }
         }
     }
-    if (e->stats.partial_matches > e->stats.peak_partial_matches)
-        e->stats.peak_partial_matches = e->stats.partial_matches;
+    return 0;
+}
+
+/* Whether e has, at each index of old's maps, a map of the same key type:
+ * then old's maps can move whole (move_maps_whole). */
+static bool maps_line_up(const weir_engine *e, const weir_engine *old)
+{
+    if (e->n_maps < old->n_maps)
+        return false;
+    for (size_t mi = 0; mi < old->n_maps; mi++)
+        if (e->maps[mi].keys.key_type != old->maps[mi].keys.key_type)
+            return false;
+    return true;
+}
+
+/* The fast way: each key table moves as it is, entries in their slots
+ * with their generations, so the timers move as they are too. A key's
+ * block is rebuilt only when the map's rules sit in other places now (a
+ * rule added, changed or removed); with the same places it is kept. */
+static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
+{
+    weir_engine *e = c->e, *old = c->old;
+    for (size_t mi = 0; mi < old->n_maps; mi++) {
+        engine_map *om = &old->maps[mi], *em = &e->maps[mi];
+        bool same_places = om->n_rules == em->n_rules;
+        for (uint32_t i = 0; same_places && i < om->n_rules; i++) {
+            int64_t ri = c->rule_of[om->rules[i]];
+            same_places = ri >= 0 && e->rules[ri].pos == i;
+        }
+        weir_key_map_clear(&em->keys);
+        em->keys = om->keys;
+        weir_key_map_init(&om->keys, em->keys.key_type);
+        weir_key_map *km = &em->keys;
+        for (size_t k = 0; !same_places && k < km->n_slots; k++) {
+            weir_key_entry *entry = &km->slots[k];
+            if (!entry->live)
+                continue;
+            key_block *b = entry->state;
+            key_block *nb = weir_engine_new_block(em->n_rules);
+            if (!nb)
+                return -1;
+            bool empty = true;
+            for (uint32_t i = 0; i < om->n_rules; i++) {
+                int64_t ri = c->rule_of[om->rules[i]];
+                if (ri < 0) {
+                    if (b->states[i])
+                        weir_rule_key_free(&old->rules[om->rules[i]], b->states[i]);
+                    continue;
+                }
+                uint32_t pos = e->rules[ri].pos;
+                nb->states[pos] = b->states[i];
+                nb->last_alert[pos] = b->last_alert[i];
+                empty &= !b->states[i] && b->last_alert[i] == INT64_MIN;
+            }
+            free(b);
+            if (empty) { /* only gone rules had something: the key goes */
+                free(nb);
+                weir_key_map_remove(km, entry);
+            } else {
+                entry->state = nb;
+            }
+        }
+        e->stats.keys += km->live;
+        rep->keys += km->live;
+    }
+    if (e->stats.keys > e->stats.peak_keys)
+        e->stats.peak_keys = e->stats.keys;
+    /* every timer still refers to its key's slot and generation; those of
+     * keys that went are stale, and skipped when they come due */
+    weir_timers moved = old->timers;
+    old->timers = e->timers;
+    e->timers = moved;
     return 0;
 }
 
@@ -278,7 +346,14 @@ int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep
     e->stats = old->stats;
     e->stats.keys = 0;
     e->stats.partial_matches = 0;
-    if (move_rules(&c, rep) != 0 || move_keys(&c, rep) != 0)
+    if (move_rules(&c, rep) != 0)
+        goto done;
+    if (maps_line_up(e, old)) {
+        if (move_maps_whole(&c, rep) != 0)
+            goto done;
+        goto held;
+    }
+    if (move_keys(&c, rep) != 0)
         goto done;
     for (size_t mi = 0; mi < e->n_maps; mi++)
         if (!(c.armed[mi] = calloc(e->maps[mi].keys.n_slots ? e->maps[mi].keys.n_slots : 1,
@@ -286,6 +361,7 @@ int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep
             goto done;
     if (move_timers(&c) != 0)
         goto done;
+held:;
     /* the events waiting for the watermark, as they are: same layouts */
     weir_held_queue *held = e->held;
     e->held = old->held;
