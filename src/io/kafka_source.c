@@ -26,6 +26,7 @@
 /* An assigned partition. */
 typedef struct ksplit {
     char *topic;       /* owned */
+    uint32_t topic_index; /* in the subscription's list */
     int32_t partition;
     uint32_t id;
     int64_t next;      /* offset after the last message handed on; -1: none */
@@ -63,7 +64,15 @@ struct weir_kafka_source {
                                     the position its messages reached (which is
                                     what the state holds) */
     size_t n_starts;
+    char **topics;               /* owned: the subscription, in its order */
+    size_t n_topics;
 };
+
+uint64_t weir_kafka_seq(uint32_t topic_index, int32_t partition, int64_t offset)
+{
+    return (uint64_t)(topic_index & 0xffu) << 56 | (uint64_t)((uint32_t)partition & 0xffffu) << 40 |
+           ((uint64_t)(offset + 1) & (((uint64_t)1 << 40) - 1));
+}
 
 static void split_open(weir_kafka_source *s, const char *topic, int32_t partition)
 {
@@ -80,6 +89,10 @@ static void split_open(weir_kafka_source *s, const char *topic, int32_t partitio
         return;
     ksplit *k = &s->splits[s->n_splits++];
     k->topic = t;
+    k->topic_index = 0;
+    for (size_t i = 0; i < s->n_topics; i++)
+        if (strcmp(s->topics[i], topic) == 0)
+            k->topic_index = (uint32_t)i;
     k->partition = partition;
     k->id = s->next_id++;
     /* where it resumes: a checkpoint taken before its first message must
@@ -221,7 +234,10 @@ static bool offer(weir_kafka_source *s, rd_kafka_message_t *m)
     uint32_t split = at == SIZE_MAX ? WEIR_KAFKA_NO_SPLIT : s->splits[at].id;
     if (len > s->max_line) {
         s->ops.too_long(s->user, p, len < 256 ? len : 256);
-    } else if (!s->ops.submit(s->user, split, p, len)) {
+    } else if (!s->ops.submit(s->user, split,
+                              weir_kafka_seq(at == SIZE_MAX ? 0 : s->splits[at].topic_index,
+                                             m->partition, m->offset),
+                              p, len)) {
         return false;
     }
     if (at != SIZE_MAX)
@@ -420,8 +436,12 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         n += *p == ',';
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(n + 1);
     char *save = NULL;
-    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+    s->topics = calloc((size_t)n + 1, sizeof *s->topics);
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
         rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
+        if (s->topics && (s->topics[s->n_topics] = strdup(t)))
+            s->n_topics++;
+    }
     rd_kafka_resp_err_t e = subs->cnt ? rd_kafka_subscribe(s->rk, subs)
                                       : RD_KAFKA_RESP_ERR__INVALID_ARG;
     rd_kafka_topic_partition_list_destroy(subs);
@@ -460,6 +480,9 @@ void weir_kafka_source_free(weir_kafka_source *s)
     for (size_t i = 0; i < s->n_splits; i++)
         free(s->splits[i].topic);
     free(s->splits);
+    for (size_t i = 0; i < s->n_topics; i++)
+        free(s->topics[i]);
+    free(s->topics);
     free(s);
 }
 

@@ -39,8 +39,9 @@ typedef struct weir_kafka_source weir_kafka_source;
 #define WEIR_KAFKA_NO_SPLIT UINT32_MAX
 
 typedef struct weir_kafka_source_ops {
-    /* one message's bytes, from split `split`; false: refused (paused) */
-    bool (*submit)(void *user, uint32_t split, const char *line, size_t len);
+    /* one message's bytes, from split `split`, at position `seq`
+     * (weir_kafka_seq); false: refused (paused) */
+    bool (*submit)(void *user, uint32_t split, uint64_t seq, const char *line, size_t len);
     void (*too_long)(void *user, const char *head, size_t len);
     /* partition `partition` of `topic` was assigned as split `split` */
     void (*split_open)(void *user, uint32_t split, const char *topic, int32_t partition);
@@ -53,6 +54,16 @@ typedef struct weir_kafka_source_options {
     const char *start_offsets;  /* a restored checkpoint's positions, or NULL */
     size_t start_len;
 } weir_kafka_source_options;
+
+/* A message's place in the subscription, as the engine's sequence number
+ * of its event: the topic's index in the comma-separated list (8 bits),
+ * the partition (16 bits), the offset plus one (40 bits). Alert ids are
+ * made of these, so they depend on what was consumed, not on how the
+ * partitions' messages happened to interleave: a replay after a restart,
+ * or another process taking a partition over, raises the same ids. For
+ * partition 0 of the first topic it is the message's line number in the
+ * partition, as `weir run` numbers the lines of a file. */
+uint64_t weir_kafka_seq(uint32_t topic_index, int32_t partition, int64_t offset);
 
 /* topics: comma-separated; conf_path: librdkafka properties applied over
  * weir's (kafka_conf.h), or NULL; opt may be NULL. NULL with a message in

@@ -61,6 +61,13 @@ size_t weir_event_queue_used(const weir_event_queue *q)
 
 bool weir_event_queue_push(weir_event_queue *q, const char *line, size_t len, uint32_t tag)
 {
+    return weir_event_queue_push_parts(q, NULL, 0, line, len, tag);
+}
+
+bool weir_event_queue_push_parts(weir_event_queue *q, const void *head_bytes, size_t head_len,
+                                 const char *line, size_t line_len, uint32_t tag)
+{
+    size_t len = head_len + line_len;
     if (len > weir_event_queue_max_line(q))
         return false;
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
@@ -79,8 +86,10 @@ bool weir_event_queue_push(weir_event_queue *q, const char *line, size_t len, ui
     uint32_t len32 = (uint32_t)len;
     memcpy(q->buf + pos, &len32, 4);
     memcpy(q->buf + pos + 4, &tag, 4);
-    if (len) /* an empty record may come with no buffer at all */
-        memcpy(q->buf + pos + HDR, line, len);
+    if (head_len)
+        memcpy(q->buf + pos + HDR, head_bytes, head_len);
+    if (line_len) /* an empty record may come with no buffer at all */
+        memcpy(q->buf + pos + HDR + head_len, line, line_len);
     atomic_store_explicit(&q->head, head + skip + need, memory_order_release);
     return true;
 }

@@ -27,6 +27,10 @@ size_t weir_event_queue_max_line(const weir_event_queue *q);
 
 /* Producer side: copies the line in. false when there is no room now. */
 bool weir_event_queue_push(weir_event_queue *q, const char *line, size_t len, uint32_t tag);
+/* The same with `head` (head_len bytes) put before the line, as one
+ * record of head_len + len bytes. */
+bool weir_event_queue_push_parts(weir_event_queue *q, const void *head, size_t head_len,
+                                 const char *line, size_t len, uint32_t tag);
 
 /* Consumer side: the oldest line, valid until weir_event_queue_pop. false
  * when empty. */

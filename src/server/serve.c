@@ -329,14 +329,14 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
     dead_letter(srv, source, &r);
 }
 
-static bool submit(weir_server *srv, uint32_t source, uint32_t split, const char *line,
-                   size_t len)
+static bool submit(weir_server *srv, uint32_t source, uint32_t split, uint64_t seq,
+                   const char *line, size_t len)
 {
     if (len > srv->cfg->max_line || len > weir_shard_pool_max_line(srv->shards)) {
         weir_server_too_long(srv, source, line, len < 256 ? len : 256);
         return true;
     }
-    if (!weir_shard_pool_submit(srv->shards, line, len, source, split))
+    if (!weir_shard_pool_submit_seq(srv->shards, line, len, source, split, seq))
         return false;
     srv->sources[source].lines++;
     return true;
@@ -344,7 +344,7 @@ static bool submit(weir_server *srv, uint32_t source, uint32_t split, const char
 
 bool weir_server_submit(weir_server *srv, uint32_t source, const char *line, size_t len)
 {
-    return submit(srv, source, WEIR_SHARD_NO_SPLIT, line, len);
+    return submit(srv, source, WEIR_SHARD_NO_SPLIT, 0, line, len);
 }
 
 /* ---- sources -------------------------------------------------------- */
@@ -371,10 +371,10 @@ static void tcp_client(void *user, const char *peer, bool connected, const char 
     }
 }
 
-static bool kafka_submit(void *user, uint32_t split, const char *line, size_t len)
+static bool kafka_submit(void *user, uint32_t split, uint64_t seq, const char *line, size_t len)
 {
     return submit(user, WEIR_SRC_KAFKA,
-                  split < WEIR_SHARD_MAX_SPLITS ? split : WEIR_SHARD_NO_SPLIT, line, len);
+                  split < WEIR_SHARD_MAX_SPLITS ? split : WEIR_SHARD_NO_SPLIT, seq, line, len);
 }
 
 static void kafka_split_open(void *user, uint32_t split, const char *topic, int32_t partition)

@@ -26,7 +26,8 @@
 
 #define TAG_CONTROL 0x80000000u
 #define TAG_SOURCE(tag) ((tag) & 0xffu)
-#define TAG_SPLIT(tag) ((((tag) & ~TAG_CONTROL) >> 8) - 1) /* UINT32_MAX: none */
+#define TAG_SEQ 0x40000000u /* the record starts with the event's 8-byte seq */
+#define TAG_SPLIT(tag) ((((tag) & ~(TAG_CONTROL | TAG_SEQ)) >> 8) - 1) /* UINT32_MAX: none */
 
 enum { CTL_OPEN, CTL_CLOSE, CTL_PROGRESS, CTL_STREAM };
 #define CTL_HEAD 13 /* kind, split, time */
@@ -242,9 +243,15 @@ static void drain_batch(weir_shard *s, size_t max)
         } else {
             s->current_tag = TAG_SOURCE(tag);
             uint32_t split = TAG_SPLIT(tag);
+            uint64_t seq = ++s->line_no;
+            if (tag & TAG_SEQ) {
+                memcpy(&seq, line, 8);
+                line += 8;
+                len -= 8;
+            }
             /* out of memory on one event: it is counted by the engine as an
              * event; nothing better to do than move on */
-            (void)weir_engine_push_split_padded(s->engine, line, len, ++s->line_no,
+            (void)weir_engine_push_split_padded(s->engine, line, len, seq,
                                                 split == UINT32_MAX ? WEIR_NO_SPLIT : split);
         }
         weir_event_queue_pop(s->queue);
@@ -333,9 +340,10 @@ void weir_shard_free(weir_shard *s)
     free(s);
 }
 
-static bool push_line(weir_shard *s, const char *line, size_t len, uint32_t tag)
+static bool push_line(weir_shard *s, const char *line, size_t len, uint32_t tag, uint64_t seq)
 {
-    if (!weir_event_queue_push(s->queue, line, len, tag))
+    if (seq ? !weir_event_queue_push_parts(s->queue, &seq, 8, line, len, tag | TAG_SEQ)
+            : !weir_event_queue_push(s->queue, line, len, tag))
         return false;
     s->enqueued++;
     return true;
@@ -344,21 +352,27 @@ static bool push_line(weir_shard *s, const char *line, size_t len, uint32_t tag)
 bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag,
                         uint32_t split)
 {
+    return weir_shard_enqueue_seq(s, line, len, tag, split, 0);
+}
+
+bool weir_shard_enqueue_seq(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                            uint32_t split, uint64_t seq)
+{
     tag = TAG_SOURCE(tag);
     if (split < WEIR_SHARD_MAX_SPLITS)
         tag |= (split + 1) << 8;
     /* control records queued earlier go first */
     bool flushed = weir_shard_flush(s);
-    if (flushed && push_line(s, line, len, tag))
+    if (flushed && push_line(s, line, len, tag, seq))
         return true;
-    if (len > weir_event_queue_max_line(s->queue))
+    if (len > weir_shard_max_line(s))
         return false;
     atomic_store(&s->refused, true);
     /* The consumer may have made room and looked at `refused` just before
      * it was set; trying once more closes that window: if this fails too,
      * the queue is over half full, so the consumer will pop again and see
      * the flag. */
-    return weir_shard_flush(s) && push_line(s, line, len, tag);
+    return weir_shard_flush(s) && push_line(s, line, len, tag, seq);
 }
 
 void weir_shard_kick(weir_shard *s)
@@ -370,7 +384,13 @@ void weir_shard_kick(weir_shard *s)
 bool weir_shard_submit(weir_shard *s, const char *line, size_t len, uint32_t tag,
                        uint32_t split)
 {
-    if (!weir_shard_enqueue(s, line, len, tag, split))
+    return weir_shard_submit_seq(s, line, len, tag, split, 0);
+}
+
+bool weir_shard_submit_seq(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                           uint32_t split, uint64_t seq)
+{
+    if (!weir_shard_enqueue_seq(s, line, len, tag, split, seq))
         return false;
     weir_shard_kick(s);
     return true;
@@ -381,7 +401,8 @@ uint64_t weir_shard_processed(const weir_shard *s)
     return atomic_load_explicit(&s->processed, memory_order_acquire);
 }
 
-size_t weir_shard_max_line(const weir_shard *s) { return weir_event_queue_max_line(s->queue); }
+/* 8 bytes less than the queue takes: room for a sequence number */
+size_t weir_shard_max_line(const weir_shard *s) { return weir_event_queue_max_line(s->queue) - 8; }
 
 void weir_shard_drain(weir_shard *s)
 {

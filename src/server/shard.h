@@ -51,7 +51,7 @@ void weir_shard_free(weir_shard *s);
 /* No split: a line from TCP, HTTP or a file. */
 #define WEIR_SHARD_NO_SPLIT UINT32_MAX
 /* Split ids are below this (they share the queue's tag with the source). */
-#define WEIR_SHARD_MAX_SPLITS ((uint32_t)1 << 23)
+#define WEIR_SHARD_MAX_SPLITS ((uint32_t)1 << 22)
 
 /* Queues one line from `split` (WEIR_SHARD_NO_SPLIT: none; tag: the
  * source, below 256, handed back to on_rejected). false when the queue is
@@ -67,6 +67,13 @@ size_t weir_shard_max_line(const weir_shard *s);
  * shard's own thread) schedules the drain. */
 bool weir_shard_enqueue(weir_shard *s, const char *line, size_t len, uint32_t tag,
                         uint32_t split);
+/* The same for a line whose event has its own sequence number (seq > 0:
+ * a Kafka message's, weir_kafka_seq), which the engine then uses instead
+ * of the shard's count of lines: what alert ids are made of. */
+bool weir_shard_enqueue_seq(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                            uint32_t split, uint64_t seq);
+bool weir_shard_submit_seq(weir_shard *s, const char *line, size_t len, uint32_t tag,
+                           uint32_t split, uint64_t seq);
 void weir_shard_kick(weir_shard *s);
 /* Records taken off the queue so far, lines and control records (any
  * thread). */

@@ -1062,10 +1062,16 @@ unsigned weir_shard_pool_count(const weir_shard_pool *p) { return p->n; }
 bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag,
                             uint32_t split)
 {
+    return weir_shard_pool_submit_seq(p, line, len, tag, split, 0);
+}
+
+bool weir_shard_pool_submit_seq(weir_shard_pool *p, const char *line, size_t len, uint32_t tag,
+                                uint32_t split, uint64_t seq)
+{
     if (p->single)
-        return weir_shard_submit(p->single, line, len, tag, split);
+        return weir_shard_submit_seq(p->single, line, len, tag, split, seq);
     worker *w = &p->workers[route(p, line, len, split)];
-    if (!weir_shard_enqueue(w->shard, line, len, tag, split))
+    if (!weir_shard_enqueue_seq(w->shard, line, len, tag, split, seq))
         return false;
     want_wake(p, w);
     return true;

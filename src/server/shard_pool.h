@@ -64,6 +64,10 @@ unsigned weir_shard_pool_count(const weir_shard_pool *p);
  * shard; false when that shard's queue is full. */
 bool weir_shard_pool_submit(weir_shard_pool *p, const char *line, size_t len, uint32_t tag,
                             uint32_t split);
+/* The same with the event's own sequence number (weir_shard_enqueue_seq;
+ * 0: the shard numbers it). */
+bool weir_shard_pool_submit_seq(weir_shard_pool *p, const char *line, size_t len, uint32_t tag,
+                                uint32_t split, uint64_t seq);
 
 /* A split (below WEIR_SHARD_MAX_SPLITS) reading Kafka topic `topic`
  * opens, or closes, on every shard, after the lines submitted so far. */
