@@ -1088,10 +1088,22 @@ static void jheap_trim(weir_pattern_runtime *rt, jheap *h)
     h->cap = (uint32_t)cap;
 }
 
-static void trim_heaps(weir_pattern_runtime *rt, weir_pattern_key *key)
+/* The key's new partial matches, built in the runtime's heap `from`, go
+ * back into the key's own array when they fit (a copy of a few pointers:
+ * the key keeps its small array and the runtime its large one); else the
+ * two trade arrays, and the key's is trimmed to fit. `from` is left
+ * empty. */
+static void take_heap(weir_pattern_runtime *rt, jheap *to, jheap *from)
 {
-    jheap_trim(rt, &key->partial);
-    jheap_trim(rt, &key->completed);
+    if (from->n <= to->cap) {
+        if (from->n)
+            memcpy(to->a, from->a, from->n * sizeof *to->a);
+        to->n = from->n;
+    } else {
+        swap_heaps(to, from);
+        jheap_trim(rt, to);
+    }
+    from->n = 0;
 }
 
 /* Flink's NFA.advanceTime */
@@ -1162,9 +1174,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     }
     key->partial.n = 0;
     process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
-    swap_heaps(&key->partial, &rt->newp);
-    rt->newp.n = 0;
-    trim_heaps(rt, key);
+    take_heap(rt, &key->partial, &rt->newp);
 
     for (size_t i = 0; i < rt->n_tmo; i++) {
         const timeout_rec *rec = &rt->tmo[i];
@@ -1259,9 +1269,7 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     }
     rt->n_out = 0;
     process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
-    swap_heaps(&key->partial, &rt->newp);
-    rt->newp.n = 0;
-    trim_heaps(rt, key);
+    take_heap(rt, &key->partial, &rt->newp);
 
     rt->sh.slots = NULL;
     if (rt->ev_stored)
