@@ -58,10 +58,13 @@ typedef struct engine_rule {
 } engine_rule;
 
 /* Per key value: the state of every rule keyed by it (NULL while that
- * rule has none) and the time of each rule's last alert, for throttling. */
+ * rule has none) and the time of each rule's last alert, for throttling.
+ * One allocation: the states inline, the alert times after them (a block
+ * per live key, so no pointer to the states: 16 bytes less a key). */
 typedef struct key_block {
-    void **states;        /* n_rules of the map */
-    int64_t *last_alert;  /* n_rules of the map; INT64_MIN: none */
+    int64_t *last_alert;  /* n_rules of the map, just after states;
+                             INT64_MIN: none */
+    void *states[];       /* n_rules of the map */
 } key_block;
 
 typedef struct engine_map {

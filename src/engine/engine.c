@@ -354,7 +354,6 @@ key_block *weir_engine_new_block(uint32_t n_rules)
     key_block *b = calloc(1, sizeof *b + n_rules * (sizeof(void *) + sizeof(int64_t)));
     if (!b)
         return NULL;
-    b->states = (void **)(b + 1);
     b->last_alert = (int64_t *)(b->states + n_rules);
     for (uint32_t i = 0; i < n_rules; i++)
         b->last_alert[i] = INT64_MIN;

@@ -286,8 +286,9 @@ static int move_timers(adopt_ctx *c)
     int rc = -1;
     for (size_t i = 0; i < t->n_heap; i++) {
         const weir_timer_bucket *bk = live[i];
+        const weir_timer_ref *items = weir_timer_bucket_items(bk);
         for (size_t k = bk->head; k < bk->n; k++) {
-            const weir_timer_ref *ref = &bk->items[k];
+            const weir_timer_ref *ref = &items[k];
             if (!weir_key_map_slot(&old->maps[ref->map].keys, ref->slot, ref->generation))
                 continue;
             uint32_t slot = c->slot_of[ref->map][ref->slot];

@@ -173,7 +173,7 @@ static int save_timers(weir_engine *e, snap_out *o, uint32_t *const *ordinals)
         for (size_t i = 0; i < t->n_heap; i++) {
             const weir_timer_bucket *bk = live[i];
             for (size_t k = bk->head; k < bk->n; k++) {
-                const weir_timer_ref *ref = &bk->items[k];
+                const weir_timer_ref *ref = &weir_timer_bucket_items(bk)[k];
                 if (!weir_key_map_slot(&e->maps[ref->map].keys, ref->slot, ref->generation))
                     continue; /* its key is gone: never valid again */
                 if (pass == 0) {

@@ -385,8 +385,8 @@ static void free_node(weir_match_buffer *b, weir_mb_node *n)
         b->live = n->live_next;
     if (n->live_next)
         n->live_next->live_prev = n->live_prev;
-    if (b->slots && b->slots[n->step] == n)
-        b->slots[n->step] = NULL; /* a later put for this event makes a new one */
+    if (b->sh->slots && b->sh->slots[n->step] == n)
+        b->sh->slots[n->step] = NULL; /* a later put for this event makes a new one */
     weir_mb_event_release(b, n->event);
     weir_mb_pool_put(&b->sh->node, n);
     b->n_nodes--;
@@ -462,7 +462,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
     weir_mb_shared *sh = b->sh;
     if (prev)
         weir_mb_lock(prev, version);
-    weir_mb_node **slot = &b->slots[step];
+    weir_mb_node **slot = &b->sh->slots[step];
     weir_mb_node *n = *slot;
     if (!n) {
         n = weir_mb_pool_get(&sh->node);

@@ -168,6 +168,11 @@ typedef struct weir_mb_shared {
     weir_mb_node **pnodes;
     size_t pnodes_cap;
     size_t pfirst[17];   /* path offsets: at most 16 paths */
+    weir_mb_node **slots; /* while an event of a key is processed: its node
+                             per step (Flink looks nodes up by (event,
+                             step)); the caller's array, NULL entries at
+                             first; NULL between events. Here, not per key:
+                             one key at a time is processed */
 } weir_mb_shared;
 
 /* Paths extracted at once, at most (Flink keeps all; more than one means
@@ -185,10 +190,6 @@ size_t weir_mb_shared_bytes(const weir_mb_shared *sh);
 typedef struct weir_match_buffer {
     weir_mb_shared *sh;   /* borrowed */
     weir_mb_node *live;   /* every node, newest first */
-    weir_mb_node **slots; /* while an event is processed: its node per step
-                             (Flink looks nodes up by (event, step)); the
-                             caller's array, NULL entries at first; NULL
-                             between events */
     uint32_t n_nodes, n_edges, n_events, n_deweys; /* one buffer per key */
     size_t bytes;         /* blocks held: nodes, edges, Deweys, events */
 } weir_match_buffer;

@@ -104,11 +104,18 @@ typedef struct run {
     uint64_t sid_seq;
 } run;
 
-/* A java.util.PriorityQueue<ComputationState> with Flink's comparator. */
+/* A java.util.PriorityQueue<ComputationState> with Flink's comparator.
+ * Its array comes from the runtime's pools (heap_pool) while small: every
+ * key has two heaps of a few runs, and a malloc'd array of 2 or 4 pointers
+ * would cost a malloc chunk's header and rounding on top. */
 typedef struct jheap {
     run **a;
-    uint32_t n, cap; /* every key has two: 16 bytes each, not 24 */
+    uint32_t n, cap; /* cap: 0, or a power of two >= JHEAP_MIN */
 } jheap;
+
+#define JHEAP_MIN 2
+/* Arrays of 2, 4, 8 and 16 runs come from pools; larger ones from malloc. */
+#define JHEAP_CLASSES 4
 
 /* One node of an edge's condition, as a tree. */
 typedef struct ctree {
@@ -175,6 +182,8 @@ struct weir_pattern_runtime {
     uint32_t n_steps, n_groups;
     weir_mb_shared sh;
     weir_mb_pool runs;
+    weir_mb_pool keys;                       /* weir_pattern_key blocks */
+    weir_mb_pool heap_pool[JHEAP_CLASSES];  /* jheap arrays by capacity */
 
     /* conditions */
     ctree *ctree;
@@ -330,21 +339,51 @@ static void jheap_heapify(jheap *h)
         jheap_sift_down(h, i, h->a[i], n);
 }
 
+/* The pool of arrays of `cap` runs, or NULL when they are malloc'd. */
+static weir_mb_pool *heap_pool_for(weir_pattern_runtime *rt, size_t cap)
+{
+    size_t k = 0;
+    for (size_t c = JHEAP_MIN; c < cap; c *= 2)
+        k++;
+    return k < JHEAP_CLASSES ? &rt->heap_pool[k] : NULL;
+}
+
+static void jheap_fini(weir_pattern_runtime *rt, jheap *h)
+{
+    if (h->cap) {
+        weir_mb_pool *p = heap_pool_for(rt, h->cap);
+        if (p)
+            weir_mb_pool_put(p, h->a);
+        else
+            free(h->a);
+    }
+    h->a = NULL;
+    h->n = h->cap = 0;
+}
+
 /* Heaps are per key, and a key mostly holds one or two runs: they start
- * small (weir_mb_grow's scratch arrays start at 16) and double. */
-static int jheap_reserve(jheap *h, size_t need)
+ * small (weir_mb_grow's scratch arrays start at 16) and double. Heaps of
+ * keys and of the runtime trade places (swap_heaps), so every heap of a
+ * runtime takes its array from the same pools. */
+static int jheap_reserve(weir_pattern_runtime *rt, jheap *h, size_t need)
 {
     if (need <= h->cap)
         return 0;
     if (need > UINT32_MAX / 2)
         return -1;
-    size_t cap = h->cap ? (size_t)h->cap * 2 : 2;
+    size_t cap = h->cap ? (size_t)h->cap * 2 : JHEAP_MIN;
     while (cap < need)
         cap *= 2;
-    run **a = realloc(h->a, cap * sizeof *a);
+    weir_mb_pool *p = heap_pool_for(rt, cap);
+    run **a = p ? weir_mb_pool_get(p) : malloc(cap * sizeof *a);
     if (!a)
         return -1;
+    if (h->n)
+        memcpy(a, h->a, h->n * sizeof *a);
+    uint32_t n = h->n;
+    jheap_fini(rt, h);
     h->a = a;
+    h->n = n;
     h->cap = (uint32_t)cap;
     return 0;
 }
@@ -991,8 +1030,8 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
         weir_mb_reserve(&key->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
                         takes) != 0 ||
         weir_mb_grow((void **)&rt->out, &rt->out_cap, runs, sizeof *rt->out) != 0 ||
-        jheap_reserve(&rt->newp, runs) != 0 || jheap_reserve(&rt->pot, runs) != 0 ||
-        jheap_reserve(&key->completed, key->completed.n + runs) != 0 ||
+        jheap_reserve(rt, &rt->newp, runs) != 0 || jheap_reserve(rt, &rt->pot, runs) != 0 ||
+        jheap_reserve(rt, &key->completed, key->completed.n + runs) != 0 ||
         reserve_views(rt, key->buf.n_nodes + rt->n_steps) != 0)
         return -1;
     return 0;
@@ -1019,6 +1058,54 @@ static void swap_heaps(jheap *a, jheap *b)
     *b = t;
 }
 
+/* A heap's array moved down to the smallest pool that holds its runs (no
+ * array when empty). Reservations size a key's heaps for the worst case of
+ * one event, and the heap swapped in from the runtime has the largest
+ * capacity any key needed: kept as they are, most keys would hold arrays
+ * several times too big. Pool blocks only, so no allocator call once the
+ * pools are warm; when the smaller block cannot be had the heap stays as
+ * it is. */
+static void jheap_trim(weir_pattern_runtime *rt, jheap *h)
+{
+    size_t cap = h->n ? JHEAP_MIN : 0;
+    while (cap < h->n)
+        cap *= 2;
+    if (cap >= h->cap || !heap_pool_for(rt, h->cap))
+        return; /* malloc'd arrays stay: they trade places with the
+                   runtime's, where a smaller one would be grown again */
+    if (cap == 0) {
+        jheap_fini(rt, h);
+        return;
+    }
+    run **a = weir_mb_pool_get(heap_pool_for(rt, cap));
+    if (!a)
+        return;
+    memcpy(a, h->a, h->n * sizeof *a);
+    uint32_t n = h->n;
+    jheap_fini(rt, h);
+    h->a = a;
+    h->n = n;
+    h->cap = (uint32_t)cap;
+}
+
+/* The key's new partial matches, built in the runtime's heap `from`, go
+ * back into the key's own array when they fit (a copy of a few pointers:
+ * the key keeps its small array and the runtime its large one); else the
+ * two trade arrays, and the key's is trimmed to fit. `from` is left
+ * empty. */
+static void take_heap(weir_pattern_runtime *rt, jheap *to, jheap *from)
+{
+    if (from->n <= to->cap) {
+        if (from->n)
+            memcpy(to->a, from->a, from->n * sizeof *to->a);
+        to->n = from->n;
+    } else {
+        swap_heaps(to, from);
+        jheap_trim(rt, to);
+    }
+    from->n = 0;
+}
+
 /* Flink's NFA.advanceTime */
 static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t t,
                         weir_match_cb cb, void *user)
@@ -1039,9 +1126,9 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
         key->has_now = true;
         return 0;
     }
-    if (weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(&rt->newp, n) != 0 ||
-        jheap_reserve(&rt->pot, n) != 0 ||
-        jheap_reserve(&key->completed, key->completed.n + n) != 0 ||
+    if (weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
+        jheap_reserve(rt, &rt->pot, n) != 0 ||
+        jheap_reserve(rt, &key->completed, key->completed.n + n) != 0 ||
         weir_mb_grow((void **)&rt->tpairs, &rt->tpairs_cap, tpairs + 1, sizeof *rt->tpairs) != 0 ||
         weir_mb_grow((void **)&rt->tmo, &rt->tmo_cap, n + 1, sizeof *rt->tmo) != 0 ||
         reserve_views(rt, key->buf.n_nodes) != 0)
@@ -1087,8 +1174,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     }
     key->partial.n = 0;
     process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
-    swap_heaps(&key->partial, &rt->newp);
-    rt->newp.n = 0;
+    take_heap(rt, &key->partial, &rt->newp);
 
     for (size_t i = 0; i < rt->n_tmo; i++) {
         const timeout_rec *rec = &rt->tmo[i];
@@ -1137,7 +1223,7 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     rt->ev_stored = NULL;
     rt->gen_event++;
     memset(rt->slots, 0, rt->n_steps * sizeof *rt->slots);
-    key->buf.slots = rt->slots;
+    rt->sh.slots = rt->slots;
     rt->n_out = 0;
 
     /* NFA.doProcess: each run in heap order; the runs it becomes go to the
@@ -1183,10 +1269,9 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     }
     rt->n_out = 0;
     process_matches(rt, key, &rt->pot, &rt->newp, cb, user);
-    swap_heaps(&key->partial, &rt->newp);
-    rt->newp.n = 0;
+    take_heap(rt, &key->partial, &rt->newp);
 
-    key->buf.slots = NULL;
+    rt->sh.slots = NULL;
     if (rt->ev_stored)
         weir_mb_event_release(&key->buf, rt->ev_stored); /* EventWrapper.close */
     rt->ev_stored = NULL;
@@ -1196,19 +1281,28 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
 
 /* ---------------------------------------------------------------- keys */
 
-weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
+/* An empty key state: keys are many and small, so they come from the
+ * runtime's pool rather than one malloc each (no chunk header). */
+static weir_pattern_key *key_alloc(weir_pattern_runtime *rt)
 {
-    weir_pattern_key *key = calloc(1, sizeof *key);
+    weir_pattern_key *key = weir_mb_pool_get(&rt->keys);
     if (!key)
         return NULL;
+    memset(key, 0, sizeof *key);
     weir_match_buffer_init(&key->buf, &rt->sh);
     key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
-    if (jheap_reserve(&key->partial, 2) != 0 || jheap_reserve(&key->completed, 1) != 0 ||
+    return key;
+}
+
+weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
+{
+    weir_pattern_key *key = key_alloc(rt);
+    if (!key)
+        return NULL;
+    if (jheap_reserve(rt, &key->partial, 2) != 0 || jheap_reserve(rt, &key->completed, 1) != 0 ||
         weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
         weir_mb_reserve(&key->buf, 1, 0, 0, 0, 0, 0) != 0) {
-        free(key->partial.a);
-        free(key->completed.a);
-        free(key);
+        weir_pattern_key_free(rt, key);
         return NULL;
     }
     /* NFA.createInitialNFAState: one run in the start state, version 1 */
@@ -1229,9 +1323,9 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
     for (size_t i = 0; i < key->completed.n; i++)
         run_free(rt, key, key->completed.a[i]);
     weir_match_buffer_clear(&key->buf);
-    free(key->partial.a);
-    free(key->completed.a);
-    free(key);
+    jheap_fini(rt, &key->partial);
+    jheap_fini(rt, &key->completed);
+    weir_mb_pool_put(&rt->keys, key);
 }
 
 int64_t weir_pattern_key_next_deadline(const weir_pattern_key *key)
@@ -1342,7 +1436,7 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
                      const weir_mb_loaded *ld)
 {
     size_t n = snap_get_count(in, 10);
-    if (!snap_in_ok(in) || jheap_reserve(h, n ? n : 1) != 0 ||
+    if (!snap_in_ok(in) || jheap_reserve(rt, h, n ? n : 1) != 0 ||
         weir_mb_pool_reserve(&rt->runs, n) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -1381,11 +1475,9 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
 
 weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
 {
-    weir_pattern_key *key = calloc(1, sizeof *key);
+    weir_pattern_key *key = key_alloc(rt);
     if (!key)
         return NULL;
-    weir_match_buffer_init(&key->buf, &rt->sh);
-    key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
     key->now = snap_get_svar(in);
     uint8_t has_now = snap_get_u8(in);
     uint64_t anchor = snap_get_uvar(in);
@@ -1395,14 +1487,14 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     key->next_anchor = (uint32_t)anchor;
     weir_mb_loaded ld;
     if (!snap_in_ok(in) || weir_mb_load(&key->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {
-        free(key);
+        weir_mb_pool_put(&rt->keys, key);
         return NULL;
     }
     int rc = load_runs(rt, key, &key->partial, in, &ld);
     if (rc == 0)
         rc = load_runs(rt, key, &key->completed, in, &ld);
     weir_mb_loaded_fini(&key->buf, &ld);
-    if (rc == 0 && (key->partial.n == 0 || jheap_reserve(&key->completed, 1) != 0)) {
+    if (rc == 0 && (key->partial.n == 0 || jheap_reserve(rt, &key->completed, 1) != 0)) {
         if (key->partial.n == 0)
             snap_fail(in, "pattern state without its start state");
         rc = -1;
@@ -1603,6 +1695,9 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
     rt->n_groups = nfa->n_groups;
     weir_mb_shared_init(&rt->sh);
     weir_mb_pool_init(&rt->runs, sizeof(run), 128);
+    weir_mb_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
+    for (size_t k = 0, cap = JHEAP_MIN; k < JHEAP_CLASSES; k++, cap *= 2)
+        weir_mb_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
     rt->scratch.buf = rt->scratch_buf;
     rt->scratch.cap = sizeof rt->scratch_buf;
     rt->gen_event = rt->gen_run = 1;
@@ -1709,8 +1804,11 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     free(rt->dg);
     free(rt->stack);
     free(rt->out);
-    free(rt->newp.a);
-    free(rt->pot.a);
+    jheap_fini(rt, &rt->newp);
+    jheap_fini(rt, &rt->pot);
+    weir_mb_pool_fini(&rt->keys);
+    for (size_t k = 0; k < JHEAP_CLASSES; k++)
+        weir_mb_pool_fini(&rt->heap_pool[k]);
     free(rt->mev);
     free(rt->mpairs);
     free(rt->tpairs);
@@ -1726,7 +1824,10 @@ void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
 
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)
 {
-    size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes;
+    size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes +
+               rt->keys.slab_bytes;
+    for (size_t k = 0; k < JHEAP_CLASSES; k++)
+        n += rt->heap_pool[k].slab_bytes;
     n += rt->n_ctree * sizeof *rt->ctree + rt->nfa->n_edges * sizeof *rt->edge_root;
     n += rt->out_cap * sizeof *rt->out + (rt->newp.cap + rt->pot.cap) * sizeof(run *);
     n += (rt->cvals_cap + rt->mvals_cap) * sizeof(weir_value *) +

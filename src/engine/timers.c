@@ -14,7 +14,8 @@ void weir_timers_init(weir_timers *t)
 void weir_timers_clear(weir_timers *t)
 {
     for (size_t i = 0; i < t->n_buckets; i++)
-        free(t->buckets[i].items);
+        if (t->buckets[i].cap > WEIR_TIMER_INLINE)
+            free(t->buckets[i].u.items);
     free(t->buckets);
     free(t->free);
     free(t->heap);
@@ -138,6 +139,7 @@ static int new_bucket(weir_timers *t, int64_t at, uint32_t *out)
         }
         b = (uint32_t)t->n_buckets++;
         memset(&t->buckets[b], 0, sizeof t->buckets[b]);
+        t->buckets[b].cap = WEIR_TIMER_INLINE;
     }
     weir_timer_bucket *bk = &t->buckets[b];
     bk->at = at;
@@ -175,14 +177,20 @@ int weir_timers_push(weir_timers *t, weir_timer timer)
     }
     weir_timer_bucket *bk = &t->buckets[b];
     if (bk->n == bk->cap) {
-        size_t cap = bk->cap ? bk->cap * 2 : 8;
-        weir_timer_ref *items = realloc(bk->items, cap * sizeof *items);
+        if (bk->cap >= UINT32_MAX / 2)
+            return -1;
+        uint32_t cap = bk->cap * 2;
+        bool inl = bk->cap == WEIR_TIMER_INLINE;
+        weir_timer_ref *items = realloc(inl ? NULL : bk->u.items, cap * sizeof *items);
         if (!items)
             return -1;
-        bk->items = items;
+        if (inl)
+            memcpy(items, bk->u.inl, bk->n * sizeof *items);
+        bk->u.items = items;
         bk->cap = cap;
     }
-    bk->items[bk->n++] = (weir_timer_ref){timer.map, timer.slot, timer.generation};
+    weir_timer_bucket_items(bk)[bk->n++] =
+        (weir_timer_ref){timer.map, timer.slot, timer.generation};
     return 0;
 }
 
@@ -190,8 +198,8 @@ bool weir_timers_peek(const weir_timers *t, weir_timer *out)
 {
     if (!t->n_heap)
         return false;
-    const weir_timer_bucket *bk = &t->buckets[t->heap[0]];
-    const weir_timer_ref *r = &bk->items[bk->head];
+    weir_timer_bucket *bk = &t->buckets[t->heap[0]];
+    const weir_timer_ref *r = &weir_timer_bucket_items(bk)[bk->head];
     *out = (weir_timer){.at = bk->at, .map = r->map, .slot = r->slot,
                         .generation = r->generation};
     return true;
@@ -208,9 +216,8 @@ void weir_timers_pop(weir_timers *t)
     /* the bucket is done: recycle it, keeping a small array (a large one
      * would stay allocated for every distinct deadline ever seen) */
     if (bk->cap > 256) {
-        free(bk->items);
-        bk->items = NULL;
-        bk->cap = 0;
+        free(bk->u.items);
+        bk->cap = WEIR_TIMER_INLINE;
     }
     table_remove(t, bk->at);
     heap_pop(t);
@@ -222,6 +229,6 @@ const weir_timer_ref *weir_timers_ahead(const weir_timers *t, size_t k)
 {
     if (!t->n_heap)
         return NULL;
-    const weir_timer_bucket *bk = &t->buckets[t->heap[0]];
-    return bk->head + k < bk->n ? &bk->items[bk->head + k] : NULL;
+    weir_timer_bucket *bk = &t->buckets[t->heap[0]];
+    return bk->head + k < bk->n ? &weir_timer_bucket_items(bk)[bk->head + k] : NULL;
 }

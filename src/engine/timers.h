@@ -33,12 +33,29 @@ typedef struct weir_timer_ref {
     uint32_t generation;
 } weir_timer_ref;
 
+/* Timers a bucket holds in place, before it needs an array of its own.
+ * Deadlines of pattern rules (first event + within) are nearly all
+ * distinct, so most buckets hold one to a few timers: an array each (and
+ * its malloc header) cost more than the timers themselves. */
+#define WEIR_TIMER_INLINE 4
+
 typedef struct weir_timer_bucket {
     int64_t at;
-    weir_timer_ref *items; /* owned; kept when the bucket is recycled,
-                              unless large */
-    size_t head, n, cap;
+    union {
+        weir_timer_ref *items;  /* cap > WEIR_TIMER_INLINE: owned; kept
+                                   when the bucket is recycled, unless
+                                   large */
+        weir_timer_ref inl[WEIR_TIMER_INLINE]; /* cap == WEIR_TIMER_INLINE */
+    } u;
+    uint32_t head, n, cap;
 } weir_timer_bucket;
+
+/* The bucket's timers: [head, n) are pending. (Like strchr, a const
+ * bucket gives a plain pointer.) */
+static inline weir_timer_ref *weir_timer_bucket_items(const weir_timer_bucket *bk)
+{
+    return bk->cap > WEIR_TIMER_INLINE ? bk->u.items : (weir_timer_ref *)bk->u.inl;
+}
 
 typedef struct weir_timers {
     weir_timer_bucket *buckets; /* owned slab */

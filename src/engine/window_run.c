@@ -41,6 +41,8 @@
 /* Estimated bytes per member of a count distinct set (the slot and a share
  * of the table's slack): only for weir_window_key_bytes(). */
 #define SET_MEMBER_BYTES 32
+/* Bytes of a string key kept in the key state itself. */
+#define KEY_SMALL 16
 /* Slots of a key's first ring; it doubles when full. */
 #define RING_MIN 1
 
@@ -89,6 +91,8 @@ struct weir_window_key {
     uint32_t cap;        /* slots */
     uint32_t first;      /* slot of the oldest pane */
     uint32_t n;          /* panes in use, from `first` on, wrapping */
+    bool has_key;        /* key was set from the first event (here: in
+                            the padding before next_k) */
     __int128 next_k;     /* time windows: first window not fired yet */
     weir_millis deadline;/* cached weir_window_key_next_deadline() */
     weir_millis last_ts; /* newest event seen (taken or filtered);
@@ -97,9 +101,11 @@ struct weir_window_key {
     int64_t since_fire;  /* count windows: events taken since the last
                             firing, < count_slide */
     size_t bytes;        /* weir_window_key_bytes() */
-    weir_value key;      /* the key value; a string points to key_buf */
-    char *key_buf;       /* owned */
-    bool has_key;        /* key was set from the first event */
+    weir_value key;      /* the key value; a string points to key_small
+                            or, longer, to key_buf */
+    char *key_buf;       /* owned; NULL while the key fits key_small */
+    char key_small[KEY_SMALL]; /* card numbers and most ids: a separate
+                            copy would cost a malloc chunk per key */
 };
 
 /* ------------------------------------------------------------------ */
@@ -368,23 +374,31 @@ weir_millis weir_window_key_next_deadline(const weir_window_key *key)
     return key->deadline;
 }
 
-/* Copies the key value out of the first event taken, so `when` and emit
- * can read it after the event is gone. */
-static int set_key(const weir_window_runtime *rt, weir_window_key *key, const weir_value *fields)
+/* Keeps a copy of the key value v (the key has none yet). */
+static int keep_key(const weir_window_runtime *rt, weir_window_key *key, weir_value v)
 {
-    weir_value v = fields[rt->plan->key_field];
     if (!v.missing && rt->plan->key_type == WEIR_T_STRING) {
-        key->key_buf = malloc(v.len ? v.len : 1);
-        if (!key->key_buf)
-            return -1;
+        char *buf = key->key_small;
+        if (v.len > KEY_SMALL) {
+            buf = key->key_buf = malloc(v.len);
+            if (!buf)
+                return -1;
+            key->bytes += v.len;
+        }
         if (v.len)
-            memcpy(key->key_buf, v.u.s, v.len);
-        v.u.s = key->key_buf;
-        key->bytes += v.len ? v.len : 1;
+            memcpy(buf, v.u.s, v.len);
+        v.u.s = buf;
     }
     key->key = v;
     key->has_key = true;
     return 0;
+}
+
+/* Copies the key value out of the first event taken, so `when` and emit
+ * can read it after the event is gone. */
+static int set_key(const weir_window_runtime *rt, weir_window_key *key, const weir_value *fields)
+{
+    return keep_key(rt, key, fields[rt->plan->key_field]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -827,17 +841,8 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
         snap_get_value(in, rt->plan->key_type, &v);
         if (!snap_in_ok(in))
             goto fail;
-        if (!v.missing && rt->plan->key_type == WEIR_T_STRING) {
-            key->key_buf = malloc(v.len ? v.len : 1);
-            if (!key->key_buf)
-                goto fail;
-            if (v.len)
-                memcpy(key->key_buf, v.u.s, v.len);
-            v.u.s = key->key_buf;
-            key->bytes += v.len ? v.len : 1;
-        }
-        key->key = v;
-        key->has_key = true;
+        if (keep_key(rt, key, v) != 0)
+            goto fail;
     }
     uint64_t lo = snap_get_u64(in);
     uint64_t hi = snap_get_u64(in);
