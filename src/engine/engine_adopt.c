@@ -81,13 +81,6 @@ static int retain(weir_engine *e, const weir_ruleset *rs)
     return 0;
 }
 
-static int cmp_bucket(const void *a, const void *b)
-{
-    const weir_timer_bucket *x = *(const weir_timer_bucket *const *)a;
-    const weir_timer_bucket *y = *(const weir_timer_bucket *const *)b;
-    return x->at < y->at ? -1 : x->at > y->at;
-}
-
 typedef struct adopt_ctx {
     weir_engine *e, *old;
     int64_t *rule_of;     /* per old rule: e's rule, or -1 */
@@ -277,14 +270,12 @@ static int move_timers(adopt_ctx *c)
 {
     weir_engine *e = c->e, *old = c->old;
     const weir_timers *t = &old->timers;
-    const weir_timer_bucket **live = malloc((t->n_heap ? t->n_heap : 1) * sizeof *live);
+    size_t n_live;
+    const weir_timer_bucket **live = weir_timers_in_order(t, &n_live);
     if (!live)
         return -1;
-    for (size_t i = 0; i < t->n_heap; i++)
-        live[i] = &t->buckets[t->heap[i]];
-    qsort(live, t->n_heap, sizeof *live, cmp_bucket);
     int rc = -1;
-    for (size_t i = 0; i < t->n_heap; i++) {
+    for (size_t i = 0; i < n_live; i++) {
         const weir_timer_bucket *bk = live[i];
         const weir_timer_ref *items = weir_timer_bucket_items(bk);
         for (size_t k = bk->head; k < bk->n; k++) {

@@ -145,13 +145,6 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
     return o->failed ? -1 : 0;
 }
 
-static int cmp_bucket(const void *a, const void *b)
-{
-    const weir_timer_bucket *x = *(const weir_timer_bucket *const *)a;
-    const weir_timer_bucket *y = *(const weir_timer_bucket *const *)b;
-    return x->at < y->at ? -1 : x->at > y->at;
-}
-
 /* Timers in the order they would fire: deadlines ascending, push order
  * within one deadline. Every timer of a live key is kept, not only the one
  * matching its current deadline: a key re-armed earlier and then back to
@@ -160,17 +153,15 @@ static int cmp_bucket(const void *a, const void *b)
 static int save_timers(weir_engine *e, snap_out *o, uint32_t *const *ordinals)
 {
     const weir_timers *t = &e->timers;
-    const weir_timer_bucket **live = malloc((t->n_heap ? t->n_heap : 1) * sizeof *live);
+    size_t n_live;
+    const weir_timer_bucket **live = weir_timers_in_order(t, &n_live);
     if (!live)
         return -1;
-    for (size_t i = 0; i < t->n_heap; i++)
-        live[i] = &t->buckets[t->heap[i]];
-    qsort(live, t->n_heap, sizeof *live, cmp_bucket);
     size_t n = 0;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             snap_put_uvar(o, n);
-        for (size_t i = 0; i < t->n_heap; i++) {
+        for (size_t i = 0; i < n_live; i++) {
             const weir_timer_bucket *bk = live[i];
             for (size_t k = bk->head; k < bk->n; k++) {
                 const weir_timer_ref *ref = &weir_timer_bucket_items(bk)[k];

@@ -232,3 +232,22 @@ const weir_timer_ref *weir_timers_ahead(const weir_timers *t, size_t k)
     weir_timer_bucket *bk = &t->buckets[t->heap[0]];
     return bk->head + k < bk->n ? &weir_timer_bucket_items(bk)[bk->head + k] : NULL;
 }
+
+static int cmp_bucket(const void *a, const void *b)
+{
+    const weir_timer_bucket *x = *(const weir_timer_bucket *const *)a;
+    const weir_timer_bucket *y = *(const weir_timer_bucket *const *)b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+const weir_timer_bucket **weir_timers_in_order(const weir_timers *t, size_t *n)
+{
+    const weir_timer_bucket **live = malloc((t->n_heap ? t->n_heap : 1) * sizeof *live);
+    if (!live)
+        return NULL;
+    for (size_t i = 0; i < t->n_heap; i++)
+        live[i] = &t->buckets[t->heap[i]];
+    qsort(live, t->n_heap, sizeof *live, cmp_bucket);
+    *n = t->n_heap;
+    return live;
+}

@@ -77,6 +77,10 @@ int weir_timers_push(weir_timers *t, weir_timer timer);
  * false when there is none. */
 bool weir_timers_peek(const weir_timers *t, weir_timer *out);
 void weir_timers_pop(weir_timers *t);
+/* The buckets with timers, in firing order (deadlines ascending), as a
+ * malloc'd array of *n; NULL when out of memory. For snapshots and
+ * take-overs, which walk every pending timer in the order it would fire. */
+const weir_timer_bucket **weir_timers_in_order(const weir_timers *t, size_t *n);
 /* The timer `k` places after the earliest one when it has the same
  * deadline, else NULL: lets the caller prefetch what it will touch. */
 const weir_timer_ref *weir_timers_ahead(const weir_timers *t, size_t k);

@@ -460,7 +460,6 @@ void weir_kafka_source_free(weir_kafka_source *s)
 {
     if (!s)
         return;
-    free_starts(s);
     if (s->pending)
         rd_kafka_message_destroy(s->pending);
     if (s->queue) {
@@ -477,6 +476,8 @@ void weir_kafka_source_free(weir_kafka_source *s)
         event_free(s->tick);
     if (s->efd >= 0)
         close(s->efd);
+    /* after the close: its revocation remembers where each partition was */
+    free_starts(s);
     for (size_t i = 0; i < s->n_splits; i++)
         free(s->splits[i].topic);
     free(s->splits);
