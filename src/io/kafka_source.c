@@ -349,6 +349,51 @@ void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len
     free_starts(&tmp);
 }
 
+rd_kafka_consumer_group_metadata_t *weir_kafka_source_group_metadata(const weir_kafka_source *s)
+{
+    return rd_kafka_consumer_group_metadata(s->rk);
+}
+
+int weir_kafka_source_committed(const weir_kafka_source *s, const char *text, size_t len,
+                                const char *metadata, int timeout_ms, char *got,
+                                size_t got_cap)
+{
+    got[0] = '\0';
+    rd_kafka_topic_partition_list_t *want = weir_kafka_offsets_list(text, len, NULL);
+    rd_kafka_topic_partition_list_t *have = want ? rd_kafka_topic_partition_list_copy(want) : NULL;
+    int rc = -1;
+    if (!have) {
+        snprintf(got, got_cap, "the checkpoint's offsets cannot be read");
+        goto done;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, have, timeout_ms);
+    if (e) {
+        snprintf(got, got_cap, "%s", rd_kafka_err2str(e));
+        goto done;
+    }
+    size_t used = 0;
+    for (int i = 0; i < have->cnt && used < got_cap; i++) {
+        const rd_kafka_topic_partition_t *tp = &have->elems[i];
+        int w = tp->offset < 0
+                    ? snprintf(got + used, got_cap - used, "%s%s/%d none", i ? ", " : "",
+                               tp->topic, tp->partition)
+                    : snprintf(got + used, got_cap - used, "%s%s/%d@%lld (%.*s)", i ? ", " : "",
+                               tp->topic, tp->partition, (long long)tp->offset,
+                               (int)(tp->metadata_size < 64 ? tp->metadata_size : 64),
+                               tp->metadata ? (const char *)tp->metadata : "");
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    rc = weir_kafka_offsets_committed(want, have, metadata) ? 1 : 0;
+done:
+    if (want)
+        rd_kafka_topic_partition_list_destroy(want);
+    if (have)
+        rd_kafka_topic_partition_list_destroy(have);
+    return rc;
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)
 {
     return rd_kafka_conf_set(conf, k, v, err, cap) == RD_KAFKA_CONF_OK ? 0 : -1;
