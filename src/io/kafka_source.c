@@ -63,6 +63,11 @@ struct weir_kafka_source {
                                     the position its messages reached (which is
                                     what the state holds) */
     size_t n_starts;
+    char *restored;              /* owned: the restored positions as given,
+                                    what a checkpoint says until the first
+                                    assignment (NULL: none) */
+    size_t restored_len;
+    bool assigned;               /* partitions were assigned at least once */
 };
 
 static void split_open(weir_kafka_source *s, const char *topic, int32_t partition)
@@ -156,6 +161,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     weir_kafka_source *s = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        s->assigned = true;
         /* a restored checkpoint's state covers its partitions up to its
          * offsets: resume there, not at the group's committed offsets
          * (older when weir died between storing a checkpoint and
@@ -312,6 +318,18 @@ static int parse_offsets(weir_kafka_source *s, const char *text, size_t len)
 
 int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t *len)
 {
+    if (!s->assigned && s->restored) {
+        /* nothing consumed yet: the state still covers what the restored
+         * checkpoint said. Without this a checkpoint taken before the
+         * first assignment would have no offsets, and a restart from it
+         * would resume at the group's committed offsets (which a
+         * transactional sink's commits may not have reached) */
+        if (!(*text = malloc(s->restored_len)))
+            return -1;
+        memcpy(*text, s->restored, s->restored_len);
+        *len = s->restored_len;
+        return 0;
+    }
     size_t cap = 64;
     for (size_t i = 0; i < s->n_splits; i++)
         cap += strlen(s->splits[i].topic) + 48;
@@ -418,6 +436,11 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         free(s);
         return NULL;
     }
+    if (s->checkpointed && opt->start_offsets && opt->start_len &&
+        (s->restored = malloc(opt->start_len))) {
+        memcpy(s->restored, opt->start_offsets, opt->start_len);
+        s->restored_len = opt->start_len;
+    }
     s->ops = *ops;
     s->user = user;
     s->log = log;
@@ -433,6 +456,8 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         set(conf, "client.id", "weir", err, err_cap) < 0 ||
         weir_kafka_conf_load(conf, conf_path, err, err_cap) != 0) {
         rd_kafka_conf_destroy(conf);
+        free_starts(s);
+        free(s->restored);
         free(s);
         return NULL;
     }
@@ -441,6 +466,8 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
     s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, err_cap);
     if (!s->rk) {
         rd_kafka_conf_destroy(conf);
+        free_starts(s);
+        free(s->restored);
         free(s);
         return NULL;
     }
@@ -486,6 +513,7 @@ void weir_kafka_source_free(weir_kafka_source *s)
     if (!s)
         return;
     free_starts(s);
+    free(s->restored);
     if (s->pending)
         rd_kafka_message_destroy(s->pending);
     if (s->queue) {
