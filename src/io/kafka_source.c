@@ -512,8 +512,6 @@ void weir_kafka_source_free(weir_kafka_source *s)
 {
     if (!s)
         return;
-    free_starts(s);
-    free(s->restored);
     if (s->pending)
         rd_kafka_message_destroy(s->pending);
     if (s->queue) {
@@ -533,6 +531,9 @@ void weir_kafka_source_free(weir_kafka_source *s)
     for (size_t i = 0; i < s->n_splits; i++)
         free(s->splits[i].topic);
     free(s->splits);
+    /* after the close: its revocation remembers where partitions stopped */
+    free_starts(s);
+    free(s->restored);
     free(s);
 }
 
@@ -551,3 +552,5 @@ void weir_kafka_source_resume(weir_kafka_source *s)
 void weir_kafka_source_stop(weir_kafka_source *s) { s->stopped = true; }
 
 int weir_kafka_source_partitions(const weir_kafka_source *s) { return s->partitions; }
+
+bool weir_kafka_source_assigned(const weir_kafka_source *s) { return s->assigned; }

@@ -86,6 +86,10 @@ int weir_kafka_source_committed(const weir_kafka_source *s, const char *text, si
 void weir_kafka_source_free(weir_kafka_source *s);
 void weir_kafka_source_resume(weir_kafka_source *s);
 void weir_kafka_source_stop(weir_kafka_source *s);
+/* Whether partitions were ever assigned to this member: before that it is
+ * no member yet, and offsets it commits would be refused (and make it join
+ * again, on librdkafka's mock endlessly). */
+bool weir_kafka_source_assigned(const weir_kafka_source *s);
 /* Partitions assigned to this member now. */
 int weir_kafka_source_partitions(const weir_kafka_source *s);
 

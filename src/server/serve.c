@@ -780,6 +780,10 @@ static void offsets_durable(void *user, uint64_t id, const void *offsets, size_t
 {
     weir_server *srv = user;
     weir_kafka_sink *owner = offsets_owner(srv);
+    /* before the first assignment they are the restored checkpoint's, and
+     * the consumer is no group member to commit them for */
+    if (srv->kafka && !weir_kafka_source_assigned(srv->kafka))
+        len = 0;
     for (size_t i = 0; i < srv->n_sinks; i++) {
         weir_kafka_sink *k = srv->sinks[i].kafka;
         if (!k || !weir_kafka_sink_transactional(k))
