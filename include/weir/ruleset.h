@@ -113,6 +113,7 @@ typedef struct weir_sink_info {
     const char *hmac_env;    /* webhook `sign hmac env("NAME")`: NAME, or NULL */
     const char *brokers;     /* kafka `brokers "host:port"`, or NULL */
     const char *brokers_env; /* kafka `brokers env("NAME")`: NAME, or NULL */
+    bool transactional;      /* kafka `transactional` */
 } weir_sink_info;
 
 size_t weir_ruleset_sink_count(const weir_ruleset *rs);

@@ -40,6 +40,8 @@ void weir_ruleset_sink(const weir_ruleset *rs, size_t i, weir_sink_info *out)
     out->target = s->target;
     for (const ast_option *o = s->options; o; o = o->next) {
         const ast_expr *v = o->values;
+        if (strcmp(o->name.name, "transactional") == 0)
+            out->transactional = true; /* a flag: no value */
         if (!v)
             continue;
         if (strcmp(o->name.name, "timeout") == 0 && v->kind == AST_EXPR_DURATION) {

@@ -66,6 +66,11 @@ struct weir_kafka_source {
     size_t n_starts;
     char **topics;               /* owned: the subscription, in its order */
     size_t n_topics;
+    char *restored;              /* owned: the restored positions as given,
+                                    what a checkpoint says until the first
+                                    assignment (NULL: none) */
+    size_t restored_len;
+    bool assigned;               /* partitions were assigned at least once */
 };
 
 uint64_t weir_kafka_seq(uint32_t topic_index, int32_t partition, int64_t offset)
@@ -169,6 +174,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     weir_kafka_source *s = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        s->assigned = true;
         /* a restored checkpoint's state covers its partitions up to its
          * offsets: resume there, not at the group's committed offsets
          * (older when weir died between storing a checkpoint and
@@ -328,6 +334,18 @@ static int parse_offsets(weir_kafka_source *s, const char *text, size_t len)
 
 int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t *len)
 {
+    if (!s->assigned && s->restored) {
+        /* nothing consumed yet: the state still covers what the restored
+         * checkpoint said. Without this a checkpoint taken before the
+         * first assignment would have no offsets, and a restart from it
+         * would resume at the group's committed offsets (which a
+         * transactional sink's commits may not have reached) */
+        if (!(*text = malloc(s->restored_len)))
+            return -1;
+        memcpy(*text, s->restored, s->restored_len);
+        *len = s->restored_len;
+        return 0;
+    }
     size_t cap = 64;
     for (size_t i = 0; i < s->n_splits; i++)
         cap += strlen(s->splits[i].topic) + 48;
@@ -365,6 +383,51 @@ void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len
     free_starts(&tmp);
 }
 
+rd_kafka_consumer_group_metadata_t *weir_kafka_source_group_metadata(const weir_kafka_source *s)
+{
+    return rd_kafka_consumer_group_metadata(s->rk);
+}
+
+int weir_kafka_source_committed(const weir_kafka_source *s, const char *text, size_t len,
+                                const char *metadata, int timeout_ms, char *got,
+                                size_t got_cap)
+{
+    got[0] = '\0';
+    rd_kafka_topic_partition_list_t *want = weir_kafka_offsets_list(text, len, NULL);
+    rd_kafka_topic_partition_list_t *have = want ? rd_kafka_topic_partition_list_copy(want) : NULL;
+    int rc = -1;
+    if (!have) {
+        snprintf(got, got_cap, "the checkpoint's offsets cannot be read");
+        goto done;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, have, timeout_ms);
+    if (e) {
+        snprintf(got, got_cap, "%s", rd_kafka_err2str(e));
+        goto done;
+    }
+    size_t used = 0;
+    for (int i = 0; i < have->cnt && used < got_cap; i++) {
+        const rd_kafka_topic_partition_t *tp = &have->elems[i];
+        int w = tp->offset < 0
+                    ? snprintf(got + used, got_cap - used, "%s%s/%d none", i ? ", " : "",
+                               tp->topic, tp->partition)
+                    : snprintf(got + used, got_cap - used, "%s%s/%d@%lld (%.*s)", i ? ", " : "",
+                               tp->topic, tp->partition, (long long)tp->offset,
+                               (int)(tp->metadata_size < 64 ? tp->metadata_size : 64),
+                               tp->metadata ? (const char *)tp->metadata : "");
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    rc = weir_kafka_offsets_committed(want, have, metadata) ? 1 : 0;
+done:
+    if (want)
+        rd_kafka_topic_partition_list_destroy(want);
+    if (have)
+        rd_kafka_topic_partition_list_destroy(have);
+    return rc;
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t cap)
 {
     return rd_kafka_conf_set(conf, k, v, err, cap) == RD_KAFKA_CONF_OK ? 0 : -1;
@@ -389,6 +452,11 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         free(s);
         return NULL;
     }
+    if (s->checkpointed && opt->start_offsets && opt->start_len &&
+        (s->restored = malloc(opt->start_len))) {
+        memcpy(s->restored, opt->start_offsets, opt->start_len);
+        s->restored_len = opt->start_len;
+    }
     s->ops = *ops;
     s->user = user;
     s->log = log;
@@ -404,6 +472,8 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         set(conf, "client.id", "weir", err, err_cap) < 0 ||
         weir_kafka_conf_load(conf, conf_path, err, err_cap) != 0) {
         rd_kafka_conf_destroy(conf);
+        free_starts(s);
+        free(s->restored);
         free(s);
         return NULL;
     }
@@ -412,6 +482,8 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
     s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, err_cap);
     if (!s->rk) {
         rd_kafka_conf_destroy(conf);
+        free_starts(s);
+        free(s->restored);
         free(s);
         return NULL;
     }
@@ -476,14 +548,15 @@ void weir_kafka_source_free(weir_kafka_source *s)
         event_free(s->tick);
     if (s->efd >= 0)
         close(s->efd);
-    /* after the close: its revocation remembers where each partition was */
-    free_starts(s);
     for (size_t i = 0; i < s->n_splits; i++)
         free(s->splits[i].topic);
     free(s->splits);
     for (size_t i = 0; i < s->n_topics; i++)
         free(s->topics[i]);
     free(s->topics);
+    /* after the close: its revocation remembers where partitions stopped */
+    free_starts(s);
+    free(s->restored);
     free(s);
 }
 
@@ -502,3 +575,5 @@ void weir_kafka_source_resume(weir_kafka_source *s)
 void weir_kafka_source_stop(weir_kafka_source *s) { s->stopped = true; }
 
 int weir_kafka_source_partitions(const weir_kafka_source *s) { return s->partitions; }
+
+bool weir_kafka_source_assigned(const weir_kafka_source *s) { return s->assigned; }

@@ -33,6 +33,7 @@
 #include "server/log.h"
 
 struct event_base;
+struct rd_kafka_consumer_group_metadata_s;
 typedef struct weir_kafka_source weir_kafka_source;
 
 /* No split: a message of a partition the source no longer tracks. */
@@ -80,10 +81,26 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
 int weir_kafka_source_positions(const weir_kafka_source *s, char **text, size_t *len);
 /* Commits such positions to the group (asynchronously). */
 void weir_kafka_source_commit(weir_kafka_source *s, const char *text, size_t len);
+/* The consumer's group metadata, for a transactional sink that commits the
+ * positions in its transaction (the caller owns it). NULL when out of
+ * memory. */
+struct rd_kafka_consumer_group_metadata_s *
+weir_kafka_source_group_metadata(const weir_kafka_source *s);
+/* Whether the group's committed offsets are exactly the positions `text`
+ * with the metadata `metadata` (weir_kafka_offsets_committed): 1 yes, 0
+ * no, -1 the group could not be asked within timeout_ms. A description of
+ * what the group holds goes to `got` either way. Blocks: for the start. */
+int weir_kafka_source_committed(const weir_kafka_source *s, const char *text, size_t len,
+                                const char *metadata, int timeout_ms, char *got,
+                                size_t got_cap);
 /* Leaves the group (committing stored offsets) and frees. Accepts NULL. */
 void weir_kafka_source_free(weir_kafka_source *s);
 void weir_kafka_source_resume(weir_kafka_source *s);
 void weir_kafka_source_stop(weir_kafka_source *s);
+/* Whether partitions were ever assigned to this member: before that it is
+ * no member yet, and offsets it commits would be refused (and make it join
+ * again, on librdkafka's mock endlessly). */
+bool weir_kafka_source_assigned(const weir_kafka_source *s);
 /* Partitions assigned to this member now. */
 int weir_kafka_source_partitions(const weir_kafka_source *s);
 

@@ -28,6 +28,7 @@
 
 #include "io/listen_addr.h"
 #include "server/alert_ring.h"
+#include "io/kafka_sink.h"
 #include "server/http_api.h"
 #include "state/checkpointer.h"
 #include "state/store.h"
@@ -167,6 +168,13 @@ static mhd_result get_readyz(weir_http_api *api, struct MHD_Connection *c)
                      cs.consecutive_failures, cs.last_error);
             return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "checkpoints_failing", msg);
         }
+    }
+    for (size_t i = 0; i < api->srv->n_sinks; i++) {
+        /* a transactional sink whose transactions fail writes no alerts */
+        char msg[600];
+        if (api->srv->sinks[i].kafka &&
+            weir_kafka_sink_txn_failing(api->srv->sinks[i].kafka, msg, sizeof msg))
+            return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "sink_failing", msg);
     }
     yajl_gen g = weir_json_gen_new();
     yajl_gen_map_open(g);

@@ -45,6 +45,61 @@ static void scalar(FILE *f, const char *name, const char *type, const char *help
                     weir_ruleset_##kind##_name(srv->rs, i_), (uint64_t)(arr)[i_].expr);     \
     } while (0)
 
+/* The transactional Kafka sinks: how their transactions ended, the errors
+ * librdkafka's transactional API gave (by how weir treats them), the
+ * pending alerts of a restored checkpoint produced again, and how long the
+ * last commit took from its checkpoint being durable. */
+static void kafka_transactions(const weir_server *srv, FILE *f)
+{
+    static const char *const results[] = {"committed", "aborted"};
+    static const char *const kinds[] = {"retriable", "abortable", "fatal"};
+    header(f, "weir_kafka_transactions_total", "counter",
+           "Transactions of a transactional Kafka sink, by how they ended.");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        if (!srv->sinks[i].kafka || !weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            continue;
+        weir_kafka_txn_stats t;
+        weir_kafka_sink_txn_stats(srv->sinks[i].kafka, &t);
+        uint64_t v[] = {t.committed, t.aborted};
+        for (size_t r = 0; r < 2; r++)
+            fprintf(f, "weir_kafka_transactions_total{sink=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                    srv->sinks[i].name, results[r], v[r]);
+    }
+    header(f, "weir_kafka_transaction_errors_total", "counter",
+           "Errors of the transactional API: retriable (retried), abortable (the "
+           "transaction is aborted and its alerts written again), fatal (the sink stops).");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        if (!srv->sinks[i].kafka || !weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            continue;
+        weir_kafka_txn_stats t;
+        weir_kafka_sink_txn_stats(srv->sinks[i].kafka, &t);
+        uint64_t v[] = {t.retriable, t.abortable, t.fatal};
+        for (size_t r = 0; r < 3; r++)
+            fprintf(f, "weir_kafka_transaction_errors_total{sink=\"%s\",kind=\"%s\"} %" PRIu64 "\n",
+                    srv->sinks[i].name, kinds[r], v[r]);
+    }
+    header(f, "weir_kafka_pending_alerts_reproduced_total", "counter",
+           "Alerts of a restored checkpoint whose transaction was not committed, produced again.");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        if (!srv->sinks[i].kafka || !weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            continue;
+        weir_kafka_txn_stats t;
+        weir_kafka_sink_txn_stats(srv->sinks[i].kafka, &t);
+        fprintf(f, "weir_kafka_pending_alerts_reproduced_total{sink=\"%s\"} %" PRIu64 "\n",
+                srv->sinks[i].name, t.reproduced);
+    }
+    header(f, "weir_kafka_transaction_commit_seconds", "gauge",
+           "The last transaction's commit: from its checkpoint being durable to committed.");
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        if (!srv->sinks[i].kafka || !weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            continue;
+        weir_kafka_txn_stats t;
+        weir_kafka_sink_txn_stats(srv->sinks[i].kafka, &t);
+        fprintf(f, "weir_kafka_transaction_commit_seconds{sink=\"%s\"} %.6f\n",
+                srv->sinks[i].name, t.last_commit_seconds);
+    }
+}
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -242,6 +297,7 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
             fprintf(f, "weir_sink_rejected_total{sink=\"%s\"} %" PRIu64 "\n", srv->sinks[i].name,
                     ws.rejected);
         }
+    kafka_transactions(srv, f);
     scalar(f, "weir_alerts_output_failures_total", "counter",
            "Alerts the --alerts file failed to take.",
            srv->alerts ? weir_file_sink_failed(srv->alerts) : 0);

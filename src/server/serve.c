@@ -130,9 +130,47 @@ static void log_shards(weir_server *srv, unsigned n)
                    keys);
 }
 
+/* Transactional Kafka sinks commit at checkpoints, and with a Kafka source
+ * one of them commits the source's offsets in its transactions: more than
+ * one would each need the offsets to be theirs. Counts the ones running and
+ * the ones rs would add (sinks keep running across swaps). */
+static bool txn_sinks_fit(const weir_server *srv, const weir_ruleset *rs, char *why, size_t cap)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka && weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            first = srv->sinks[i].name;
+    for (size_t i = 0; i < weir_ruleset_sink_count(rs); i++) {
+        weir_sink_info info;
+        weir_ruleset_sink(rs, i, &info);
+        if (!info.transactional)
+            continue;
+        if (srv->cfg->checkpoint_interval_s == 0) {
+            snprintf(why, cap,
+                     "sink %s is transactional: its transactions are committed at "
+                     "checkpoints, so it needs checkpoint-interval (--checkpoint-interval "
+                     "SECONDS)",
+                     info.name);
+            return false;
+        }
+        if (first && strcmp(first, info.name) != 0 && srv->cfg->kafka_topics) {
+            snprintf(why, cap,
+                     "sinks %s and %s are both transactional: with a Kafka source "
+                     "(kafka-topics) the transactional sink commits the source's offsets in "
+                     "its transactions, so a job has at most one",
+                     first, info.name);
+            return false;
+        }
+        first = info.name;
+    }
+    return true;
+}
+
 bool weir_server_rules_fit(const weir_server *srv, const weir_ruleset *rs, char *why,
                            size_t cap)
 {
+    if (!txn_sinks_fit(srv, rs, why, cap))
+        return false;
     if (!srv->shards || weir_shard_pool_count(srv->shards) < 2)
         return true;
     char reason[256];
@@ -194,13 +232,18 @@ static int realize_sinks(weir_server *srv, const weir_ruleset *rs)
             if (!brokers)
                 brokers = srv->cfg->kafka_brokers;
             char err[512];
+            /* stable across restarts, so a restart fences its predecessor
+             * and aborts what it left open: the job and the sink name */
+            char txn_id[512];
+            snprintf(txn_id, sizeof txn_id, "weir.%s.%s", srv->cfg->job, info.name);
             if (!brokers)
                 weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing",
                                "sink %s: no brokers (give the sink `brokers` or --kafka-brokers)",
                                info.name);
-            else if (!(s->kafka = weir_kafka_sink_new(srv->base, info.name, brokers, info.target,
-                                                      srv->cfg->kafka_config, &srv->log, err,
-                                                      sizeof err)))
+            else if (!(s->kafka = weir_kafka_sink_new(
+                           srv->base, info.name, brokers, info.target, srv->cfg->kafka_config,
+                           info.transactional ? txn_id : NULL, (int)srv->cfg->store_timeout_ms,
+                           &srv->log, err, sizeof err)))
                 weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
                                info.name, err);
         } else if (strcmp(info.kind, "webhook") == 0) {
@@ -227,8 +270,14 @@ static int realize_sinks(weir_server *srv, const weir_ruleset *rs)
                 weir_log_write(&srv->log, WEIR_LOG_ERROR, "sink_failing", "sink %s: %s",
                                info.name, err);
         }
-        weir_log_write(&srv->log, WEIR_LOG_INFO, "sink_ready", "sink %s (%s%s%s)", info.name,
-                       info.kind, info.target ? " " : "", info.target ? info.target : "");
+        if (s->kafka && weir_kafka_sink_transactional(s->kafka))
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "sink_ready",
+                           "sink %s (kafka %s, transactional.id %s.%s.%s)", info.name,
+                           info.target, "weir", srv->cfg->job, info.name);
+        else
+            weir_log_write(&srv->log, WEIR_LOG_INFO, "sink_ready", "sink %s (%s%s%s)",
+                           info.name, info.kind, info.target ? " " : "",
+                           info.target ? info.target : "");
     }
     return 0;
 }
@@ -654,18 +703,53 @@ static int open_output(weir_server *srv, const char *path, struct weir_file_sink
 
 /* Before a checkpoint counts: the alerts raised before its barrier are
  * acknowledged by the Kafka sinks (file sinks write through at once;
- * webhook sinks keep theirs in a queue that spills to disk). */
+ * webhook sinks keep theirs in a queue that spills to disk), or, for a
+ * transactional one, in the transaction its checkpoint will commit. */
 static int flush_sinks(void *user, char *err, size_t errlen)
 {
     weir_server *srv = user;
-    for (size_t i = 0; i < srv->n_sinks; i++)
-        if (srv->sinks[i].kafka &&
-            weir_kafka_sink_flush(srv->sinks[i].kafka, (int)srv->cfg->store_timeout_ms) != 0) {
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        weir_kafka_sink *k = srv->sinks[i].kafka;
+        if (k && weir_kafka_sink_transactional(k)) {
+            if (weir_kafka_sink_cut(k, err, errlen) != 0)
+                return -1;
+        } else if (k && weir_kafka_sink_flush(k, (int)srv->cfg->store_timeout_ms) != 0) {
             snprintf(err, errlen, "sink %s: alerts not acknowledged by Kafka in time",
                      srv->sinks[i].name);
             return -1;
         }
+    }
     return 0;
+}
+
+/* The alerts in the transactional sinks' cut transactions, kept with the
+ * checkpoint (part "pending-alerts"): if a restart finds that transaction
+ * aborted, they are produced again (the restored state will not raise
+ * them). */
+static int pending_alerts(void *user, void **data, size_t *len)
+{
+    weir_server *srv = user;
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    for (size_t i = 0; i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka && weir_kafka_sink_transactional(srv->sinks[i].kafka) &&
+            weir_kafka_sink_pending(srv->sinks[i].kafka, &buf, &cap, &used) != 0) {
+            free(buf);
+            return -1;
+        }
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+/* The transactional sink that commits the Kafka source's offsets, or NULL
+ * (the source commits them itself). */
+static weir_kafka_sink *offsets_owner(const weir_server *srv)
+{
+    for (size_t i = 0; srv->kafka && i < srv->n_sinks; i++)
+        if (srv->sinks[i].kafka && weir_kafka_sink_transactional(srv->sinks[i].kafka))
+            return srv->sinks[i].kafka;
+    return NULL;
 }
 
 /* At a checkpoint's barrier: where the sources are (Kafka's positions). */
@@ -693,12 +777,77 @@ static int put_rules(void *user, void **data, size_t *len)
     return 0;
 }
 
-/* A checkpoint is in the store: its offsets may be committed. */
-static void offsets_durable(void *user, const void *offsets, size_t len)
+/* A checkpoint is in the store: its offsets may be committed, and the
+ * transactions it covers: with a Kafka source, the transactional sink
+ * commits the offsets in its transaction (so the alerts and the offsets
+ * become visible together, or neither). */
+static void offsets_durable(void *user, uint64_t id, const void *offsets, size_t len)
 {
     weir_server *srv = user;
-    if (srv->kafka && len)
+    weir_kafka_sink *owner = offsets_owner(srv);
+    /* before the first assignment they are the restored checkpoint's, and
+     * the consumer is no group member to commit them for */
+    if (srv->kafka && !weir_kafka_source_assigned(srv->kafka))
+        len = 0;
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        weir_kafka_sink *k = srv->sinks[i].kafka;
+        if (!k || !weir_kafka_sink_transactional(k))
+            continue;
+        if (k == owner)
+            weir_kafka_sink_commit(k, id, offsets, len,
+                                   weir_kafka_source_group_metadata(srv->kafka));
+        else
+            weir_kafka_sink_commit(k, id, NULL, 0, NULL);
+    }
+    if (srv->kafka && len && !owner)
         weir_kafka_source_commit(srv->kafka, offsets, len);
+}
+
+/* After a restore, once the sources are made: the restored checkpoint's
+ * pending alerts. Its transaction committed the checkpoint's offsets with
+ * the metadata "weir checkpoint ID"; if the group holds exactly those, it
+ * went through and its alerts are on the topic; otherwise it was aborted
+ * (by this process's init_transactions, if not before) and they are
+ * produced again. Without a Kafka source there is nothing to tell by:
+ * they are produced again (at least once; the alert id is the key). */
+static void replay_pending(weir_server *srv)
+{
+    if (!srv->restored_pending_len)
+        return;
+    for (size_t i = 0; i < srv->n_sinks; i++) {
+        weir_kafka_sink *k = srv->sinks[i].kafka;
+        if (!k || !weir_kafka_sink_transactional(k))
+            continue;
+        char why[600];
+        if (k == offsets_owner(srv) && srv->restored_checkpoint && srv->restored_offsets_len) {
+            char meta[64], got[400];
+            weir_kafka_txn_metadata(srv->restored_checkpoint, meta, sizeof meta);
+            int rc = weir_kafka_source_committed(srv->kafka, srv->restored_offsets,
+                                                 srv->restored_offsets_len, meta,
+                                                 (int)srv->cfg->store_timeout_ms, got,
+                                                 sizeof got);
+            if (rc == 1) {
+                weir_log_write(&srv->log, WEIR_LOG_INFO, "pending_alerts",
+                               "sink %s: the transaction of checkpoint %" PRIu64
+                               " was committed (group offsets %s): its alerts are not "
+                               "produced again",
+                               srv->sinks[i].name, srv->restored_checkpoint, got);
+                continue;
+            }
+            snprintf(why, sizeof why, "%s (group offsets: %s)",
+                     rc == 0 ? "was not committed" : "cannot be told committed", got);
+        } else {
+            snprintf(why, sizeof why, "cannot be told committed (%s): at least once",
+                     srv->kafka ? "restored from a savepoint" : "no Kafka source");
+        }
+        size_t n = weir_kafka_sink_reproduce(k, srv->restored_pending, srv->restored_pending_len);
+        weir_log_write(&srv->log, WEIR_LOG_INFO, "pending_alerts",
+                       "sink %s: the transaction of %s %s: its %zu alerts are produced again",
+                       srv->sinks[i].name, srv->restored_from, why, n);
+    }
+    free(srv->restored_pending);
+    srv->restored_pending = NULL;
+    srv->restored_pending_len = 0;
 }
 
 /* The state store, the restore of the latest checkpoint (or of
@@ -722,8 +871,8 @@ static int open_state(weir_server *srv)
         return -1;
     }
     weir_restored r;
-    int rc = weir_checkpoint_restore(srv->store, srv->shards, srv->rs, cfg->from_savepoint, &r,
-                                     &srv->log, err, sizeof err);
+    int rc = weir_checkpoint_restore(srv->store, srv->shards, srv->rs, cfg->from_savepoint,
+                                     "pending-alerts", &r, &srv->log, err, sizeof err);
     if (rc < 0) {
         weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
                        "cannot restore the state of job %s from %s: %s", cfg->job, where, err);
@@ -743,9 +892,15 @@ static int open_state(weir_server *srv)
     }
     srv->restored_offsets = r.offsets; /* for the Kafka source, made next */
     srv->restored_offsets_len = r.offsets_len;
+    srv->restored_pending = r.extra; /* replay_pending, once the source is made */
+    srv->restored_pending_len = r.extra_len;
+    if (rc == 0 && r.kind == WEIR_STORE_CHECKPOINT)
+        srv->restored_checkpoint = strtoull(r.id, NULL, 10);
     weir_checkpoint_hooks hooks = {.offsets = source_offsets,
                                    .rules = put_rules,
                                    .flush = flush_sinks,
+                                   .extra_part = "pending-alerts",
+                                   .extra = pending_alerts,
                                    .durable = offsets_durable,
                                    .user = srv};
     srv->checkpointer = weir_checkpointer_new(srv->base, srv->store, srv->shards, srv->rs,
@@ -776,6 +931,11 @@ static int start(weir_server *srv)
         }
     }
     log_rules(srv);
+    char why_txn[512];
+    if (!txn_sinks_fit(srv, srv->rs, why_txn, sizeof why_txn)) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "%s", why_txn);
+        return -1;
+    }
     if (open_output(srv, cfg->alerts, &srv->alerts) < 0 ||
         open_output(srv, cfg->dead_letter, &srv->dead) < 0)
         return -1;
@@ -898,6 +1058,7 @@ static int start(weir_server *srv)
         weir_log_write(&srv->log, WEIR_LOG_INFO, "source_connected", "replaying %s",
                        cfg->events);
     }
+    replay_pending(srv);
     return 0;
 }
 
@@ -912,6 +1073,7 @@ static void teardown(weir_server *srv)
     weir_checkpointer_free(srv->checkpointer);
     weir_store_free(srv->store);
     free(srv->restored_offsets);
+    free(srv->restored_pending);
     weir_shard_pool_free(srv->shards);
     free_sinks(srv);
     weir_file_sink_close(srv->alerts);

@@ -94,6 +94,11 @@ typedef struct weir_server {
     char restored_from[80];          /* "checkpoint 12", or "" */
     void *restored_offsets;          /* owned: the restored sources' offsets */
     size_t restored_offsets_len;
+    uint64_t restored_checkpoint;    /* its id when a checkpoint was restored */
+    void *restored_pending;          /* owned: its pending alerts (part
+                                        "pending-alerts"), until they are
+                                        produced again or found committed */
+    size_t restored_pending_len;
     /* savepoints asked for since start, newest last (a ring): their
      * writing goes on after the HTTP answer */
     struct weir_savepoint_status {
@@ -119,8 +124,10 @@ void weir_server_too_long(weir_server *srv, uint32_t source, const char *head, s
  * reason in why when rs does not fit the shards (weir_server_rules_fit) or
  * the engine could not be built (rs is freed, the old rules keep running). */
 int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t cap);
-/* Whether rs can run on the server's shards: with several, every stream
- * must be keyed by one field. false with the reason in why. */
+/* Whether rs can run on the server's shards (with several, every stream
+ * must be keyed by one field) and with its options (a transactional Kafka
+ * sink needs checkpoints; with a Kafka source a job has at most one, which
+ * commits the source's offsets). false with the reason in why. */
 bool weir_server_rules_fit(const weir_server *srv, const weir_ruleset *rs, char *why,
                            size_t cap);
 

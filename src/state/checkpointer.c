@@ -29,6 +29,8 @@ typedef struct cut {
     size_t offsets_len;
     void *rules;
     size_t rules_len;
+    void *extra;
+    size_t extra_len;
     char (*names)[WEIR_STORE_NAME_MAX + 1];
     weir_store_part *parts;
     size_t n_parts;
@@ -85,6 +87,7 @@ static void cut_free(cut *k)
     free(k->meta);
     free(k->offsets);
     free(k->rules);
+    free(k->extra);
     free(k->names);
     free(k->parts);
     free(k);
@@ -122,8 +125,8 @@ static cut *cut_new(weir_checkpointer *c, weir_store_kind kind, const char *id)
     k->n_shards = weir_shard_pool_count(c->pool);
     k->blobs = calloc(k->n_shards, sizeof *k->blobs);
     k->lens = calloc(k->n_shards, sizeof *k->lens);
-    k->names = calloc(k->n_shards + 3, sizeof *k->names);
-    k->parts = calloc(k->n_shards + 3, sizeof *k->parts);
+    k->names = calloc(k->n_shards + 4, sizeof *k->names);
+    k->parts = calloc(k->n_shards + 4, sizeof *k->parts);
     if (!k->blobs || !k->lens || !k->names || !k->parts) {
         cut_free(k);
         return NULL;
@@ -133,8 +136,8 @@ static cut *cut_new(weir_checkpointer *c, weir_store_kind kind, const char *id)
 }
 
 /* At the cut, the shards stopped: the sources' positions, the sinks'
- * flush, and what describes the state (the rules now: a swap may come
- * before the states are written). */
+ * flush and extra part, and what describes the state (the rules now: a
+ * swap may come before the states are written). */
 static int at_cut(weir_checkpointer *c, cut *k, char *err, size_t errlen)
 {
     snprintf(err, errlen, "out of memory");
@@ -144,6 +147,8 @@ static int at_cut(weir_checkpointer *c, cut *k, char *err, size_t errlen)
     if (c->hooks.flush && c->hooks.flush(c->hooks.user, err, errlen) != 0)
         return -1;
     if (c->hooks.rules && c->hooks.rules(c->hooks.user, &k->rules, &k->rules_len) != 0)
+        return -1;
+    if (c->hooks.extra && c->hooks.extra(c->hooks.user, &k->extra, &k->extra_len) != 0)
         return -1;
     if (!(k->meta = make_meta(c, k)))
         return -1;
@@ -163,6 +168,8 @@ static void assemble(weir_checkpointer *c, cut *k)
         k->parts[k->n_parts++] = (weir_store_part){"offsets", k->offsets, k->offsets_len};
     if (c->hooks.rules) /* even empty: "no rules were put" */
         k->parts[k->n_parts++] = (weir_store_part){"rules", k->rules, k->rules_len};
+    if (k->extra_len)
+        k->parts[k->n_parts++] = (weir_store_part){c->hooks.extra_part, k->extra, k->extra_len};
 }
 
 /* The barrier, written in this process: every shard's state and the
@@ -230,7 +237,7 @@ static void put_done(void *user, int ok, const char *error)
                            "in all",
                            k->id, k->bytes, c->st.last_barrier_seconds * 1e3, secs * 1e3);
             if (c->hooks.durable)
-                c->hooks.durable(c->hooks.user, k->offsets, k->offsets_len);
+                c->hooks.durable(c->hooks.user, c->st.last_id, k->offsets, k->offsets_len);
             arm(c, c->interval_ms);
         } else {
             c->st.failed++;
@@ -485,7 +492,8 @@ static const char *meta_value(const char *meta, const char *key, char *buf, size
 
 /* Restores the pool from one read checkpoint or savepoint. */
 static int restore_from(const weir_store_read *r, struct weir_shard_pool *pool,
-                        const weir_ruleset *rs, weir_restored *out, char *err, size_t errlen)
+                        const weir_ruleset *rs, const char *extra_part, weir_restored *out,
+                        char *err, size_t errlen)
 {
     const weir_store_read_part *meta = weir_store_read_part_named(r, "meta");
     char v[64];
@@ -532,6 +540,19 @@ static int restore_from(const weir_store_read *r, struct weir_shard_pool *pool,
         memcpy(out->offsets, off->data, off->len);
         out->offsets_len = off->len;
     }
+    const weir_store_read_part *extra =
+        extra_part ? weir_store_read_part_named(r, extra_part) : NULL;
+    if (extra && extra->len) {
+        if (!(out->extra = malloc(extra->len))) {
+            free(out->offsets);
+            out->offsets = NULL;
+            out->offsets_len = 0;
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        memcpy(out->extra, extra->data, extra->len);
+        out->extra_len = extra->len;
+    }
     snprintf(out->id, sizeof out->id, "%s", r->id);
     out->kind = r->kind;
     rc = 0;
@@ -542,7 +563,8 @@ done:
 }
 
 int weir_checkpoint_restore(weir_store *store, struct weir_shard_pool *pool,
-                            const weir_ruleset *rs, const char *savepoint, weir_restored *out,
+                            const weir_ruleset *rs, const char *savepoint,
+                            const char *extra_part, weir_restored *out,
                             const weir_log *log, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -562,7 +584,7 @@ int weir_checkpoint_restore(weir_store *store, struct weir_shard_pool *pool,
         int got = weir_store_get(store, WEIR_STORE_SAVEPOINT, savepoint, &r, err, errlen);
         if (got == 1)
             snprintf(err, errlen, "no savepoint '%s'", savepoint);
-        rc = got == 0 ? restore_from(&r, pool, rs, out, err, errlen) : -1;
+        rc = got == 0 ? restore_from(&r, pool, rs, extra_part, out, err, errlen) : -1;
         weir_store_read_free(&r);
         free(list);
         return rc;
@@ -571,7 +593,7 @@ int weir_checkpoint_restore(weir_store *store, struct weir_shard_pool *pool,
     for (size_t i = n; i-- > 0;) {
         char why[256];
         int got = weir_store_get(store, WEIR_STORE_CHECKPOINT, list[i].id, &r, why, sizeof why);
-        if (got == 0 && restore_from(&r, pool, rs, out, why, sizeof why) == 0) {
+        if (got == 0 && restore_from(&r, pool, rs, extra_part, out, why, sizeof why) == 0) {
             weir_store_read_free(&r);
             rc = 0;
             break;

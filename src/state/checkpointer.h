@@ -13,6 +13,8 @@
  *   offsets   the sources' positions (opaque here; the server's hook
  *             writes and reads them), absent when no source has any
  *   rules     the rules put over HTTP (the server's hook), for a roll-back
+ *   (extra)   one more part the server names and fills (the `extra` hook):
+ *             the alerts a transactional Kafka sink has not committed yet
  *
  * Ingestion pauses only for the barrier: by default the shards stop, the
  * sources' positions are read and the process forks; a child writes the
@@ -58,8 +60,14 @@ typedef struct weir_checkpoint_hooks {
      * malloc'd bytes, or NULL and 0. 0, or -1 when out of memory. May be
      * NULL. */
     int (*rules)(void *user, void **data, size_t *len);
-    /* A checkpoint holding these offsets is complete in the store. */
-    void (*durable)(void *user, const void *offsets, size_t len);
+    /* One more part to keep with the cut, named extra_part, taken after
+     * flush: malloc'd bytes, or NULL and 0 (no part). 0, or -1 when out of
+     * memory. May be NULL. */
+    const char *extra_part;
+    int (*extra)(void *user, void **data, size_t *len);
+    /* Checkpoint `id`, holding these offsets, is complete in the store (not
+     * called for savepoints). */
+    void (*durable)(void *user, uint64_t id, const void *offsets, size_t len);
     void *user;
 } weir_checkpoint_hooks;
 
@@ -121,15 +129,19 @@ typedef struct weir_restored {
     weir_restore_report report;    /* keys and held events over shards */
     void *offsets;                 /* owned by the caller: the offsets part */
     size_t offsets_len;
+    void *extra;                   /* owned by the caller: the extra part */
+    size_t extra_len;
 } weir_restored;
 
 /* Restores the pool from a savepoint (savepoint != NULL: it must exist
  * and load) or else from the newest checkpoint that loads (a damaged one
  * is logged and the one before it tried). 0 restored, 1 nothing to
  * restore (a fresh start; next_checkpoint_id still set), -1 error with a
- * message in err. */
+ * message in err. extra_part: the name of the hooks' extra part, read into
+ * out->extra when present (NULL: none). */
 int weir_checkpoint_restore(weir_store *store, struct weir_shard_pool *pool,
-                            const weir_ruleset *rs, const char *savepoint, weir_restored *out,
+                            const weir_ruleset *rs, const char *savepoint,
+                            const char *extra_part, weir_restored *out,
                             const struct weir_log *log, char *err, size_t errlen);
 
 #endif

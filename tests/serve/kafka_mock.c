@@ -4,6 +4,8 @@
  *
  *   kafka_mock --produce TOPIC FILE --consume TOPIC OUT [--timeout SECS]
  *              [--partitions N] [--routed] [--delay PARTITION SECS] [--rate N]
+ *              [--txn-probe] [--fail-produce N]
+ *   kafka_mock --brokers ADDR --commit GROUP TOPIC PARTITION OFFSET METADATA
  *
  * creates both topics (the first with N partitions, default 1; the mock
  * keeps at most 5 MB per partition, DEPENDENCIES.md 3, so benchmarks
@@ -18,7 +20,26 @@
  * mid-stream need a stream that lasts), and appends each message to OUT as
  * `<key> <value>`. It exits on SIGTERM/SIGINT or after --timeout seconds, so
  * a test that dies leaves nothing running. The mock is test-only API of
- * librdkafka (DEPENDENCIES.md 3). */
+ * librdkafka (DEPENDENCIES.md 3).
+ *
+ * The mock accepts transactions but keeps no trace of them a client could
+ * read (no control records, no producer ids on messages, transactional
+ * offset commits dropped). So, to show that a client really went through
+ * the transactional protocol, --txn-probe makes the broker answer the first
+ * request of each transactional API (InitProducerId, AddPartitionsToTxn,
+ * AddOffsetsToTxn, TxnOffsetCommit, EndTxn) with a retriable error
+ * (COORDINATOR_LOAD_IN_PROGRESS, which librdkafka retries by itself) and
+ * prints `kafka_mock: transactional request: NAME` on stderr once that
+ * answer was taken. --fail-produce N fails the first N Produce requests to
+ * the second topic (MSG_SIZE_TOO_LARGE: a transactional producer's
+ * transaction must then be aborted); the cluster then has two brokers, the
+ * second topic led by the second, whose Produce requests are only the
+ * client's.
+ *
+ * The second form is a client of a running cluster: it commits OFFSET with
+ * METADATA for GROUP on TOPIC/PARTITION, as the transaction coordinator of
+ * a real cluster would when a transaction carrying those offsets commits
+ * (the mock drops them), and exits. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
@@ -36,6 +57,62 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* The transactional APIs --txn-probe watches (Kafka protocol ApiKeys). */
+static const struct {
+    int16_t key;
+    const char *name;
+} txn_apis[] = {{22, "InitProducerId"}, {24, "AddPartitionsToTxn"}, {25, "AddOffsetsToTxn"},
+                {28, "TxnOffsetCommit"}, {26, "EndTxn"}};
+#define N_TXN_APIS (sizeof txn_apis / sizeof txn_apis[0])
+
+static int commit_offsets(const char *brokers, char **a)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) ||
+        rd_kafka_conf_set(conf, "group.id", a[0], err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "session.timeout.ms", "6000", err, sizeof err)) {
+        fprintf(stderr, "kafka_mock: %s\n", err);
+        return 1;
+    }
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "kafka_mock: %s\n", err);
+        return 1;
+    }
+    /* the mock takes commits to a group that had members only from a
+     * member: join it first */
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, a[1], RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(c, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    for (time_t until = time(NULL) + 30; time(NULL) < until;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (m)
+            rd_kafka_message_destroy(m);
+        rd_kafka_topic_partition_list_t *as = NULL;
+        bool assigned = rd_kafka_assignment(c, &as) == 0 && as->cnt > 0;
+        if (as)
+            rd_kafka_topic_partition_list_destroy(as);
+        if (assigned)
+            break;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, a[1], atoi(a[2]));
+    tp->offset = atoll(a[3]);
+    tp->metadata = strdup(a[4]);
+    tp->metadata_size = strlen(a[4]);
+    rd_kafka_resp_err_t e = rd_kafka_commit(c, l, 0);
+    if (e)
+        fprintf(stderr, "kafka_mock: commit: %s\n", rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return e ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *ptopic = NULL, *pfile = NULL, *ctopic = NULL, *cout = NULL;
@@ -44,7 +121,24 @@ int main(int argc, char **argv)
     bool routed = false;
     int delay_partition = -1, delay = 0;
     int rate = 0;
+    bool txn_probe = false;
+    int fail_produce = 0;
+    const char *brokers = NULL;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
+            brokers = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--commit") == 0 && i + 5 < argc && brokers)
+            return commit_offsets(brokers, argv + i + 1);
+        if (strcmp(argv[i], "--txn-probe") == 0) {
+            txn_probe = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--fail-produce") == 0 && i + 1 < argc) {
+            fail_produce = atoi(argv[++i]);
+            continue;
+        }
         if (strcmp(argv[i], "--produce") == 0 && i + 2 < argc) {
             ptopic = argv[++i];
             pfile = argv[++i];
@@ -74,7 +168,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
+    rd_kafka_conf_set(conf, "test.mock.num.brokers", fail_produce > 0 ? "2" : "1", err,
+                      sizeof err);
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
     rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!owner) {
@@ -88,6 +183,20 @@ int main(int argc, char **argv)
         rd_kafka_destroy(owner);
         return 1;
     }
+    int brokers_n = fail_produce > 0 ? 2 : 1;
+    if (fail_produce > 0) {
+        for (int32_t p = 0; p < partitions; p++)
+            rd_kafka_mock_partition_set_leader(mc, ptopic, p, 1);
+        rd_kafka_mock_partition_set_leader(mc, ctopic, 0, 2);
+        rd_kafka_mock_broker_push_request_error_rtts(mc, 2, 0 /* Produce */, (size_t)fail_produce,
+                                                     RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0);
+    }
+    /* on every broker: any may be the coordinator */
+    for (int32_t b = 1; b <= brokers_n; b++)
+        for (size_t k = 0; txn_probe && k < N_TXN_APIS; k++)
+            rd_kafka_mock_broker_push_request_error_rtts(
+                mc, b, txn_apis[k].key, 1, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, 0);
+    bool txn_seen[N_TXN_APIS] = {false};
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
 
@@ -165,6 +274,16 @@ int main(int argc, char **argv)
     FILE *out = fopen(cout, "a");
     time_t deadline = time(NULL) + timeout;
     while (!stop && time(NULL) < deadline && out) {
+        for (size_t k = 0; txn_probe && k < N_TXN_APIS; k++)
+            for (int32_t b = 1; b <= brokers_n && !txn_seen[k]; b++) {
+                size_t left = 1;
+                if (rd_kafka_mock_broker_error_stack_cnt(mc, b, txn_apis[k].key, &left) == 0 &&
+                    left == 0) {
+                    txn_seen[k] = true;
+                    fprintf(stderr, "kafka_mock: transactional request: %s\n",
+                            txn_apis[k].name);
+                }
+            }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 100);
         if (!m)
             continue;

@@ -1,12 +1,15 @@
 /* test_serve_parts.c — unit tests for the pieces of `weir serve` that have
- * no socket: the event queue, the alert ring, the JSON array splitter and
- * the config loader. */
+ * no socket: the event queue, the alert ring, the JSON array splitter, the
+ * config loader, and how a restart tells from the group's committed
+ * offsets that a transactional sink's transaction went through. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "io/kafka_conf.h"
+#include "io/kafka_sink.h"
 #include "server/alert_ring.h"
 #include "server/config.h"
 #include "server/event_queue.h"
@@ -644,4 +647,68 @@ Test(snapshot_fork, a_failed_cut_or_a_dead_child_is_reported_and_the_shards_go_o
     weir_shard_pool_free(p);
     weir_ruleset_free(rs);
     event_base_free(base);
+}
+
+/* ---- Kafka transactions: the restart's decision */
+
+Test(kafka_txn, offsets_text_becomes_a_list_with_metadata)
+{
+    const char text[] = "events\t0\t352\nevents\t3\t7\n";
+    rd_kafka_topic_partition_list_t *l =
+        weir_kafka_offsets_list(text, sizeof text - 1, "weir checkpoint 12");
+    cr_assert(l);
+    cr_assert_eq(l->cnt, 2);
+    cr_assert_str_eq(l->elems[1].topic, "events");
+    cr_assert_eq(l->elems[1].partition, 3);
+    cr_assert_eq(l->elems[1].offset, 7);
+    cr_assert_eq(l->elems[0].metadata_size, strlen("weir checkpoint 12"));
+    rd_kafka_topic_partition_list_destroy(l);
+    cr_assert_null(weir_kafka_offsets_list("events\t0\n", 9, NULL));
+    cr_assert_null(weir_kafka_offsets_list("events\t0\t-4\n", 12, NULL));
+}
+
+static rd_kafka_topic_partition_list_t *group(long long off0, long long off3, const char *meta)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_t *a = rd_kafka_topic_partition_list_add(l, "events", 0);
+    rd_kafka_topic_partition_t *b = rd_kafka_topic_partition_list_add(l, "events", 3);
+    a->offset = off0;
+    b->offset = off3;
+    if (meta) {
+        a->metadata = strdup(meta);
+        a->metadata_size = strlen(meta);
+        b->metadata = strdup(meta);
+        b->metadata_size = strlen(meta);
+    }
+    return l;
+}
+
+Test(kafka_txn, committed_only_when_every_offset_and_the_metadata_are_the_checkpoints)
+{
+    const char text[] = "events\t0\t352\nevents\t3\t7\n";
+    char meta[64];
+    weir_kafka_txn_metadata(12, meta, sizeof meta);
+    cr_assert_str_eq(meta, "weir checkpoint 12");
+    rd_kafka_topic_partition_list_t *want = weir_kafka_offsets_list(text, sizeof text - 1, NULL);
+    rd_kafka_topic_partition_list_t *same = group(352, 7, meta);
+    rd_kafka_topic_partition_list_t *older = group(352, 5, meta);
+    rd_kafka_topic_partition_list_t *none = group(RD_KAFKA_OFFSET_INVALID, 7, meta);
+    /* the same offsets committed by the transaction of another checkpoint
+     * (no event in between): not this one's */
+    rd_kafka_topic_partition_list_t *other = group(352, 7, "weir checkpoint 11");
+    rd_kafka_topic_partition_list_t *bare = group(352, 7, NULL);
+    cr_assert(weir_kafka_offsets_committed(want, same, meta));
+    cr_assert_not(weir_kafka_offsets_committed(want, older, meta));
+    cr_assert_not(weir_kafka_offsets_committed(want, none, meta));
+    cr_assert_not(weir_kafka_offsets_committed(want, other, meta));
+    cr_assert_not(weir_kafka_offsets_committed(want, bare, meta));
+    rd_kafka_topic_partition_list_t *empty = weir_kafka_offsets_list("", 0, NULL);
+    cr_assert_not(weir_kafka_offsets_committed(empty, same, meta));
+    rd_kafka_topic_partition_list_destroy(want);
+    rd_kafka_topic_partition_list_destroy(same);
+    rd_kafka_topic_partition_list_destroy(older);
+    rd_kafka_topic_partition_list_destroy(none);
+    rd_kafka_topic_partition_list_destroy(other);
+    rd_kafka_topic_partition_list_destroy(bare);
+    rd_kafka_topic_partition_list_destroy(empty);
 }
