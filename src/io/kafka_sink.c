@@ -283,6 +283,20 @@ static int txn_classify(weir_kafka_sink *k, const char *what, rd_kafka_error_t *
     return -1;
 }
 
+/* A step of the commit failed (e is consumed): called again later, or
+ * the transaction is aborted, or the sink stopped (fatal). */
+static void commit_step_failed(weir_kafka_sink *k, const char *what, rd_kafka_error_t *e)
+{
+    int rc = txn_classify(k, what, e);
+    rd_kafka_error_destroy(e);
+    if (rc > 0) {
+        txn_arm(k, TXN_RETRY_MS);
+    } else if (rc == 0) {
+        k->state = TXN_ABORTING;
+        txn_arm(k, 0);
+    }
+}
+
 static void txn_step(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -314,27 +328,13 @@ static void txn_step(evutil_socket_t fd, short what, void *arg)
             e = rd_kafka_send_offsets_to_transaction(k->rk, k->offsets, k->group,
                                                      TXN_SLICE_MS);
             if (e) {
-                rc = txn_classify(k, "send_offsets_to_transaction", e);
-                rd_kafka_error_destroy(e);
-                if (rc > 0)
-                    txn_arm(k, TXN_RETRY_MS);
-                else if (rc == 0) {
-                    k->state = TXN_ABORTING;
-                    txn_arm(k, 0);
-                }
+                commit_step_failed(k, "send_offsets_to_transaction", e);
                 return;
             }
         }
         k->offsets_sent = true;
         if ((e = rd_kafka_commit_transaction(k->rk, TXN_SLICE_MS))) {
-            rc = txn_classify(k, "commit_transaction", e);
-            rd_kafka_error_destroy(e);
-            if (rc > 0)
-                txn_arm(k, TXN_RETRY_MS);
-            else if (rc == 0) {
-                k->state = TXN_ABORTING;
-                txn_arm(k, 0);
-            }
+            commit_step_failed(k, "commit_transaction", e);
             return;
         }
         k->committed++;
