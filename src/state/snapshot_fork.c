@@ -253,6 +253,8 @@ fail:
     return NULL;
 }
 
+int weir_snapshot_fork_pid(const weir_snapshot_fork *f) { return (int)f->pid; }
+
 void weir_snapshot_fork_cancel(weir_snapshot_fork *f)
 {
     if (f)

@@ -38,6 +38,8 @@ weir_snapshot_fork *weir_snapshot_fork_start(struct event_base *base,
                                              weir_snapshot_fork_cut_cb at_cut,
                                              weir_snapshot_fork_done_cb done, void *user,
                                              char *err, size_t errlen);
+/* The child writing the states (for logs, and tests that kill it). */
+int weir_snapshot_fork_pid(const weir_snapshot_fork *f);
 /* Stops a fork in flight: the child is killed and reaped, done is not
  * called. Accepts NULL. */
 void weir_snapshot_fork_cancel(weir_snapshot_fork *f);
