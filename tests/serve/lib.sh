@@ -8,7 +8,8 @@ tmp=$(mktemp -d) || exit 99
 pids=
 cleanup() {
     for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$tmp"
+    # WEIR_TEST_KEEP=1 keeps the logs and states of a run for a post-mortem
+    if [ -n "${WEIR_TEST_KEEP:-}" ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -18,7 +19,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 check() {
     what=$1
     shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
+    if "$@"; then ok "$what"; else not_ok "$what"; return 1; fi
 }
 # wait_until CMD...: polls CMD every 0.1 s for up to 30 s.
 wait_until() {
