@@ -184,6 +184,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 if (parts->elems[i].partition == s->starts[k].partition &&
                     strcmp(parts->elems[i].topic, s->starts[k].topic) == 0)
                     parts->elems[i].offset = s->starts[k].offset;
+        /* the owner's state of a partition decides over both */
+        for (int i = 0; s->ops.resume_at && i < parts->cnt; i++) {
+            int64_t at = s->ops.resume_at(s->user, parts->elems[i].topic,
+                                          parts->elems[i].partition);
+            if (at >= 0) {
+                parts->elems[i].offset = at;
+                remember_start(s, parts->elems[i].topic, parts->elems[i].partition, at);
+            }
+        }
         /* the splits open before any message of theirs can be polled */
         if (!cooperative)
             while (s->n_splits)

@@ -48,6 +48,11 @@ typedef struct weir_kafka_source_ops {
     void (*split_open)(void *user, uint32_t split, const char *topic, int32_t partition);
     /* ... and revoked */
     void (*split_close)(void *user, uint32_t split);
+    /* Partition `partition` of `topic` is being assigned: the offset its
+     * state resumes at (the owner's per-partition state, state per
+     * partition), or -1 to let the source decide (a restored checkpoint's
+     * offsets, else the group's). Called before split_open. May be NULL. */
+    int64_t (*resume_at)(void *user, const char *topic, int32_t partition);
 } weir_kafka_source_ops;
 
 typedef struct weir_kafka_source_options {

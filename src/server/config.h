@@ -52,6 +52,10 @@
     X("kafka-idle-timeout", kafka_idle_ms, UINT, "30000",                                   \
       "milliseconds a Kafka partition may go without events before it stops holding back "\
       "its stream's watermark (0: it never does)")                                          \
+    X("kafka-state-per-partition", kafka_state_per_partition, BOOL, "no",                  \
+      "keep the state of each Kafka partition apart (job JOB.pN in the store), so that "    \
+      "several weir processes in one consumer group share the partitions and a partition's "\
+      "state moves with it on a rebalance")                                                \
     X("stream-field", stream_field, STR, NULL, "JSON field naming an event's stream")       \
     X("stream", default_stream, STR, NULL, "stream of events that name none")               \
     X("max-line", max_line, SIZE, "1M", "longest event line accepted (bytes)")              \

@@ -30,6 +30,7 @@
 #include "server/alert_ring.h"
 #include "io/kafka_sink.h"
 #include "server/http_api.h"
+#include "server/partitions.h"
 #include "state/checkpointer.h"
 #include "state/store.h"
 #include "server/http_json.h"
@@ -158,10 +159,13 @@ static mhd_result get_readyz(weir_http_api *api, struct MHD_Connection *c)
     if (!weir_server_ready(api->srv))
         return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
                           api->srv->stopping ? "shutting down" : "not ready");
-    if (api->srv->checkpointer) {
+    if (api->srv->checkpointer || api->srv->partitions) {
         /* processing goes on, but state is not being saved: say so */
         weir_checkpoint_stats cs;
-        weir_checkpointer_get_stats(api->srv->checkpointer, &cs);
+        if (api->srv->checkpointer)
+            weir_checkpointer_get_stats(api->srv->checkpointer, &cs);
+        else
+            weir_partitions_checkpoint_stats(api->srv->partitions, &cs);
         if (cs.consecutive_failures > 0) {
             char msg[400];
             snprintf(msg, sizeof msg, "checkpoints failing (%u in a row): %s",
@@ -220,8 +224,10 @@ static weir_rule_stats *rule_counters(weir_server *srv)
 {
     size_t n = weir_ruleset_rule_count(srv->rs);
     weir_rule_stats *stats = calloc(n ? n : 1, sizeof *stats);
-    if (stats)
+    if (stats) {
         weir_shard_pool_detail(srv->shards, stats, n, NULL, 0);
+        (void)weir_partitions_add_detail(srv->partitions, stats, n, NULL, 0);
+    }
     return stats;
 }
 
@@ -273,8 +279,10 @@ static mhd_result get_rule(weir_http_api *api, struct MHD_Connection *c, const c
         /* walks every key in every shard: here only, not in the list */
         size_t n = weir_ruleset_rule_count(srv->rs);
         uint64_t *bytes = calloc(n, sizeof *bytes);
-        if (bytes)
+        if (bytes) {
             weir_shard_pool_state_bytes(srv->shards, bytes, n);
+            (void)weir_partitions_add_state_bytes(srv->partitions, bytes, n);
+        }
         weir_json_kv_uint(g, "state_bytes", bytes ? bytes[i] : 0);
         free(bytes);
         char *text = read_text(weir_ruleset_rule_file(srv->rs, i));

@@ -42,9 +42,12 @@ void weir_log_write(const weir_log *log, weir_log_level level, const char *event
                     const char *fmt, ...)
 {
     char msg[LOG_LINE_MAX / 2];
+    int at = log->scope ? snprintf(msg, sizeof msg, "%s: ", log->scope) : 0;
+    if (at < 0 || (size_t)at >= sizeof msg)
+        at = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg + at, sizeof msg - (size_t)at, fmt, ap);
     va_end(ap);
 
     struct timeval tv;

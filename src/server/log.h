@@ -11,6 +11,9 @@ typedef enum weir_log_level { WEIR_LOG_INFO, WEIR_LOG_WARN, WEIR_LOG_ERROR } wei
 
 typedef struct weir_log {
     bool json; /* --log-format json */
+    /* put before every message when set: what part of the server speaks
+     * (one Kafka partition's state, say); borrowed */
+    const char *scope;
 } weir_log;
 
 /* Writes one line: `msg` is a printf format. In JSON the line is

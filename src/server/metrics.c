@@ -15,6 +15,7 @@
 #include "server/alert_ring.h"
 #include "server/server-internal.h"
 #include "server/shard_pool.h"
+#include "server/partitions.h"
 #include "state/checkpointer.h"
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -122,6 +123,7 @@ static int per_rule_and_stream(const weir_server *srv, FILE *f)
         return -1;
     }
     weir_shard_pool_detail(srv->shards, rules, n_rules, streams, n_streams);
+    (void)weir_partitions_add_detail(srv->partitions, rules, n_rules, streams, n_streams);
     PER(f, rule, "rule", "weir_rule_alerts_total", "counter", "Alerts raised, by rule.", n_rules,
         rules, alerts);
     PER(f, rule, "rule", "weir_rule_events_total", "counter",
@@ -170,6 +172,7 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
 
     weir_engine_stats st;
     weir_shard_pool_stats(srv->shards, &st);
+    weir_partitions_add_stats(srv->partitions, &st);
     scalar(f, "weir_engine_events_total", "counter",
            "Events the engine took since the rules were (re)loaded.", st.events);
     scalar(f, "weir_engine_processed_total", "counter",
@@ -191,14 +194,16 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
            "Event-time watermark, ms since the epoch (absent before the first event).");
     if (st.watermark != INT64_MIN)
         fprintf(f, "weir_watermark_ms %" PRId64 "\n", st.watermark);
-    scalar(f, "weir_queue_bytes", "gauge", "Bytes of events queued ahead of the engine.",
-           weir_shard_pool_queue_used(srv->shards));
-    scalar(f, "weir_queue_capacity_bytes", "gauge", "Size of the engine's queue.",
-           weir_shard_pool_queue_capacity(srv->shards));
+    size_t q_used = weir_shard_pool_queue_used(srv->shards);
+    size_t q_cap = weir_shard_pool_queue_capacity(srv->shards);
+    weir_partitions_add_queue(srv->partitions, &q_used, &q_cap);
+    scalar(f, "weir_queue_bytes", "gauge", "Bytes of events queued ahead of the engine.", q_used);
+    scalar(f, "weir_queue_capacity_bytes", "gauge", "Size of the engine's queue.", q_cap);
     scalar(f, "weir_shards", "gauge", "Engine shards (threads when more than one).",
            weir_shard_pool_count(srv->shards));
     uint64_t active, idle;
     weir_shard_pool_splits(srv->shards, &active, &idle);
+    weir_partitions_add_splits(srv->partitions, &active, &idle);
     header(f, "weir_kafka_partitions", "gauge",
            "Assigned Kafka partitions: active ones hold their stream's watermark back, idle "
            "ones (no event for --kafka-idle-timeout) do not.");
@@ -208,18 +213,37 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
            srv->tcp ? weir_tcp_source_clients(srv->tcp) : 0);
     scalar(f, "weir_tcp_connections_total", "counter", "TCP source clients accepted.",
            srv->tcp_clients_total);
-    if (srv->checkpointer) {
+    if (srv->partitions) {
+        uint64_t restored, released;
+        weir_partitions_moves(srv->partitions, &restored, &released);
+        scalar(f, "weir_kafka_partition_states", "gauge",
+               "Partition numbers whose state this process holds now "
+               "(--kafka-state-per-partition).",
+               weir_partitions_count(srv->partitions));
+        scalar(f, "weir_kafka_partition_states_restored_total", "counter",
+               "Partition states restored from the store on assignment.", restored);
+        scalar(f, "weir_kafka_partition_states_released_total", "counter",
+               "Partition states checkpointed and let go on revocation.", released);
+    }
+    if (srv->checkpointer || srv->partitions) {
+        /* with state per partition: over every partition's checkpoints */
         weir_checkpoint_stats cs;
-        weir_checkpointer_get_stats(srv->checkpointer, &cs);
+        if (srv->checkpointer)
+            weir_checkpointer_get_stats(srv->checkpointer, &cs);
+        else
+            weir_partitions_checkpoint_stats(srv->partitions, &cs);
         header(f, "weir_checkpoints_total", "counter", "Checkpoints, by result.");
         fprintf(f, "weir_checkpoints_total{result=\"completed\"} %" PRIu64 "\n", cs.completed);
         fprintf(f, "weir_checkpoints_total{result=\"failed\"} %" PRIu64 "\n", cs.failed);
-        header(f, "weir_savepoints_total", "counter", "Savepoints, by result.");
-        fprintf(f, "weir_savepoints_total{result=\"completed\"} %" PRIu64 "\n", cs.savepoints);
-        fprintf(f, "weir_savepoints_total{result=\"failed\"} %" PRIu64 "\n",
-                cs.savepoints_failed);
-        scalar(f, "weir_checkpoint_last_id", "gauge", "Id of the last completed checkpoint.",
-               cs.last_id);
+        if (srv->checkpointer) {
+            header(f, "weir_savepoints_total", "counter", "Savepoints, by result.");
+            fprintf(f, "weir_savepoints_total{result=\"completed\"} %" PRIu64 "\n",
+                    cs.savepoints);
+            fprintf(f, "weir_savepoints_total{result=\"failed\"} %" PRIu64 "\n",
+                    cs.savepoints_failed);
+            scalar(f, "weir_checkpoint_last_id", "gauge", "Id of the last completed checkpoint.",
+                   cs.last_id);
+        }
         scalar(f, "weir_checkpoint_last_completed_ms", "gauge",
                "When the last checkpoint completed (ms since the epoch).",
                (uint64_t)cs.last_completed_ms);

@@ -36,6 +36,7 @@
 #include "server/shard_pool.h"
 #include "state/checkpointer.h"
 #include "state/store.h"
+#include "server/partitions.h"
 
 /* Rejected lines described in the log when there is no dead-letter file. */
 #define LOGGED_REJECTS 10
@@ -145,6 +146,13 @@ static bool txn_sinks_fit(const weir_server *srv, const weir_ruleset *rs, char *
         weir_ruleset_sink(rs, i, &info);
         if (!info.transactional)
             continue;
+        if (srv->cfg->kafka_state_per_partition) {
+            snprintf(why, cap,
+                     "sink %s is transactional: not with kafka-state-per-partition, whose "
+                     "partitions checkpoint apart (one transaction cannot span them yet)",
+                     info.name);
+            return false;
+        }
         if (srv->cfg->checkpoint_interval_s == 0) {
             snprintf(why, cap,
                      "sink %s is transactional: its transactions are committed at "
@@ -422,21 +430,53 @@ static void tcp_client(void *user, const char *peer, bool connected, const char 
 
 static bool kafka_submit(void *user, uint32_t split, uint64_t seq, const char *line, size_t len)
 {
-    return submit(user, WEIR_SRC_KAFKA,
+    weir_server *srv = user;
+    if (srv->partitions) {
+        if (len > srv->cfg->max_line || len > weir_partitions_max_line(srv->partitions)) {
+            weir_server_too_long(srv, WEIR_SRC_KAFKA, line, len < 256 ? len : 256);
+            return true;
+        }
+        int rc = weir_partitions_submit(srv->partitions, split, seq, line, len, WEIR_SRC_KAFKA);
+        if (rc > 0) {
+            srv->sources[WEIR_SRC_KAFKA].lines++;
+            return true;
+        }
+        /* no unit: its state could not be restored (logged); reading on
+         * would lose it, so the source waits */
+        if (rc < 0 && !srv->partition_stalled) {
+            srv->partition_stalled = true;
+            weir_log_write(&srv->log, WEIR_LOG_ERROR, "source_error",
+                           "kafka: a message of a partition whose state is not restored: "
+                           "the source waits (see the partition_failed line)");
+        }
+        return false;
+    }
+    return submit(srv, WEIR_SRC_KAFKA,
                   split < WEIR_SHARD_MAX_SPLITS ? split : WEIR_SHARD_NO_SPLIT, seq, line, len);
 }
 
 static void kafka_split_open(void *user, uint32_t split, const char *topic, int32_t partition)
 {
-    (void)partition;
     weir_server *srv = user;
-    weir_shard_pool_split_open(srv->shards, split, topic);
+    if (srv->partitions)
+        weir_partitions_split_open(srv->partitions, split, topic, partition);
+    else
+        weir_shard_pool_split_open(srv->shards, split, topic);
 }
 
 static void kafka_split_close(void *user, uint32_t split)
 {
     weir_server *srv = user;
-    weir_shard_pool_split_close(srv->shards, split);
+    if (srv->partitions)
+        weir_partitions_split_close(srv->partitions, split);
+    else
+        weir_shard_pool_split_close(srv->shards, split);
+}
+
+static int64_t kafka_resume_at(void *user, const char *topic, int32_t partition)
+{
+    weir_server *srv = user;
+    return srv->partitions ? weir_partitions_resume_at(srv->partitions, topic, partition) : -1;
 }
 
 /* One line per --kafka-topics topic on how its partitions hold back the
@@ -543,6 +583,12 @@ int weir_server_swap_rules(weir_server *srv, weir_ruleset *rs, char *why, size_t
         weir_ruleset_free(rs);
         return -1;
     }
+    /* after the main shards, which cannot fail half-way: a unit that
+     * cannot stays on the old rules, so the old rule set lives on */
+    if (srv->partitions && weir_partitions_swap_rules(srv->partitions, rs, &rep) < 0) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "reload_failed",
+                       "a partition's engine could not move to the new rules (out of memory)");
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     weir_log_write(&srv->log, WEIR_LOG_INFO, "rules_swapped",
                    "rules swapped: %zu kept their state (%" PRIu64 " keys, %" PRIu64
@@ -634,8 +680,9 @@ static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
                 srv->final_checkpoint = FINAL_DONE;
         }
     }
-    bool checkpointed = srv->final_checkpoint == FINAL_NONE ||
-                        srv->final_checkpoint == FINAL_DONE;
+    bool checkpointed = (srv->final_checkpoint == FINAL_NONE ||
+                         srv->final_checkpoint == FINAL_DONE) &&
+                        (!srv->partitions || weir_partitions_stopped(srv->partitions));
     if ((checkpointed && sinks_idle(srv)) || now_ms() >= srv->stop_deadline_ms) {
         if (!checkpointed)
             weir_log_write(&srv->log, WEIR_LOG_ERROR, "checkpoint_failed",
@@ -668,6 +715,8 @@ static void begin_stop(weir_server *srv, const char *why)
         srv->final_checkpoint = FINAL_DUE;
     else
         weir_shard_pool_finish(srv->shards);
+    if (srv->partitions)
+        weir_partitions_stop(srv->partitions, !(srv->cfg->exit_on_eof && srv->file_done));
     if (srv->http)
         weir_http_api_close_streams(srv->http);
     srv->stop_deadline_ms = now_ms() + (int64_t)srv->cfg->shutdown_timeout_ms;
@@ -705,7 +754,7 @@ static int open_output(weir_server *srv, const char *path, struct weir_file_sink
  * acknowledged by the Kafka sinks (file sinks write through at once;
  * webhook sinks keep theirs in a queue that spills to disk), or, for a
  * transactional one, in the transaction its checkpoint will commit. */
-static int flush_sinks(void *user, char *err, size_t errlen)
+int weir_server_flush_sinks(void *user, char *err, size_t errlen)
 {
     weir_server *srv = user;
     for (size_t i = 0; i < srv->n_sinks; i++) {
@@ -758,7 +807,7 @@ static int source_offsets(void *user, void **data, size_t *len)
     weir_server *srv = user;
     *data = NULL;
     *len = 0;
-    if (!srv->kafka)
+    if (!srv->kafka || srv->partitions) /* the units keep the Kafka positions */
         return 0;
     char *text;
     if (weir_kafka_source_positions(srv->kafka, &text, len) != 0)
@@ -898,7 +947,7 @@ static int open_state(weir_server *srv)
         srv->restored_checkpoint = strtoull(r.id, NULL, 10);
     weir_checkpoint_hooks hooks = {.offsets = source_offsets,
                                    .rules = put_rules,
-                                   .flush = flush_sinks,
+                                   .flush = weir_server_flush_sinks,
                                    .extra_part = "pending-alerts",
                                    .extra = pending_alerts,
                                    .durable = offsets_durable,
@@ -909,6 +958,56 @@ static int open_state(weir_server *srv)
     if (srv->checkpointer && cfg->checkpoint_in_place)
         weir_checkpointer_set_fork(srv->checkpointer, false);
     return srv->checkpointer ? 0 : -1;
+}
+
+/* --kafka-state-per-partition: the units that take the Kafka source's
+ * messages, each with its own state in the store (partitions.h). */
+static int open_partitions(weir_server *srv, const weir_engine_options *eopt,
+                           const weir_shard_hooks *hooks)
+{
+    weir_config *cfg = srv->cfg;
+    const char *why = !cfg->kafka_topics ? "a Kafka source (kafka-topics)"
+                      : cfg->checkpoint_interval_s == 0
+                          ? "checkpoints (checkpoint-interval), which carry each partition's "
+                            "state to its next owner"
+                          : NULL;
+    if (why) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                       "kafka-state-per-partition needs %s", why);
+        return -1;
+    }
+    if (cfg->from_savepoint) {
+        weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed",
+                       "--from-savepoint: a savepoint holds no partition's state with "
+                       "kafka-state-per-partition (each partition restores its own newest "
+                       "checkpoint)");
+        return -1;
+    }
+    weir_checkpoint_hooks server_hooks = {.rules = put_rules,
+                                          .flush = weir_server_flush_sinks,
+                                          .user = srv};
+    weir_partitions_options po = {
+        .base = srv->base,
+        .store = cfg->state_store ? cfg->state_store : cfg->state_dir,
+        .job = cfg->job,
+        .keep = (unsigned)cfg->checkpoints_kept,
+        .store_timeout_ms = (int)cfg->store_timeout_ms,
+        .interval_ms = cfg->checkpoint_interval_s * 1000,
+        .queue_bytes = (size_t)cfg->queue_bytes,
+        .eopt = &srv->partition_eopt,
+        .hooks = &srv->partition_hooks,
+        .checkpoint = &server_hooks,
+        .log = &srv->log,
+    };
+    srv->partition_eopt = *eopt;
+    srv->partition_hooks = *hooks;
+    srv->partitions = weir_partitions_new(&po, srv->rs);
+    if (!srv->partitions)
+        return -1;
+    weir_log_write(&srv->log, WEIR_LOG_INFO, "partitions",
+                   "state per Kafka partition: each assigned partition N restores job %s.pN",
+                   cfg->job);
+    return 0;
 }
 
 static int start(weir_server *srv)
@@ -976,9 +1075,15 @@ static int start(weir_server *srv)
     }
     log_shards(srv, shards);
 
-    if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint || cfg->state_store) &&
-        open_state(srv) < 0)
+    /* with state per partition the job's state is its partitions': each
+     * process's own shards (TCP, HTTP and file events) keep none */
+    if (cfg->kafka_state_per_partition) {
+        if (open_partitions(srv, &eopt, &hooks) < 0)
+            return -1;
+    } else if ((cfg->checkpoint_interval_s > 0 || cfg->from_savepoint || cfg->state_store) &&
+               open_state(srv) < 0) {
         return -1;
+    }
 
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -1028,12 +1133,14 @@ static int start(weir_server *srv)
             return -1;
         }
         weir_kafka_source_ops ops = {kafka_submit, kafka_too_long, kafka_split_open,
-                                     kafka_split_close};
+                                     kafka_split_close, kafka_resume_at};
         log_topics(srv);
+        /* with units, each restores where its partitions resume */
         weir_kafka_source_options kopt = {
-            .checkpointed = srv->checkpointer && cfg->checkpoint_interval_s > 0,
-            .start_offsets = srv->restored_offsets,
-            .start_len = srv->restored_offsets_len,
+            .checkpointed = (srv->checkpointer && cfg->checkpoint_interval_s > 0) ||
+                            srv->partitions,
+            .start_offsets = srv->partitions ? NULL : srv->restored_offsets,
+            .start_len = srv->partitions ? 0 : srv->restored_offsets_len,
         };
         srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
                                            cfg->kafka_group, cfg->kafka_config,
@@ -1043,6 +1150,8 @@ static int start(weir_server *srv)
             weir_log_write(&srv->log, WEIR_LOG_ERROR, "start_failed", "kafka: %s", err);
             return -1;
         }
+        if (srv->partitions)
+            weir_partitions_set_source(srv->partitions, srv->kafka);
         weir_log_write(&srv->log, WEIR_LOG_INFO, "kafka_subscribed",
                        "kafka source: topics %s, group %s, brokers %s", cfg->kafka_topics,
                        cfg->kafka_group, cfg->kafka_brokers);
@@ -1067,7 +1176,8 @@ static void teardown(weir_server *srv)
     /* sources first (they point at the shard), sinks last (the engine's
      * final alerts went to them) */
     weir_file_source_free(srv->file);
-    weir_kafka_source_free(srv->kafka);
+    weir_kafka_source_free(srv->kafka); /* its last revocation reaches the units */
+    weir_partitions_free(srv->partitions);
     weir_tcp_source_free(srv->tcp);
     weir_http_api_free(srv->http);
     weir_checkpointer_free(srv->checkpointer);
@@ -1116,6 +1226,7 @@ int weir_cmd_serve(int argc, char **argv)
         event_base_dispatch(srv.base);
         weir_engine_stats st;
         weir_shard_pool_stats(srv.shards, &st);
+        weir_partitions_add_stats(srv.partitions, &st);
         weir_log_write(&srv.log, WEIR_LOG_INFO, "stopped",
                        "%" PRIu64 " events, %" PRIu64 " alerts, %" PRIu64 " late, %" PRIu64
                        " dead-lettered",

@@ -10,6 +10,7 @@
 
 #include "server/config.h"
 #include "server/log.h"
+#include "server/shard.h"
 #include "weir/engine.h"
 #include "weir/ruleset.h"
 
@@ -26,6 +27,7 @@ struct weir_alert_ring;
 struct weir_http_api;
 struct weir_store;
 struct weir_checkpointer;
+struct weir_partitions;
 
 /* Sources, by the tag their lines carry into the shard. */
 #define WEIR_SOURCES(X) X(TCP, "tcp") X(HTTP, "http") X(FILE, "file") X(KAFKA, "kafka")
@@ -90,6 +92,12 @@ typedef struct weir_server {
     int64_t stop_deadline_ms;
     struct weir_store *store;        /* owned; NULL when checkpoints are off */
     struct weir_checkpointer *checkpointer; /* owned; with the store */
+    struct weir_partitions *partitions; /* owned: --kafka-state-per-partition's
+                                           units, which take the Kafka
+                                           source's messages; else NULL */
+    bool partition_stalled;          /* a message found no unit (logged once) */
+    weir_engine_options partition_eopt; /* what new units are made with */
+    weir_shard_hooks partition_hooks;
     enum { FINAL_NONE, FINAL_DUE, FINAL_RUNNING, FINAL_DONE } final_checkpoint;
     char restored_from[80];          /* "checkpoint 12", or "" */
     void *restored_offsets;          /* owned: the restored sources' offsets */
@@ -168,6 +176,10 @@ int weir_server_savepoint_create(weir_server *srv, const char *name, char *id_ou
                                  size_t id_cap, char *err, size_t errlen);
 const struct weir_savepoint_status *weir_server_savepoint_find(const weir_server *srv,
                                                                const char *id);
+
+/* The checkpoints' flush hook (weir_checkpoint_hooks.flush; user: the
+ * server): the alerts raised so far are safe in the sinks. */
+int weir_server_flush_sinks(void *user, char *err, size_t errlen);
 
 /* Ready: rules loaded and every configured source listening. */
 bool weir_server_ready(const weir_server *srv);

@@ -1309,6 +1309,24 @@ int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
     return 0;
 }
 
+void weir_shard_stats_add(weir_engine_stats *out, const weir_engine_stats *s)
+{
+    out->events += s->events;
+    out->processed += s->processed;
+    out->dead_letters += s->dead_letters;
+    out->late += s->late;
+    out->alerts += s->alerts;
+    out->throttled += s->throttled;
+    out->keys += s->keys;
+    out->peak_keys += s->peak_keys;
+    out->partial_matches += s->partial_matches;
+    out->peak_partial_matches += s->peak_partial_matches;
+    out->held_events += s->held_events;
+    out->timers_fired += s->timers_fired;
+    if (s->watermark != INT64_MIN && (out->watermark == INT64_MIN || s->watermark < out->watermark))
+        out->watermark = s->watermark;
+}
+
 void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out)
 {
     if (p->single) {
@@ -1317,33 +1335,13 @@ void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out)
         return;
     }
     memset(out, 0, sizeof *out);
-    out->watermark = INT64_MAX;
-    bool any_watermark = false;
+    out->watermark = INT64_MIN;
     for (unsigned k = 0; k < p->n; k++) {
         worker *w = &p->workers[k];
         pthread_mutex_lock(&w->mu);
-        const weir_engine_stats *s = &w->stats;
-        out->events += s->events;
-        out->processed += s->processed;
-        out->dead_letters += s->dead_letters;
-        out->late += s->late;
-        out->alerts += s->alerts;
-        out->throttled += s->throttled;
-        out->keys += s->keys;
-        out->peak_keys += s->peak_keys;
-        out->partial_matches += s->partial_matches;
-        out->peak_partial_matches += s->peak_partial_matches;
-        out->held_events += s->held_events;
-        out->timers_fired += s->timers_fired;
-        if (s->watermark != INT64_MIN) {
-            any_watermark = true;
-            if (s->watermark < out->watermark)
-                out->watermark = s->watermark;
-        }
+        weir_shard_stats_add(out, &w->stats);
         pthread_mutex_unlock(&w->mu);
     }
-    if (!any_watermark)
-        out->watermark = INT64_MIN;
 }
 
 void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n_rules,
@@ -1367,25 +1365,34 @@ void weir_shard_pool_detail(weir_shard_pool *p, weir_rule_stats *rules, size_t n
     for (unsigned k = 0; k < p->n; k++) {
         worker *w = &p->workers[k];
         pthread_mutex_lock(&w->mu);
-        for (size_t i = 0; i < n_rules && i < w->n_rules; i++) {
-            const weir_rule_stats *r = &w->rule_stats[i];
-            rules[i].events += r->events;
-            rules[i].matches += r->matches;
-            rules[i].alerts += r->alerts;
-            rules[i].throttled += r->throttled;
-            rules[i].keys += r->keys;
-            rules[i].partial_matches += r->partial_matches;
-        }
-        for (size_t i = 0; i < n_streams && i < w->n_streams; i++) {
-            const weir_stream_stats *s = &w->stream_stats[i];
-            streams[i].events += s->events;
-            if (s->max_time > streams[i].max_time)
-                streams[i].max_time = s->max_time;
-            if (s->watermark != INT64_MIN &&
-                (streams[i].watermark == INT64_MIN || s->watermark < streams[i].watermark))
-                streams[i].watermark = s->watermark;
-        }
+        weir_shard_detail_add(rules, w->rule_stats, n_rules < w->n_rules ? n_rules : w->n_rules,
+                              streams, w->stream_stats,
+                              n_streams < w->n_streams ? n_streams : w->n_streams);
         pthread_mutex_unlock(&w->mu);
+    }
+}
+
+void weir_shard_detail_add(weir_rule_stats *rules, const weir_rule_stats *add_rules,
+                           size_t n_rules, weir_stream_stats *streams,
+                           const weir_stream_stats *add_streams, size_t n_streams)
+{
+    for (size_t i = 0; i < n_rules; i++) {
+        const weir_rule_stats *r = &add_rules[i];
+        rules[i].events += r->events;
+        rules[i].matches += r->matches;
+        rules[i].alerts += r->alerts;
+        rules[i].throttled += r->throttled;
+        rules[i].keys += r->keys;
+        rules[i].partial_matches += r->partial_matches;
+    }
+    for (size_t i = 0; i < n_streams; i++) {
+        const weir_stream_stats *s = &add_streams[i];
+        streams[i].events += s->events;
+        if (s->max_time > streams[i].max_time)
+            streams[i].max_time = s->max_time;
+        if (s->watermark != INT64_MIN &&
+            (streams[i].watermark == INT64_MIN || s->watermark < streams[i].watermark))
+            streams[i].watermark = s->watermark;
     }
 }
 

@@ -116,6 +116,14 @@ int weir_shard_pool_restore(weir_shard_pool *p, const weir_ruleset *rs,
  * out[n_rules] (ruleset order). Waits for every shard: for API calls. */
 void weir_shard_pool_state_bytes(weir_shard_pool *p, uint64_t *out, size_t n_rules);
 
+/* Adds s to out: counts summed, the watermark the lowest (INT64_MIN: none
+ * yet, on either side). For totals over several pools. */
+void weir_shard_stats_add(weir_engine_stats *out, const weir_engine_stats *s);
+/* The same for per rule and per stream counters (a stream's time: the
+ * latest; its watermark: the lowest that is set). */
+void weir_shard_detail_add(weir_rule_stats *rules, const weir_rule_stats *add_rules,
+                           size_t n_rules, weir_stream_stats *streams,
+                           const weir_stream_stats *add_streams, size_t n_streams);
 /* Counters summed over shards (watermark: the lowest). With threads the
  * figures are at most 100 ms old. */
 void weir_shard_pool_stats(weir_shard_pool *p, weir_engine_stats *out);
