@@ -58,6 +58,7 @@ struct weir_kafka_source {
     size_t last;                 /* index of the last split found */
     uint32_t next_id;
     bool checkpointed;           /* offsets committed by weir_kafka_source_commit */
+    bool owner_positions;        /* options.owner_positions */
     kstart *starts;              /* owned: where each partition this process
                                     knows resumes: the restored checkpoint's
                                     offsets, then, when a partition is revoked,
@@ -135,7 +136,7 @@ static void split_close_at(weir_kafka_source *s, size_t i)
     /* the state holds its messages up to `next`: if it comes back to this
      * process (a rebalance), it must resume there, not at the group's
      * committed offset, which is only the last checkpoint's */
-    if (s->checkpointed && s->splits[i].next >= 0)
+    if (s->checkpointed && !s->owner_positions && s->splits[i].next >= 0)
         remember_start(s, s->splits[i].topic, s->splits[i].partition, s->splits[i].next);
     if (s->ops.split_close)
         s->ops.split_close(s->user, s->splits[i].id);
@@ -188,10 +189,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; s->ops.resume_at && i < parts->cnt; i++) {
             int64_t at = s->ops.resume_at(s->user, parts->elems[i].topic,
                                           parts->elems[i].partition);
-            if (at >= 0) {
+            if (at >= 0)
                 parts->elems[i].offset = at;
-                remember_start(s, parts->elems[i].topic, parts->elems[i].partition, at);
-            }
         }
         /* the splits open before any message of theirs can be polled */
         if (!cooperative)
@@ -455,6 +454,7 @@ weir_kafka_source *weir_kafka_source_new(struct event_base *base, const char *br
         return NULL;
     }
     s->checkpointed = opt && opt->checkpointed;
+    s->owner_positions = opt && opt->owner_positions;
     if (opt && opt->start_offsets && parse_offsets(s, opt->start_offsets, opt->start_len) != 0) {
         snprintf(err, err_cap, "the checkpoint's Kafka offsets cannot be read");
         free_starts(s);

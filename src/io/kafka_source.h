@@ -59,6 +59,11 @@ typedef struct weir_kafka_source_options {
     bool checkpointed;          /* offsets committed only after checkpoints */
     const char *start_offsets;  /* a restored checkpoint's positions, or NULL */
     size_t start_len;
+    /* the owner keeps where each partition resumes (ops.resume_at, state
+     * per partition): the source remembers no position of its own, so a
+     * partition assigned again resumes where the owner says, else at the
+     * group's committed offset */
+    bool owner_positions;
 } weir_kafka_source_options;
 
 /* A message's place in the subscription, as the engine's sequence number

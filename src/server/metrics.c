@@ -220,6 +220,10 @@ char *weir_metrics_render(const weir_server *srv, size_t *len)
                "Partition numbers whose state this process holds now "
                "(--kafka-state-per-partition).",
                weir_partitions_count(srv->partitions));
+        scalar(f, "weir_kafka_partition_states_waiting", "gauge",
+               "Partition states assigned here that the store could not give yet (their "
+               "messages wait).",
+               weir_partitions_unrestored(srv->partitions));
         scalar(f, "weir_kafka_partition_states_restored_total", "counter",
                "Partition states restored from the store on assignment.", restored);
         scalar(f, "weir_kafka_partition_states_released_total", "counter",

@@ -11,6 +11,8 @@
 #include "state/store.h"
 #include "util/grow_bytes.h"
 
+/* How often a unit whose state the store could not give is tried again. */
+#define RESTORE_RETRY_MS 1000
 /* The offset part of a sequence number (weir_kafka_seq: offset + 1). */
 #define SEQ_OFFSET_MASK (((uint64_t)1 << 40) - 1)
 
@@ -22,6 +24,9 @@ typedef struct unit_pos {
 } unit_pos;
 
 typedef enum unit_state {
+    UNIT_UNRESTORED, /* assigned, but its state could not be read from the
+                        store yet: its messages wait, a restore is retried
+                        every RESTORE_RETRY_MS */
     UNIT_OWNED,     /* some of its partitions are assigned here */
     UNIT_RELEASING, /* none is: its final checkpoint, then freed */
     UNIT_STOPPING,  /* shutdown: its final checkpoint */
@@ -43,6 +48,11 @@ typedef struct unit {
     unit_state state;
     bool final_running;          /* a final checkpoint was started */
     bool final_done;
+    bool refused;                /* a message waits for its restore */
+    bool late;                   /* restored after its assignment: its
+                                    first message is checked against the
+                                    restored positions */
+    unsigned restore_failures;
     struct event *ev;            /* owned: starts the final checkpoint (one
                                     may be in flight), frees a released unit */
 } unit;
@@ -189,9 +199,12 @@ static unit *find_unit(weir_partitions *p, int32_t partition, size_t *at)
     return NULL;
 }
 
-/* Makes the unit of partition N and restores its newest checkpoint. NULL
- * (logged) when that cannot be done: its messages then find no unit and
- * are not taken, and the partition is not read past them. */
+static int unit_restore(unit *u);
+
+/* Makes the unit of partition N and restores its newest checkpoint. When
+ * the store cannot give it, the unit waits (UNIT_UNRESTORED): taking the
+ * partition without its state would lose what the state holds. NULL
+ * (logged) when out of memory. */
 static unit *unit_new(weir_partitions *p, int32_t partition)
 {
     const weir_partitions_options *o = &p->opt;
@@ -234,18 +247,34 @@ static unit *unit_new(weir_partitions *p, int32_t partition)
         unit_free(u);
         return NULL;
     }
+    p->units[p->n_units++] = u;
+    if (unit_restore(u) != 0) {
+        u->state = UNIT_UNRESTORED;
+        struct timeval tv = {RESTORE_RETRY_MS / 1000, (RESTORE_RETRY_MS % 1000) * 1000};
+        event_add(u->ev, &tv);
+    }
+    return u;
+}
+
+/* Restores the unit's newest checkpoint into its pool and starts its
+ * checkpoints: 0, or -1 (logged) when the store cannot give it now. */
+static int unit_restore(unit *u)
+{
+    weir_partitions *p = u->owner;
+    const weir_partitions_options *o = &p->opt;
+    char err[512];
     weir_restored r;
     int rc = weir_checkpoint_restore(u->store, u->pool, p->rs, NULL, NULL, &r, &u->log, err,
                                      sizeof err);
     if (rc < 0) {
-        /* its state is somewhere this process cannot read now: taking the
-         * partition without it would lose what it holds */
-        weir_log_write(&u->log, WEIR_LOG_ERROR, "partition_failed",
-                       "cannot restore job %s: %s; its messages are not read", u->job, err);
+        if (u->restore_failures++ % 30 == 0)
+            weir_log_write(&u->log, WEIR_LOG_ERROR, "partition_failed",
+                           "cannot restore job %s: %s; its messages wait, tried again every "
+                           "%d ms",
+                           u->job, err, RESTORE_RETRY_MS);
         free(r.offsets);
         free(r.extra);
-        unit_free(u);
-        return NULL;
+        return -1;
     }
     if (rc == 0)
         unit_load_positions(u, r.offsets, r.offsets_len);
@@ -259,8 +288,8 @@ static unit *unit_new(weir_partitions *p, int32_t partition)
     u->ckpt = weir_checkpointer_new(o->base, u->store, u->pool, p->rs, o->interval_ms,
                                     r.next_checkpoint_id, &h, &u->log);
     if (!u->ckpt) {
-        unit_free(u);
-        return NULL;
+        weir_log_write(&u->log, WEIR_LOG_ERROR, "partition_failed", "out of memory");
+        return -1;
     }
     /* one partition's keys: written at the barrier, no fork per unit */
     weir_checkpointer_set_fork(u->ckpt, false);
@@ -284,8 +313,20 @@ static unit *unit_new(weir_partitions *p, int32_t partition)
         weir_log_write(&u->log, WEIR_LOG_INFO, "partition_assigned",
                        "no checkpoint of job %s: starting empty at the group's offsets", u->job);
     }
-    p->units[p->n_units++] = u;
-    return u;
+    if (u->restore_failures)
+        weir_log_write(&u->log, WEIR_LOG_INFO, "partition_recovered",
+                       "restored after %u failed tries: its messages go on", u->restore_failures);
+    u->late = u->state == UNIT_UNRESTORED;
+    u->state = UNIT_OWNED;
+    /* the splits assigned while it waited open now, in the restored engine */
+    for (size_t i = 0; i < p->n_splits; i++)
+        if (p->splits[i].u == u)
+            weir_shard_pool_split_open(u->pool, p->splits[i].split, u->pos[p->splits[i].pos].topic);
+    if (u->refused && o->hooks->on_room) {
+        u->refused = false;
+        o->hooks->on_room(o->hooks->user);
+    }
+    return 0;
 }
 
 /* Starts the unit's final checkpoint, or tries again shortly when one is
@@ -339,6 +380,13 @@ static void unit_ev_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     unit *u = arg;
     weir_partitions *p = u->owner;
+    if (u->state == UNIT_UNRESTORED) {
+        if (unit_restore(u) != 0) {
+            struct timeval tv = {RESTORE_RETRY_MS / 1000, (RESTORE_RETRY_MS % 1000) * 1000};
+            event_add(u->ev, &tv);
+        }
+        return;
+    }
     if (u->state == UNIT_RELEASING && u->final_done) {
         size_t at;
         if (find_unit(p, u->partition, &at) == u) {
@@ -400,7 +448,8 @@ void weir_partitions_split_open(weir_partitions *p, uint32_t split, const char *
         weir_log_write(&u->log, WEIR_LOG_INFO, "partition_assigned",
                        "assigned again: it goes on with its state");
     }
-    weir_shard_pool_split_open(u->pool, split, topic);
+    if (u->state != UNIT_UNRESTORED)
+        weir_shard_pool_split_open(u->pool, split, topic);
 }
 
 static split_ref *find_split(weir_partitions *p, uint32_t split)
@@ -421,10 +470,22 @@ void weir_partitions_split_close(weir_partitions *p, uint32_t split)
     if (!r)
         return;
     unit *u = r->u;
-    weir_shard_pool_split_close(u->pool, split);
+    if (u->state != UNIT_UNRESTORED)
+        weir_shard_pool_split_close(u->pool, split);
     *r = p->splits[--p->n_splits];
     p->last = 0;
-    if (--u->open_splits == 0 && u->state == UNIT_OWNED && !p->stopping) {
+    if (--u->open_splits == 0 && u->state == UNIT_UNRESTORED) {
+        /* revoked before its state could be read: nothing of it is here */
+        size_t at;
+        if (find_unit(p, u->partition, &at) == u) {
+            p->units[at] = p->units[--p->n_units];
+            weir_log_write(&u->log, WEIR_LOG_WARN, "partition_released",
+                           "revoked before its state could be restored");
+            unit_free(u);
+        }
+        return;
+    }
+    if (u->open_splits == 0 && u->state == UNIT_OWNED && !p->stopping) {
         u->state = UNIT_RELEASING;
         if (!u->final_running)
             start_final(u);
@@ -437,9 +498,31 @@ int weir_partitions_submit(weir_partitions *p, uint32_t split, uint64_t seq, con
     split_ref *r = find_split(p, split);
     if (!r)
         return -1;
-    if (!weir_shard_pool_submit_seq(r->u->pool, line, len, tag, split, seq))
+    unit *u = r->u;
+    if (u->state == UNIT_UNRESTORED) {
+        u->refused = true;
         return 0;
-    r->u->pos[r->pos].next = (int64_t)(seq & SEQ_OFFSET_MASK);
+    }
+    /* a message before the restored position is in the state already (the
+     * partition was read from an older committed offset, when the restore
+     * came after the assignment) */
+    int64_t offset = (int64_t)(seq & SEQ_OFFSET_MASK) - 1;
+    if (offset < u->pos[r->pos].next)
+        return 1;
+    if (u->late) {
+        u->late = false;
+        /* the group's committed offset is past the newest checkpoint the
+         * store could give (a newer one damaged): say so */
+        if (u->pos[r->pos].next >= 0 && offset > u->pos[r->pos].next)
+            weir_log_write(&u->log, WEIR_LOG_WARN, "partition_gap",
+                           "%s: read from offset %" PRId64 ", its state holds up to %" PRId64
+                           ": the messages between (unless they are transaction markers) are "
+                           "not in its state",
+                           u->pos[r->pos].topic, offset, u->pos[r->pos].next);
+    }
+    if (!weir_shard_pool_submit_seq(u->pool, line, len, tag, split, seq))
+        return 0;
+    u->pos[r->pos].next = offset + 1;
     return 1;
 }
 
@@ -489,7 +572,8 @@ int weir_partitions_swap_rules(weir_partitions *p, const weir_ruleset *rs,
             rc = -1;
             continue;
         }
-        weir_checkpointer_set_rules(p->units[i]->ckpt, rs);
+        if (p->units[i]->ckpt)
+            weir_checkpointer_set_rules(p->units[i]->ckpt, rs);
         if (rep) {
             rep->keys += r.keys;
             rep->held_events += r.held_events;
@@ -504,6 +588,10 @@ void weir_partitions_stop(weir_partitions *p, bool checkpoint)
     p->stopping = true;
     for (size_t i = 0; i < p->n_units; i++) {
         unit *u = p->units[i];
+        if (u->state == UNIT_UNRESTORED) { /* nothing of it is here */
+            u->state = UNIT_STOPPED;
+            continue;
+        }
         if (!checkpoint) {
             weir_shard_pool_finish(u->pool);
             u->state = UNIT_STOPPED;
@@ -531,6 +619,14 @@ bool weir_partitions_stopped(const weir_partitions *p)
 
 size_t weir_partitions_count(const weir_partitions *p) { return p->n_units; }
 
+size_t weir_partitions_unrestored(const weir_partitions *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->n_units; i++)
+        n += p->units[i]->state == UNIT_UNRESTORED;
+    return n;
+}
+
 struct weir_shard_pool *weir_partitions_pool(weir_partitions *p, size_t i)
 {
     return i < p->n_units ? p->units[i]->pool : NULL;
@@ -542,6 +638,8 @@ void weir_partitions_checkpoint_stats(const weir_partitions *p, weir_checkpoint_
     sum->completed = p->gone_completed;
     sum->failed = p->gone_failed;
     for (size_t i = 0; i < p->n_units; i++) {
+        if (!p->units[i]->ckpt)
+            continue;
         weir_checkpoint_stats st;
         weir_checkpointer_get_stats(p->units[i]->ckpt, &st);
         sum->completed += st.completed;

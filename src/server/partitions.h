@@ -14,7 +14,11 @@
  *   assigned  the unit restores its newest checkpoint from the store (the
  *             previous owner's) and its partitions resume at the offsets
  *             that checkpoint holds (weir_partitions_resume_at, asked by
- *             the Kafka source in its rebalance callback);
+ *             the Kafka source in its rebalance callback); when the store
+ *             cannot give it, the unit's messages wait (refused: the
+ *             source pauses) and the restore is tried again every second;
+ *             once restored, messages before its offsets (read from an
+ *             older committed offset meanwhile) are skipped;
  *   running   a checkpoint every --checkpoint-interval, taken in place (a
  *             unit's engine holds one partition's keys), whose offsets are
  *             committed to the group once it is durable;
@@ -97,6 +101,8 @@ bool weir_partitions_stopped(const weir_partitions *p);
 
 /* Units alive now (partitions numbers assigned, or being released). */
 size_t weir_partitions_count(const weir_partitions *p);
+/* Units waiting for their state (the store could not give it yet). */
+size_t weir_partitions_unrestored(const weir_partitions *p);
 /* Unit i's pool (i below weir_partitions_count), for the counters. */
 struct weir_shard_pool *weir_partitions_pool(weir_partitions *p, size_t i);
 /* Checkpoints of every unit (completed, failed; the last error of any). */

@@ -564,6 +564,7 @@ bool weir_server_ready(const weir_server *srv)
 {
     return srv->rs && srv->shards && !srv->stopping &&
            (srv->tcp || strcmp(srv->cfg->tcp, "off") == 0) &&
+           weir_partitions_unrestored(srv->partitions) == 0 &&
            (!srv->kafka || weir_kafka_source_partitions(srv->kafka) > 0);
 }
 
@@ -1141,6 +1142,7 @@ static int start(weir_server *srv)
                             srv->partitions,
             .start_offsets = srv->partitions ? NULL : srv->restored_offsets,
             .start_len = srv->partitions ? 0 : srv->restored_offsets_len,
+            .owner_positions = srv->partitions != NULL,
         };
         srv->kafka = weir_kafka_source_new(srv->base, cfg->kafka_brokers, cfg->kafka_topics,
                                            cfg->kafka_group, cfg->kafka_config,
