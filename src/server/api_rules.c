@@ -395,7 +395,7 @@ int weir_server_rollback(weir_server *srv, const char *id, weir_restore_report *
                          size_t cap)
 {
     if (!srv->store) {
-        snprintf(err, cap, "no state store: start weir with --checkpoint-interval or --state-store");
+        snprintf(err, cap, "%s", weir_server_no_store(srv));
         return 409;
     }
     weir_store_read r;

@@ -19,8 +19,7 @@ int weir_server_savepoint_create(weir_server *srv, const char *name, char *id_ou
                                  size_t id_cap, char *err, size_t errlen)
 {
     if (!srv->checkpointer) {
-        snprintf(err, errlen,
-                 "no state store: start weir with --checkpoint-interval or --state-store");
+        snprintf(err, errlen, "%s", weir_server_no_store(srv));
         return 409;
     }
     if (srv->stopping) {

@@ -805,9 +805,7 @@ static mhd_result get_savepoints(weir_http_api *api, struct MHD_Connection *c, c
     if (!srv->store)
         return one ? send_error(c, MHD_HTTP_NOT_FOUND, "no_such_savepoint",
                                 "no state store: no savepoints")
-                   : send_error(c, MHD_HTTP_CONFLICT, "conflict",
-                                "no state store: start weir with --checkpoint-interval or "
-                                "--state-store");
+                   : send_error(c, MHD_HTTP_CONFLICT, "conflict", weir_server_no_store(srv));
     weir_store_entry *list = NULL;
     size_t n = 0;
     char err[512];

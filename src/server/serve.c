@@ -560,6 +560,14 @@ static void on_room(void *user)
         weir_kafka_source_resume(srv->kafka);
 }
 
+const char *weir_server_no_store(const weir_server *srv)
+{
+    return srv->partitions
+               ? "no savepoints with kafka-state-per-partition: each partition's newest "
+                 "checkpoint is its state"
+               : "no state store: start weir with --checkpoint-interval or --state-store";
+}
+
 bool weir_server_ready(const weir_server *srv)
 {
     return srv->rs && srv->shards && !srv->stopping &&

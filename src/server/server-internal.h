@@ -181,6 +181,9 @@ const struct weir_savepoint_status *weir_server_savepoint_find(const weir_server
  * server): the alerts raised so far are safe in the sinks. */
 int weir_server_flush_sinks(void *user, char *err, size_t errlen);
 
+/* Why there are no savepoints (no job-wide store): for a 409's message. */
+const char *weir_server_no_store(const weir_server *srv);
+
 /* Ready: rules loaded and every configured source listening. */
 bool weir_server_ready(const weir_server *srv);
 
