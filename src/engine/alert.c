@@ -99,12 +99,15 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
     if (r->throttled && !b && e->cur_key && !(b = weir_engine_current_block(e, r)))
         return -1;
     if (r->throttled && b) {
-        int64_t last = b->last_alert[r->pos];
+        int64_t last = key_block_last_alert(b, r->pos);
         if (last != INT64_MIN && in->time < last + r->throttle_ms) {
             e->stats.throttled++;
             r->n_throttled++;
             return 0;
         }
+        if (r->pos >= key_block_rules(b) &&
+            !(e->cur_entry && (b = weir_engine_block_fit(e, &e->maps[r->map], e->cur_entry))))
+            return -1;
         b->last_alert[r->pos] = in->time;
     }
     const weir_type key_type = e->maps[r->map].keys.key_type;

@@ -62,10 +62,29 @@ typedef struct engine_rule {
  * One allocation: the states inline, the alert times after them (a block
  * per live key, so no pointer to the states: 16 bytes less a key). */
 typedef struct key_block {
-    int64_t *last_alert;  /* n_rules of the map, just after states;
-                             INT64_MIN: none */
-    void *states[];       /* n_rules of the map */
+    int64_t *last_alert;  /* as many as states, just after them; INT64_MIN:
+                             none */
+    void *states[];       /* n_rules of the map, or fewer: see below */
 } key_block;
+
+/* Rules a block has room for. A rule swap that only adds rules to a map
+ * keeps its blocks as they are (weir_engine_adopt), so a block may end
+ * before the map's last rules: those have nothing for that key yet, and
+ * the block grows when one of them needs room (weir_engine_block_fit).
+ * The count is where last_alert starts: no byte more per key. */
+static inline uint32_t key_block_rules(const key_block *b)
+{
+    return (uint32_t)((void *const *)(const void *)b->last_alert - b->states);
+}
+static inline void *key_block_state(const key_block *b, uint32_t pos)
+{
+    return pos < key_block_rules(b) ? b->states[pos] : NULL;
+}
+static inline int64_t key_block_last_alert(const key_block *b, uint32_t pos)
+{
+    return pos < key_block_rules(b) ? b->last_alert[pos] : INT64_MIN;
+}
+static inline uint32_t key_block_min(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 typedef struct engine_map {
     weir_key_map keys;
@@ -166,6 +185,10 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
 int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now);
 /* An empty block for a map of n_rules rules (one allocation: free()). */
 key_block *weir_engine_new_block(uint32_t n_rules);
+/* The entry's block with room for every rule of map m: grown (moved) when
+ * it was short, e->cur_block following it. NULL when out of memory (the
+ * block stays as it was). */
+key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_entry *entry);
 
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);

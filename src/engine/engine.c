@@ -299,7 +299,8 @@ static void free_block(weir_engine *e, engine_map *m, key_block *b)
 {
     if (!b)
         return;
-    for (uint32_t i = 0; i < m->n_rules; i++)
+    uint32_t n = key_block_min(m->n_rules, key_block_rules(b));
+    for (uint32_t i = 0; i < n; i++)
         if (b->states[i])
             weir_rule_key_free(&e->rules[m->rules[i]], b->states[i]);
     free(b);
@@ -360,6 +361,24 @@ key_block *weir_engine_new_block(uint32_t n_rules)
     return b;
 }
 
+key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_entry *entry)
+{
+    key_block *b = entry->state;
+    uint32_t have = key_block_rules(b);
+    if (have >= m->n_rules)
+        return b;
+    key_block *nb = weir_engine_new_block(m->n_rules);
+    if (!nb)
+        return NULL;
+    memcpy(nb->states, b->states, have * sizeof *b->states);
+    memcpy(nb->last_alert, b->last_alert, have * sizeof *b->last_alert);
+    entry->state = nb;
+    if (e->cur_block == b)
+        e->cur_block = nb;
+    free(b);
+    return nb;
+}
+
 static void count_partials(weir_engine *e, engine_rule *r, int64_t delta)
 {
     r->partials = (uint64_t)((int64_t)r->partials + delta);
@@ -377,7 +396,8 @@ int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *e
     key_block *b = entry->state;
     int64_t deadline = INT64_MAX;
     bool empty = true;
-    for (uint32_t i = 0; i < m->n_rules; i++) {
+    uint32_t n = key_block_min(m->n_rules, key_block_rules(b));
+    for (uint32_t i = 0; i < n; i++) {
         engine_rule *r = &e->rules[m->rules[i]];
         if (b->states[i] && weir_rule_idle(r, b->states[i])) {
             weir_rule_key_free(r, b->states[i]);
@@ -473,7 +493,9 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
     if (!idle) {
         if (!(entry = weir_engine_key_entry(e, m, key, hash)))
             return -1;
-        key_block *b = entry->state;
+        key_block *b = weir_engine_block_fit(e, m, entry);
+        if (!b)
+            return -1;
         b->states[r->pos] = r->spare;
         r->spare = NULL;
         r->states++;
@@ -501,7 +523,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         uint64_t hash = weir_key_hash(m->keys.key_type, key);
         weir_key_entry *entry = weir_key_map_find(&m->keys, key, hash);
         key_block *b = entry ? entry->state : NULL;
-        if (!b || !b->states[r->pos]) {
+        if (!b || !key_block_state(b, r->pos)) {
             if (run_on_spare(e, r, m, key, hash, fields, stream, ts, seq) != 0)
                 return -1;
             continue;
@@ -534,7 +556,8 @@ static int fire_timer(weir_engine *e, weir_timer t)
     e->cur_key = &entry->key;
     e->cur_entry = entry;
     e->cur_block = b;
-    for (uint32_t i = 0; i < m->n_rules; i++) {
+    uint32_t n = key_block_min(m->n_rules, key_block_rules(b));
+    for (uint32_t i = 0; i < n; i++) {
         engine_rule *r = &e->rules[m->rules[i]];
         if (!b->states[i] || weir_rule_next_deadline(r, b->states[i]) > t.at)
             continue;
@@ -1008,7 +1031,7 @@ uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule)
     uint64_t bytes = 0;
     for (size_t k = 0; k < m->keys.n_slots; k++) {
         const key_block *b = m->keys.slots[k].live ? m->keys.slots[k].state : NULL;
-        if (b && b->states[r->pos])
+        if (b && key_block_state(b, r->pos))
             bytes += weir_rule_key_bytes(r, b->states[r->pos]);
     }
     /* the map and the per-key blocks serve every rule of the map alike */

@@ -158,7 +158,8 @@ static int move_keys(adopt_ctx *c, weir_restore_report *rep)
                 continue;
             key_block *b = from->state;
             weir_key_entry *to = NULL;
-            for (uint32_t i = 0; i < m->n_rules; i++) {
+            uint32_t room = key_block_min(m->n_rules, key_block_rules(b));
+            for (uint32_t i = 0; i < room; i++) {
                 int64_t ri = c->rule_of[m->rules[i]];
                 if (ri < 0) {
                     if (b->states[i]) {
@@ -181,7 +182,9 @@ static int move_keys(adopt_ctx *c, weir_restore_report *rep)
                     c->slot_of[mi][k] = (uint32_t)(to - em->keys.slots);
                     rep->keys++;
                 }
-                key_block *nb = to->state;
+                key_block *nb = weir_engine_block_fit(e, &e->maps[c->map_of[mi]], to);
+                if (!nb)
+                    return -1;
                 nb->last_alert[r->pos] = b->last_alert[i];
                 nb->states[r->pos] = b->states[i];
                 b->states[i] = NULL;
@@ -205,14 +208,16 @@ static bool maps_line_up(const weir_engine *e, const weir_engine *old)
 
 /* The fast way: each key table moves as it is, entries in their slots
  * with their generations, so the timers move as they are too. A key's
- * block is rebuilt only when the map's rules sit in other places now (a
- * rule added, changed or removed); with the same places it is kept. */
+ * block is rebuilt only when the map's old rules sit in other places now
+ * (a rule changed or removed); when rules are only added after them it is
+ * kept as it is, shorter than the map (key_block_rules), and grows when a
+ * new rule first needs room in it: the swap then costs nothing per key. */
 static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
 {
     weir_engine *e = c->e, *old = c->old;
     for (size_t mi = 0; mi < old->n_maps; mi++) {
         engine_map *om = &old->maps[mi], *em = &e->maps[mi];
-        bool same_places = om->n_rules == em->n_rules;
+        bool same_places = om->n_rules <= em->n_rules;
         for (uint32_t i = 0; same_places && i < om->n_rules; i++) {
             int64_t ri = c->rule_of[om->rules[i]];
             same_places = ri >= 0 && e->rules[ri].pos == i;
@@ -230,7 +235,8 @@ static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
             if (!nb)
                 return -1;
             bool empty = true;
-            for (uint32_t i = 0; i < om->n_rules; i++) {
+            uint32_t room = key_block_min(om->n_rules, key_block_rules(b));
+            for (uint32_t i = 0; i < room; i++) {
                 int64_t ri = c->rule_of[om->rules[i]];
                 if (ri < 0) {
                     if (b->states[i])

@@ -120,11 +120,11 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
             key_block *b = entry->state;
             snap_put_value(o, m->keys.key_type, &entry->key);
             snap_put_svar(o, entry->timer_at);
-            uint32_t n = 0;
-            for (uint32_t i = 0; i < m->n_rules; i++)
+            uint32_t n = 0, room = key_block_min(m->n_rules, key_block_rules(b));
+            for (uint32_t i = 0; i < room; i++)
                 n += b->states[i] || b->last_alert[i] != INT64_MIN;
             snap_put_uvar(o, n);
-            for (uint32_t i = 0; i < m->n_rules; i++) {
+            for (uint32_t i = 0; i < room; i++) {
                 if (!b->states[i] && b->last_alert[i] == INT64_MIN)
                     continue;
                 engine_rule *r = &e->rules[m->rules[i]];
@@ -465,7 +465,9 @@ static int load_entry(restore_ctx *c, snap_in *in, size_t mi, size_t ordinal, we
                 return -1;
             c->slot_of[mi][ordinal] = (uint32_t)(entry - e->maps[emi].keys.slots);
         }
-        key_block *b = entry->state;
+        key_block *b = weir_engine_block_fit(e, &e->maps[emi], entry);
+        if (!b)
+            return -1;
         if (b->states[r->pos] || b->last_alert[r->pos] != INT64_MIN) {
             snap_fail(in, "a key saved twice");
             return -1;

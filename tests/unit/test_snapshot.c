@@ -801,6 +801,74 @@ Test(adopt, with_a_new_key_type_the_keys_move_one_by_one_and_still_agree)
                    "  window tumbling 10s when count() >= 2 emit { amount, n: count() }\n");
 }
 
+/* Rules added after the others: adopt keeps every key's block as it is,
+ * shorter than the map, and a block grows when a new rule first needs room
+ * in it (a state, or a throttled alert's time). Two such swaps in a row,
+ * then one that drops a rule (blocks rebuilt from short ones), must give
+ * the alerts the swap by snapshot gives, which builds every block anew. */
+Test(adopt, rules_added_at_the_end_keep_short_blocks_and_agree_with_a_snapshot)
+{
+    static const char *added[] = {
+        "rule added_probe on tx by card\n"
+        "  match a where amount < 20 then b where amount > 70 within 20s\n"
+        "  throttle 15s\n"
+        "  emit { card, a: a.amount, b: b.amount }\n"
+        "rule added_window on tx by merchant\n"
+        "  window tumbling 10s when count() >= 3 emit { merchant, n: count() }\n",
+        "rule added_later on tx by card\n"
+        "  window sliding 12s every 4s when count() >= 2\n"
+        "  throttle 10s\n"
+        "  emit { card, n: count() }\n",
+    };
+    size_t base = strlen(STATEFUL_RULES);
+    char *two = malloc(base + strlen(added[0]) + 1);
+    strcpy(two, STATEFUL_RULES);
+    strcat(two, added[0]);
+    char *three = malloc(strlen(two) + strlen(added[1]) + 1);
+    strcpy(three, two);
+    strcat(three, added[1]);
+    /* the last step drops `sessions`: its blocks are rebuilt */
+    char *dropped = strdup(three);
+    char *at = strstr(dropped, "rule sessions");
+    char *end = strstr(at, "rule remembered");
+    memmove(at, end, strlen(end) + 1);
+    const char *steps[] = {STATEFUL_RULES, two, three, dropped};
+    lines in = random_events(7, 4000);
+    lines by_snapshot = {0}, by_adopt = {0};
+    for (int way = 0; way < 2; way++) {
+        lines *out = way ? &by_adopt : &by_snapshot;
+        weir_ruleset *rs = compile_text(steps[0]);
+        weir_engine *e = new_engine(rs, out);
+        size_t i = 0;
+        for (size_t step = 1; step <= 3; step++) {
+            for (size_t until = in.n * step / 4; i < until; i++)
+                weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+            weir_ruleset *next = compile_text(steps[step]);
+            weir_restore_report rep;
+            e = way ? adopt_into(e, next, out, &rep) : save_restore(e, next, out, &rep);
+            weir_ruleset_free(rs);
+            rs = next;
+        }
+        for (; i < in.n; i++)
+            weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+        weir_engine_finish(e);
+        weir_engine_free(e);
+        weir_ruleset_free(rs);
+    }
+    size_t from_added = 0;
+    for (size_t k = 0; k < by_adopt.n; k++)
+        from_added += rule_is(by_adopt.v[k], "added_probe") ||
+                      rule_is(by_adopt.v[k], "added_later");
+    cr_assert_gt(from_added, 10, "the added rules raise alerts on keys made before them");
+    assert_same(&by_snapshot, &by_adopt, "short blocks against rebuilt ones");
+    lines_free(&by_snapshot);
+    lines_free(&by_adopt);
+    lines_free(&in);
+    free(two);
+    free(three);
+    free(dropped);
+}
+
 Test(adopt, a_changed_stream_is_refused_and_nothing_is_touched)
 {
     weir_ruleset *rs = compile_text(STATEFUL_RULES);
