@@ -207,35 +207,64 @@ static bool maps_line_up(const weir_engine *e, const weir_engine *old)
 }
 
 /* The fast way: each key table moves as it is, entries in their slots
- * with their generations, so the timers move as they are too. A key's
- * block is rebuilt only when the map's old rules sit in other places now
- * (a rule changed or removed); when rules are only added after them it is
- * kept as it is, shorter than the map (key_block_rules), and grows when a
- * new rule first needs room in it: the swap then costs nothing per key. */
+ * with their generations, so the timers move as they are too. When every
+ * kept rule keeps its place in the map, a key's block is kept as it is:
+ * rules added after the others find it shorter than the map
+ * (key_block_rules) and it grows when one first needs room in it; a
+ * changed rule's place (or a dropped last rule's) is emptied in each key
+ * that has something there. So adding rules costs nothing per key, and
+ * changing one costs a pass over the keys. Only when kept rules move
+ * places (one before them dropped) is every block rebuilt. */
 static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
 {
     weir_engine *e = c->e, *old = c->old;
     for (size_t mi = 0; mi < old->n_maps; mi++) {
         engine_map *om = &old->maps[mi], *em = &e->maps[mi];
-        bool same_places = om->n_rules <= em->n_rules;
-        for (uint32_t i = 0; same_places && i < om->n_rules; i++) {
+        bool in_place = true, any_gone = false;
+        for (uint32_t i = 0; i < om->n_rules; i++) {
             int64_t ri = c->rule_of[om->rules[i]];
-            same_places = ri >= 0 && e->rules[ri].pos == i;
+            if (ri < 0)
+                any_gone = true;
+            else if (e->rules[ri].pos != i)
+                in_place = false;
         }
         weir_key_map_clear(&em->keys);
         em->keys = om->keys;
         weir_key_map_init(&om->keys, em->keys.key_type);
         weir_key_map *km = &em->keys;
-        for (size_t k = 0; !same_places && k < km->n_slots; k++) {
+        for (size_t k = 0; (!in_place || any_gone) && k < km->n_slots; k++) {
             weir_key_entry *entry = &km->slots[k];
             if (!entry->live)
                 continue;
             key_block *b = entry->state;
+            uint32_t room = key_block_min(om->n_rules, key_block_rules(b));
+            if (in_place) {
+                bool emptied = false;
+                for (uint32_t i = 0; i < room; i++) {
+                    if (c->rule_of[om->rules[i]] >= 0 ||
+                        (!b->states[i] && b->last_alert[i] == INT64_MIN))
+                        continue;
+                    if (b->states[i])
+                        weir_rule_key_free(&old->rules[om->rules[i]], b->states[i]);
+                    b->states[i] = NULL;
+                    b->last_alert[i] = INT64_MIN;
+                    emptied = true;
+                }
+                if (!emptied)
+                    continue;
+                bool empty = true;
+                for (uint32_t i = 0, n = key_block_rules(b); i < n && empty; i++)
+                    empty = !b->states[i] && b->last_alert[i] == INT64_MIN;
+                if (empty) { /* only gone rules had something: the key goes */
+                    free(b);
+                    weir_key_map_remove(km, entry);
+                }
+                continue;
+            }
             key_block *nb = weir_engine_new_block(em->n_rules);
             if (!nb)
                 return -1;
             bool empty = true;
-            uint32_t room = key_block_min(om->n_rules, key_block_rules(b));
             for (uint32_t i = 0; i < room; i++) {
                 int64_t ri = c->rule_of[om->rules[i]];
                 if (ri < 0) {

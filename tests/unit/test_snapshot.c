@@ -801,47 +801,70 @@ Test(adopt, with_a_new_key_type_the_keys_move_one_by_one_and_still_agree)
                    "  window tumbling 10s when count() >= 2 emit { amount, n: count() }\n");
 }
 
-/* Rules added after the others: adopt keeps every key's block as it is,
- * shorter than the map, and a block grows when a new rule first needs room
- * in it (a state, or a throttled alert's time). Two such swaps in a row,
- * then one that drops a rule (blocks rebuilt from short ones), must give
- * the alerts the swap by snapshot gives, which builds every block anew. */
-Test(adopt, rules_added_at_the_end_keep_short_blocks_and_agree_with_a_snapshot)
+/* Text made of parts (NULL-terminated), malloc'd. */
+static char *joined(const char *const *parts)
 {
-    static const char *added[] = {
-        "rule added_probe on tx by card\n"
-        "  match a where amount < 20 then b where amount > 70 within 20s\n"
-        "  throttle 15s\n"
-        "  emit { card, a: a.amount, b: b.amount }\n"
-        "rule added_window on tx by merchant\n"
-        "  window tumbling 10s when count() >= 3 emit { merchant, n: count() }\n",
-        "rule added_later on tx by card\n"
-        "  window sliding 12s every 4s when count() >= 2\n"
-        "  throttle 10s\n"
-        "  emit { card, n: count() }\n",
-    };
-    size_t base = strlen(STATEFUL_RULES);
-    char *two = malloc(base + strlen(added[0]) + 1);
-    strcpy(two, STATEFUL_RULES);
-    strcat(two, added[0]);
-    char *three = malloc(strlen(two) + strlen(added[1]) + 1);
-    strcpy(three, two);
-    strcat(three, added[1]);
-    /* the last step drops `sessions`: its blocks are rebuilt */
-    char *dropped = strdup(three);
-    char *at = strstr(dropped, "rule sessions");
+    size_t len = 1;
+    for (size_t i = 0; parts[i]; i++)
+        len += strlen(parts[i]);
+    char *t = malloc(len);
+    cr_assert_not_null(t);
+    t[0] = '\0';
+    for (size_t i = 0; parts[i]; i++)
+        strcat(t, parts[i]);
+    return t;
+}
+
+/* Swaps by adopt that keep every kept rule in its place keep the keys'
+ * blocks as they are: rules added after the others find them short and
+ * grow them when they first need room (a state, or a throttled alert's
+ * time); a changed rule's place, or a dropped last rule's, is emptied in
+ * place (blocks then longer than the map). A rule dropped before others
+ * moves them: blocks rebuilt, from short and long ones. Each step must
+ * give the alerts the swap by snapshot gives, which builds every block
+ * anew. */
+Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_snapshot)
+{
+    const char *probe = "rule added_probe on tx by card\n"
+                        "  match a where amount < 20 then b where amount > 70 within 20s\n"
+                        "  throttle 15s\n"
+                        "  emit { card, a: a.amount, b: b.amount }\n"
+                        "rule added_window on tx by merchant\n"
+                        "  window tumbling 10s when count() >= 3 emit { merchant, n: count() }\n";
+    const char *later = "rule added_later on tx by card\n"
+                        "  window sliding 12s every 4s when count() >= 2\n"
+                        "  throttle 10s\n"
+                        "  emit { card, n: count() }\n";
+    const char *changed = "rule added_later on tx by card\n"
+                          "  window sliding 12s every 4s when count() >= 3\n"
+                          "  throttle 10s\n"
+                          "  emit { card, n: count() }\n";
+    const char *again = "rule added_again on tx by card\n"
+                        "  match a where amount > 85 then b where amount > 85 within 10s\n"
+                        "  emit { card }\n";
+    char *without_sessions = strdup(STATEFUL_RULES);
+    char *at = strstr(without_sessions, "rule sessions");
     char *end = strstr(at, "rule remembered");
     memmove(at, end, strlen(end) + 1);
-    const char *steps[] = {STATEFUL_RULES, two, three, dropped};
-    lines in = random_events(7, 4000);
+    char *steps[] = {
+        joined((const char *[]){STATEFUL_RULES, NULL}),
+        joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* added */
+        joined((const char *[]){STATEFUL_RULES, probe, later, NULL}),   /* added again */
+        joined((const char *[]){STATEFUL_RULES, probe, changed, NULL}), /* changed in place */
+        joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* last one dropped */
+        joined((const char *[]){STATEFUL_RULES, probe, again, NULL}),   /* into a long block */
+        joined((const char *[]){without_sessions, probe, again, NULL}), /* rebuilt */
+    };
+    const size_t n_steps = sizeof steps / sizeof *steps;
+    lines in = random_events(7, 7000);
     lines by_snapshot = {0}, by_adopt = {0};
     for (int way = 0; way < 2; way++) {
         lines *out = way ? &by_adopt : &by_snapshot;
         weir_ruleset *rs = compile_text(steps[0]);
         weir_engine *e = new_engine(rs, out);
         size_t i = 0;
-        for (size_t step = 1; step <= 3; step++) {
-            for (size_t until = in.n * step / 4; i < until; i++)
+        for (size_t step = 1; step < n_steps; step++) {
+            for (size_t until = in.n * step / n_steps; i < until; i++)
                 weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
             weir_ruleset *next = compile_text(steps[step]);
             weir_restore_report rep;
@@ -855,18 +878,20 @@ Test(adopt, rules_added_at_the_end_keep_short_blocks_and_agree_with_a_snapshot)
         weir_engine_free(e);
         weir_ruleset_free(rs);
     }
-    size_t from_added = 0;
-    for (size_t k = 0; k < by_adopt.n; k++)
-        from_added += rule_is(by_adopt.v[k], "added_probe") ||
-                      rule_is(by_adopt.v[k], "added_later");
-    cr_assert_gt(from_added, 10, "the added rules raise alerts on keys made before them");
-    assert_same(&by_snapshot, &by_adopt, "short blocks against rebuilt ones");
+    static const char *const added[] = {"added_probe", "added_later", "added_again"};
+    for (size_t r = 0; r < 3; r++) {
+        size_t n = 0;
+        for (size_t k = 0; k < by_adopt.n; k++)
+            n += rule_is(by_adopt.v[k], added[r]);
+        cr_assert_gt(n, 5, "%s raises alerts, on keys made before it", added[r]);
+    }
+    assert_same(&by_snapshot, &by_adopt, "blocks kept against rebuilt ones");
     lines_free(&by_snapshot);
     lines_free(&by_adopt);
     lines_free(&in);
-    free(two);
-    free(three);
-    free(dropped);
+    for (size_t k = 0; k < n_steps; k++)
+        free(steps[k]);
+    free(without_sessions);
 }
 
 Test(adopt, a_changed_stream_is_refused_and_nothing_is_touched)
