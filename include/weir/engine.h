@@ -309,6 +309,15 @@ int weir_engine_restore(weir_engine *e, const void *data, size_t len,
  * and both engines must be freed. rep may be NULL. */
 int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep);
 
+/* After weir_engine_adopt changed or dropped rules, their states are freed
+ * as each key is next touched, or here: up to `budget` key slots swept per
+ * call (a few ns each, plus the frees), so the swap itself costs nothing
+ * per key. Returns whether some are left. Calling it is optional (the
+ * next adopt, snapshot or free finishes the work), but until it is done
+ * the dropped states hold their memory. */
+bool weir_engine_sweep(weir_engine *e, size_t budget);
+bool weir_engine_sweep_pending(const weir_engine *e);
+
 #ifdef __cplusplus
 }
 #endif

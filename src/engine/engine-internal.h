@@ -86,11 +86,41 @@ static inline int64_t key_block_last_alert(const key_block *b, uint32_t pos)
 }
 static inline uint32_t key_block_min(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
+
 typedef struct engine_map {
     weir_key_map keys;
     uint32_t *rules;      /* engine rule indexes, in block order */
     uint32_t n_rules;
+    /* After a swap that changed or dropped rules of this map without
+     * moving the others (weir_engine_adopt): the old rules' states are
+     * still in the keys' blocks, at the places grave_at names (an index in
+     * the engine's graves, or -1), until each key is swept (key_clean: its
+     * `swept` equals sweep_bit). Keys are swept when next touched, and
+     * all of them by weir_engine_sweep, slot by slot from sweep_next.
+     * NULL when nothing waits. */
+    int32_t *grave_at;
+    uint32_t n_grave_at;
+    size_t sweep_next;
+    bool sweep_bit;
 } engine_map;
+
+/* Frees the states of dropped rules still in the key's block (see
+ * engine_map.grave_at); the key stays, maybe empty. */
+void weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry);
+/* Before a key's states are read or written: they must all be the
+ * engine's rules'. */
+static inline void key_clean(weir_engine *e, engine_map *m, weir_key_entry *entry)
+{
+    if (m->grave_at && entry->swept != m->sweep_bit)
+        weir_engine_key_sweep(e, m, entry);
+}
+/* Whether place pos of the key's block still holds a dropped rule's state
+ * (for readers that must not sweep). */
+static inline bool key_place_stale(const engine_map *m, const weir_key_entry *entry, uint32_t pos)
+{
+    return m->grave_at && entry->swept != m->sweep_bit && pos < m->n_grave_at &&
+           m->grave_at[pos] >= 0;
+}
 
 /* Per stream: which rules read it. */
 typedef struct engine_stream {
@@ -163,6 +193,10 @@ struct weir_engine {
      * one ownership each, dropped when the engine is freed. */
     const weir_ruleset **retained;
     size_t n_retained;
+    /* Rules a swap dropped or changed whose states wait in the keys to be
+     * freed (engine_map.grave_at); their runtimes are theirs until then */
+    engine_rule *graves;
+    size_t n_graves;
     int64_t released;     /* every event with ts <= released was fed */
     weir_engine_stats stats;
     /* per-call scratch */

@@ -310,6 +310,7 @@ void weir_engine_free(weir_engine *e)
 {
     if (!e)
         return;
+    (void)weir_engine_sweep(e, SIZE_MAX); /* the dropped rules' states first */
     for (size_t i = 0; i < e->n_maps; i++) {
         engine_map *m = &e->maps[i];
         for (size_t k = 0; k < m->keys.n_slots; k++)
@@ -359,6 +360,75 @@ key_block *weir_engine_new_block(uint32_t n_rules)
     for (uint32_t i = 0; i < n_rules; i++)
         b->last_alert[i] = INT64_MIN;
     return b;
+}
+
+/* ------------------------------------------------------------ sweep */
+
+void weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
+{
+    key_block *b = entry->state;
+    uint32_t room = key_block_min(m->n_grave_at, key_block_rules(b));
+    for (uint32_t i = 0; i < room; i++) {
+        if (m->grave_at[i] < 0)
+            continue;
+        if (b->states[i])
+            weir_rule_key_free(&e->graves[m->grave_at[i]], b->states[i]);
+        b->states[i] = NULL;
+        b->last_alert[i] = INT64_MIN;
+    }
+    entry->swept = m->sweep_bit;
+}
+
+static bool block_empty(const key_block *b)
+{
+    for (uint32_t i = 0, n = key_block_rules(b); i < n; i++)
+        if (b->states[i] || b->last_alert[i] != INT64_MIN)
+            return false;
+    return true;
+}
+
+bool weir_engine_sweep_pending(const weir_engine *e) { return e->n_graves > 0; }
+
+bool weir_engine_sweep(weir_engine *e, size_t budget)
+{
+    bool left = false;
+    for (size_t mi = 0; mi < e->n_maps; mi++) {
+        engine_map *m = &e->maps[mi];
+        if (!m->grave_at)
+            continue;
+        weir_key_map *km = &m->keys;
+        for (; m->sweep_next < km->n_slots && budget > 0; m->sweep_next++, budget--) {
+            weir_key_entry *entry = &km->slots[m->sweep_next];
+            if (!entry->live || entry->swept == m->sweep_bit)
+                continue;
+            weir_engine_key_sweep(e, m, entry);
+            if (block_empty(entry->state)) { /* only dropped rules had something */
+                free(entry->state);
+                entry->state = NULL;
+                weir_key_map_remove(km, entry);
+                e->stats.keys--;
+            }
+        }
+        if (m->sweep_next < km->n_slots) {
+            left = true;
+            continue;
+        }
+        free(m->grave_at);
+        m->grave_at = NULL;
+        m->n_grave_at = 0;
+        m->sweep_next = 0;
+    }
+    if (!left && e->n_graves) {
+        for (size_t i = 0; i < e->n_graves; i++) {
+            if (e->graves[i].spare)
+                weir_rule_key_free(&e->graves[i], e->graves[i].spare);
+            weir_rule_runner_fini(&e->graves[i]);
+        }
+        free(e->graves);
+        e->graves = NULL;
+        e->n_graves = 0;
+    }
+    return left;
 }
 
 key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_entry *entry)
@@ -452,8 +522,11 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
             weir_key_map_remove(&m->keys, entry);
             return NULL;
         }
+        entry->swept = m->sweep_bit; /* nothing of a dropped rule in it */
         if (++e->stats.keys > e->stats.peak_keys)
             e->stats.peak_keys = e->stats.keys;
+    } else {
+        key_clean(e, m, entry);
     }
     return entry;
 }
@@ -522,6 +595,8 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         engine_map *m = &e->maps[r->map];
         uint64_t hash = weir_key_hash(m->keys.key_type, key);
         weir_key_entry *entry = weir_key_map_find(&m->keys, key, hash);
+        if (entry)
+            key_clean(e, m, entry);
         key_block *b = entry ? entry->state : NULL;
         if (!b || !key_block_state(b, r->pos)) {
             if (run_on_spare(e, r, m, key, hash, fields, stream, ts, seq) != 0)
@@ -552,6 +627,7 @@ static int fire_timer(weir_engine *e, weir_timer t)
         return 0; /* stale: the key was freed or re-armed since */
     entry->timer_at = INT64_MAX;
     e->stats.timers_fired++;
+    key_clean(e, m, entry);
     key_block *b = entry->state;
     e->cur_key = &entry->key;
     e->cur_entry = entry;
@@ -605,7 +681,7 @@ static void prefetch_ahead(const weir_engine *e)
         const engine_map *m = &e->maps[next->map];
         const weir_key_entry *entry = &m->keys.slots[next->slot];
         const key_block *b = entry->live ? entry->state : NULL;
-        if (b && b->states[0])
+        if (b && b->states[0] && !key_place_stale(m, entry, 0))
             weir_rule_prefetch(&e->rules[m->rules[0]], b->states[0]);
     }
 }
@@ -1031,7 +1107,7 @@ uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule)
     uint64_t bytes = 0;
     for (size_t k = 0; k < m->keys.n_slots; k++) {
         const key_block *b = m->keys.slots[k].live ? m->keys.slots[k].state : NULL;
-        if (b && key_block_state(b, r->pos))
+        if (b && key_block_state(b, r->pos) && !key_place_stale(m, &m->keys.slots[k], r->pos))
             bytes += weir_rule_key_bytes(r, b->states[r->pos]);
     }
     /* the map and the per-key blocks serve every rule of the map alike */

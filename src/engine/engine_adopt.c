@@ -206,15 +206,41 @@ static bool maps_line_up(const weir_engine *e, const weir_engine *old)
     return true;
 }
 
+/* Hands old's rule j, which e does not keep, to e as a grave: its
+ * runtime frees its states left in the keys e takes over (engine_map
+ * grave_at). Its index in e->graves, or -1 when out of memory. */
+static int32_t bury(weir_engine *e, weir_engine *old, uint32_t j)
+{
+    engine_rule *gone = &old->rules[j];
+    engine_rule *v = realloc(e->graves, (e->n_graves + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    e->graves = v;
+    if (retain(e, old->rs) != 0 || retain(e, gone->run_rs) != 0)
+        return -1;
+    /* only what freeing states needs; the rest stays the old engine's */
+    e->graves[e->n_graves] = (engine_rule){.plan = gone->plan,
+                                           .index = gone->index,
+                                           .map = gone->map,
+                                           .pos = gone->pos,
+                                           .runtime = gone->runtime,
+                                           .run_plan = gone->run_plan,
+                                           .run_rs = gone->run_rs,
+                                           .spare = gone->spare};
+    gone->runtime = NULL;
+    gone->spare = NULL;
+    return (int32_t)e->n_graves++;
+}
+
 /* The fast way: each key table moves as it is, entries in their slots
  * with their generations, so the timers move as they are too. When every
  * kept rule keeps its place in the map, a key's block is kept as it is:
  * rules added after the others find it shorter than the map
- * (key_block_rules) and it grows when one first needs room in it; a
- * changed rule's place (or a dropped last rule's) is emptied in each key
- * that has something there. So adding rules costs nothing per key, and
- * changing one costs a pass over the keys. Only when kept rules move
- * places (one before them dropped) is every block rebuilt. */
+ * (key_block_rules) and it grows when one first needs room in it; the
+ * states of changed and dropped rules stay where they are and are freed
+ * as each key is next touched or swept (engine_map.grave_at,
+ * weir_engine_sweep). So the swap costs nothing per key. Only when kept
+ * rules move places (one before them dropped) is every block rebuilt. */
 static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
 {
     weir_engine *e = c->e, *old = c->old;
@@ -232,38 +258,35 @@ static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
         em->keys = om->keys;
         weir_key_map_init(&om->keys, em->keys.key_type);
         weir_key_map *km = &em->keys;
-        for (size_t k = 0; (!in_place || any_gone) && k < km->n_slots; k++) {
+        if (in_place && any_gone && km->live) {
+            em->grave_at = malloc(om->n_rules * sizeof *em->grave_at);
+            if (!em->grave_at)
+                return -1;
+            em->n_grave_at = om->n_rules;
+            for (uint32_t i = 0; i < om->n_rules; i++) {
+                em->grave_at[i] = -1;
+                if (c->rule_of[om->rules[i]] < 0 &&
+                    (em->grave_at[i] = bury(e, old, om->rules[i])) < 0)
+                    return -1;
+            }
+            /* every key moved is now unswept; keys made from now on are not */
+            em->sweep_bit = !om->sweep_bit;
+            em->sweep_next = 0;
+        } else if (in_place) {
+            /* nothing to free (no key, or no rule dropped): the bits as
+             * they were mean every key is swept */
+            em->sweep_bit = om->sweep_bit;
+        }
+        for (size_t k = 0; !in_place && k < km->n_slots; k++) {
             weir_key_entry *entry = &km->slots[k];
             if (!entry->live)
                 continue;
             key_block *b = entry->state;
             uint32_t room = key_block_min(om->n_rules, key_block_rules(b));
-            if (in_place) {
-                bool emptied = false;
-                for (uint32_t i = 0; i < room; i++) {
-                    if (c->rule_of[om->rules[i]] >= 0 ||
-                        (!b->states[i] && b->last_alert[i] == INT64_MIN))
-                        continue;
-                    if (b->states[i])
-                        weir_rule_key_free(&old->rules[om->rules[i]], b->states[i]);
-                    b->states[i] = NULL;
-                    b->last_alert[i] = INT64_MIN;
-                    emptied = true;
-                }
-                if (!emptied)
-                    continue;
-                bool empty = true;
-                for (uint32_t i = 0, n = key_block_rules(b); i < n && empty; i++)
-                    empty = !b->states[i] && b->last_alert[i] == INT64_MIN;
-                if (empty) { /* only gone rules had something: the key goes */
-                    free(b);
-                    weir_key_map_remove(km, entry);
-                }
-                continue;
-            }
             key_block *nb = weir_engine_new_block(em->n_rules);
             if (!nb)
                 return -1;
+            entry->swept = em->sweep_bit;
             bool empty = true;
             for (uint32_t i = 0; i < room; i++) {
                 int64_t ri = c->rule_of[om->rules[i]];
@@ -355,6 +378,8 @@ int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep
     if (e->stats.events || e->stats.keys || weir_held_queue_size(e->held) ||
         !same_streams(e, old))
         return 1;
+    /* old's own dropped states first: its keys move as they are */
+    (void)weir_engine_sweep(old, SIZE_MAX);
     adopt_ctx c = {.e = e, .old = old};
     c.rule_of = calloc(old->n_rules ? old->n_rules : 1, sizeof *c.rule_of);
     c.map_of = calloc(old->n_maps ? old->n_maps : 1, sizeof *c.map_of);

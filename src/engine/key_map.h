@@ -31,7 +31,10 @@ typedef struct weir_key_entry {
                                 than 2^32 cells */
     uint32_t generation;     /* bumped each time the slot is reused */
     char inline_key[WEIR_KEY_INLINE];
-    bool live;
+    bool live : 1;
+    /* the engine's: whether the key was swept of the states of rules a
+     * swap dropped (it matches its map's sweep_bit when it was) */
+    bool swept : 1;
 } weir_key_entry;
 
 _Static_assert(sizeof(weir_key_entry) == 64, "a key entry is one cache line");

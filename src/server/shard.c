@@ -23,6 +23,9 @@
 #define DRAIN_BATCH 4096
 /* How often the engine checks its splits' idle timeout (ms). */
 #define SPLIT_TICK_MS 100
+/* Key slots swept of a swap's dropped rule states per loop turn: a few ms
+ * at most, between batches of events. */
+#define SWEEP_SLOTS 20000
 
 #define TAG_CONTROL 0x80000000u
 #define TAG_SOURCE(tag) ((tag) & 0xffu)
@@ -46,6 +49,8 @@ struct weir_shard {
     weir_event_queue *queue;      /* owned */
     struct event *drain_ev;       /* owned */
     struct event *tick_ev;        /* owned: the splits' idle timeout */
+    struct event *sweep_ev;       /* owned: frees a swap's dropped states,
+                                     SWEEP_SLOTS per loop turn */
     weir_shard_hooks hooks;
     uint64_t line_no;             /* last number given */
     uint32_t current_tag;         /* source of the line being pushed */
@@ -277,6 +282,15 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
         event_active(s->drain_ev, EV_TIMEOUT, 0);
 }
 
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    weir_shard *s = arg;
+    if (weir_engine_sweep(s->engine, SWEEP_SLOTS))
+        event_active(s->sweep_ev, EV_TIMEOUT, 0);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -312,8 +326,10 @@ weir_shard *weir_shard_new(struct event_base *base, const weir_ruleset *rs,
     s->queue = weir_event_queue_new(queue_bytes);
     s->drain_ev = event_new(base, -1, 0, drain_cb, s);
     s->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, s);
+    s->sweep_ev = event_new(base, -1, 0, sweep_cb, s);
     struct timeval tick = {0, SPLIT_TICK_MS * 1000};
-    s->engine = s->queue && s->drain_ev && s->tick_ev && event_add(s->tick_ev, &tick) == 0
+    s->engine = s->queue && s->drain_ev && s->tick_ev && s->sweep_ev &&
+                        event_add(s->tick_ev, &tick) == 0
                     ? make_engine(s, rs)
                     : NULL;
     if (!s->engine) {
@@ -331,6 +347,8 @@ void weir_shard_free(weir_shard *s)
         event_free(s->drain_ev);
     if (s->tick_ev)
         event_free(s->tick_ev);
+    if (s->sweep_ev)
+        event_free(s->sweep_ev);
     weir_engine_free(s->engine);
     weir_event_queue_free(s->queue);
     for (size_t i = 0; i < s->n_splits; i++)
@@ -538,6 +556,9 @@ int weir_shard_swap_rules(weir_shard *s, const weir_ruleset *rs, weir_restore_re
     if (adopted == 0 && reopen_splits(s, e, rs) == 0) {
         weir_engine_free(s->engine);
         s->engine = e;
+        /* the dropped rules' states are freed over the next loop turns */
+        if (weir_engine_sweep_pending(e))
+            event_active(s->sweep_ev, EV_TIMEOUT, 0);
         return 0;
     }
     weir_engine_free(e);

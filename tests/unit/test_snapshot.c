@@ -839,6 +839,13 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
                           "  window sliding 12s every 4s when count() >= 3\n"
                           "  throttle 10s\n"
                           "  emit { card, n: count() }\n";
+    const char *probe_changed =
+        "rule added_probe on tx by card\n"
+        "  match a where amount < 30 then b where amount > 60 within 20s\n"
+        "  throttle 15s\n"
+        "  emit { card, a: a.amount, b: b.amount }\n"
+        "rule added_window on tx by merchant\n"
+        "  window tumbling 10s when count() >= 3 emit { merchant, n: count() }\n";
     const char *again = "rule added_again on tx by card\n"
                         "  match a where amount > 85 then b where amount > 85 within 10s\n"
                         "  emit { card }\n";
@@ -850,22 +857,31 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
         joined((const char *[]){STATEFUL_RULES, NULL}),
         joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* added */
         joined((const char *[]){STATEFUL_RULES, probe, later, NULL}),   /* added again */
-        joined((const char *[]){STATEFUL_RULES, probe, changed, NULL}), /* changed in place */
+        /* both changed in place: their old states wait in the blocks */
+        joined((const char *[]){STATEFUL_RULES, probe_changed, changed, NULL}),
         joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* last one dropped */
         joined((const char *[]){STATEFUL_RULES, probe, again, NULL}),   /* into a long block */
         joined((const char *[]){without_sessions, probe, again, NULL}), /* rebuilt */
     };
     const size_t n_steps = sizeof steps / sizeof *steps;
     lines in = random_events(7, 7000);
-    lines by_snapshot = {0}, by_adopt = {0};
-    for (int way = 0; way < 2; way++) {
-        lines *out = way ? &by_adopt : &by_snapshot;
+    /* by snapshot; by adopt, dropped states freed as keys are touched; the
+     * same with a few slots swept after every event, as a shard does */
+    lines by_snapshot = {0}, by_adopt = {0}, by_sweep = {0};
+    size_t swept_while_pending = 0;
+    for (int way = 0; way < 3; way++) {
+        lines *out = way == 0 ? &by_snapshot : way == 1 ? &by_adopt : &by_sweep;
         weir_ruleset *rs = compile_text(steps[0]);
         weir_engine *e = new_engine(rs, out);
         size_t i = 0;
         for (size_t step = 1; step < n_steps; step++) {
-            for (size_t until = in.n * step / n_steps; i < until; i++)
+            for (size_t until = in.n * step / n_steps; i < until; i++) {
                 weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+                if (way == 2 && weir_engine_sweep_pending(e)) {
+                    swept_while_pending++;
+                    (void)weir_engine_sweep(e, 3);
+                }
+            }
             weir_ruleset *next = compile_text(steps[step]);
             weir_restore_report rep;
             e = way ? adopt_into(e, next, out, &rep) : save_restore(e, next, out, &rep);
@@ -878,6 +894,9 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
         weir_engine_free(e);
         weir_ruleset_free(rs);
     }
+    cr_assert_geq(swept_while_pending, 2, "the sweep ran between events, after two swaps");
+    assert_same(&by_snapshot, &by_sweep, "blocks kept and swept bit by bit against rebuilt ones");
+    lines_free(&by_sweep);
     static const char *const added[] = {"added_probe", "added_later", "added_again"};
     for (size_t r = 0; r < 3; r++) {
         size_t n = 0;
