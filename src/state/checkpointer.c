@@ -36,6 +36,8 @@ typedef struct cut {
     size_t n_parts;
     uint64_t bytes;
     int64_t started_us;
+    int64_t written_us;       /* when the states were written (all parts
+                                 in hand, before the store) */
     weir_checkpoint_done_cb done;
     void *done_user;
     struct cut *next;          /* cuts the store has not reported yet */
@@ -158,6 +160,7 @@ static int at_cut(weir_checkpointer *c, cut *k, char *err, size_t errlen)
 /* The parts, once the shards' states are in k->blobs. */
 static void assemble(weir_checkpointer *c, cut *k)
 {
+    k->written_us = mono_us();
     k->parts[k->n_parts++] = (weir_store_part){"meta", k->meta, strlen(k->meta)};
     for (unsigned i = 0; i < k->n_shards; i++) {
         snprintf(k->names[i], sizeof k->names[i], "shard-%u", i);
@@ -234,8 +237,9 @@ static void put_done(void *user, int ok, const char *error)
             c->retry_ms = 0;
             weir_log_write(c->log, WEIR_LOG_INFO, "checkpoint",
                            "checkpoint %s taken: %" PRIu64 " bytes, barrier %.1f ms, %.1f ms "
-                           "in all",
-                           k->id, k->bytes, c->st.last_barrier_seconds * 1e3, secs * 1e3);
+                           "in all (states written in %.1f ms, then the store)",
+                           k->id, k->bytes, c->st.last_barrier_seconds * 1e3, secs * 1e3,
+                           (double)(k->written_us - k->started_us) / 1e3);
             if (c->hooks.durable)
                 c->hooks.durable(c->hooks.user, c->st.last_id, k->offsets, k->offsets_len);
             arm(c, c->interval_ms);

@@ -3,6 +3,7 @@
 #include "state/snapshot_fork.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,7 +48,24 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* Never returns. Only this thread exists here: the shards are parked in
+/* One shard's state, written in the child. */
+typedef struct child_job {
+    weir_shard *shard;
+    pthread_t thread;
+    bool started;
+    void *blob;
+    size_t len;
+    int rc;
+} child_job;
+
+static void *child_write(void *arg)
+{
+    child_job *j = arg;
+    j->rc = weir_shard_write_state(j->shard, &j->blob, &j->len);
+    return NULL;
+}
+
+/* Never returns. Only this thread exists at first: the shards are parked in
  * the parent, their engines frozen in this copy as they were at the cut. */
 static void child_main(struct weir_shard_pool *pool, int wfd, pid_t parent)
 {
@@ -68,19 +86,34 @@ static void child_main(struct weir_shard_pool *pool, int wfd, pid_t parent)
     if (wfd > 3)
         close_range(3, (unsigned)wfd - 1, 0);
     close_range((unsigned)wfd + 1, ~0U, 0);
+    /* the shards' states are written side by side, a thread each (the
+     * engines share nothing), then sent in shard order */
     unsigned n = weir_shard_pool_count(pool);
+    child_job *jobs = calloc(n, sizeof *jobs);
+    if (!jobs)
+        _exit(2);
     for (unsigned i = 0; i < n; i++) {
-        void *blob;
-        size_t len;
-        if (weir_shard_write_state(weir_shard_pool_shard(pool, i), &blob, &len) != 0)
+        jobs[i].shard = weir_shard_pool_shard(pool, i);
+        jobs[i].started = i > 0 && pthread_create(&jobs[i].thread, NULL, child_write, &jobs[i]) == 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        else
+            child_write(&jobs[i]); /* shard 0, or no thread to be had */
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (jobs[i].rc != 0)
             _exit(2);
         unsigned char head[8];
         for (int b = 0; b < 8; b++)
-            head[b] = (unsigned char)((uint64_t)len >> (8 * b));
-        if (write_all(wfd, head, sizeof head) != 0 || write_all(wfd, blob, len) != 0)
+            head[b] = (unsigned char)((uint64_t)jobs[i].len >> (8 * b));
+        if (write_all(wfd, head, sizeof head) != 0 ||
+            write_all(wfd, jobs[i].blob, jobs[i].len) != 0)
             _exit(1);
-        free(blob);
+        free(jobs[i].blob);
     }
+    free(jobs);
     _exit(0);
 }
 
