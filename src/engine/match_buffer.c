@@ -325,6 +325,8 @@ void weir_mb_shared_init(weir_mb_shared *sh)
     }
 }
 
+static void save_scratch_free(struct weir_mb_save_scratch *s);
+
 void weir_mb_shared_fini(weir_mb_shared *sh)
 {
     weir_mb_pool_fini(&sh->dewey);
@@ -338,6 +340,7 @@ void weir_mb_shared_fini(weir_mb_shared *sh)
     free(sh->xstack);
     free(sh->xpath);
     free(sh->pnodes);
+    save_scratch_free(sh->save);
     memset(sh, 0, sizeof *sh);
 }
 
@@ -637,81 +640,97 @@ static void save_event(snap_out *o, const weir_mb_event *ev, const weir_type *ty
         snap_put_value(o, types[i], &ev->fields[i]);
 }
 
+/* weir_mb_shared.save */
+typedef struct weir_mb_save_scratch {
+    snap_ids events, deweys, nodes;
+    ptr_vec node_order, evs, dewey_order, chain;
+} weir_mb_save_scratch;
+
+static void save_scratch_free(struct weir_mb_save_scratch *s)
+{
+    if (!s)
+        return;
+    snap_ids_free(&s->events);
+    snap_ids_free(&s->deweys);
+    snap_ids_free(&s->nodes);
+    free(s->node_order.a);
+    free(s->evs.a);
+    free(s->dewey_order.a);
+    free(s->chain.a);
+    free(s);
+}
+
 int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
                  weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids)
 {
-    snap_ids events;
-    ptr_vec nodes = {0}, evs = {0}, deweys = {0}, chain = {0};
-    snap_ids_init(&events);
-    snap_ids_init(&ids->deweys);
-    snap_ids_init(&ids->nodes);
-    int rc = -1;
+    weir_mb_save_scratch *s = b->sh->save;
+    if (!s && !(s = b->sh->save = calloc(1, sizeof *s)))
+        return -1;
+    snap_ids_clear(&s->events);
+    snap_ids_clear(&s->deweys);
+    snap_ids_clear(&s->nodes);
+    s->node_order.n = s->evs.n = s->dewey_order.n = s->chain.n = 0;
+    ids->deweys = &s->deweys;
+    ids->nodes = &s->nodes;
+    ptr_vec *nodes = &s->node_order, *evs = &s->evs, *deweys = &s->dewey_order;
     const weir_mb_node *tail = b->live;
     while (tail && tail->live_next)
         tail = tail->live_next;
     for (const weir_mb_node *n = tail; n; n = n->live_prev) {
         bool added;
-        if (snap_ids_put(&ids->nodes, n, &added) == UINT32_MAX || vec_push(&nodes, n) != 0 ||
-            snap_ids_put(&events, n->event, &added) == UINT32_MAX ||
-            (added && vec_push(&evs, n->event) != 0))
-            goto out;
+        if (snap_ids_put(&s->nodes, n, &added) == UINT32_MAX || vec_push(nodes, n) != 0 ||
+            snap_ids_put(&s->events, n->event, &added) == UINT32_MAX ||
+            (added && vec_push(evs, n->event) != 0))
+            return -1;
         for (const weir_mb_edge *e = n->edges; e; e = e->next)
-            if (number_dewey(&ids->deweys, &deweys, &chain, e->version) != 0)
-                goto out;
+            if (number_dewey(&s->deweys, deweys, &s->chain, e->version) != 0)
+                return -1;
     }
     for (size_t i = 0; i < n_extra; i++)
-        if (number_dewey(&ids->deweys, &deweys, &chain, extra[i]) != 0)
-            goto out;
+        if (number_dewey(&s->deweys, deweys, &s->chain, extra[i]) != 0)
+            return -1;
 
-    snap_put_uvar(o, evs.n);
-    for (size_t i = 0; i < evs.n; i++) {
-        const weir_mb_event *ev = evs.a[i];
+    snap_put_uvar(o, evs->n);
+    for (size_t i = 0; i < evs->n; i++) {
+        const weir_mb_event *ev = evs->a[i];
         uint32_t n_fields = 0, n_strings = 0;
         const uint32_t *strings;
         const weir_type *types = layout(user, ev->stream, &n_fields, &strings, &n_strings);
         if (!types || n_fields != ev->n_fields)
-            goto out; /* not reached: events come from known streams */
+            return -1; /* not reached: events come from known streams */
         save_event(o, ev, types);
     }
-    snap_put_uvar(o, deweys.n);
-    for (size_t i = 0; i < deweys.n; i++) {
-        const weir_dewey *d = deweys.a[i];
-        snap_put_uvar(o, d->parent ? (uint64_t)snap_ids_get(&ids->deweys, d->parent) + 1 : 0);
+    snap_put_uvar(o, deweys->n);
+    for (size_t i = 0; i < deweys->n; i++) {
+        const weir_dewey *d = deweys->a[i];
+        snap_put_uvar(o, d->parent ? (uint64_t)snap_ids_get(&s->deweys, d->parent) + 1 : 0);
         snap_put_uvar(o, d->digit);
     }
-    snap_put_uvar(o, nodes.n);
-    for (size_t i = 0; i < nodes.n; i++) {
-        const weir_mb_node *n = nodes.a[i];
-        snap_put_uvar(o, snap_ids_get(&events, n->event));
+    snap_put_uvar(o, nodes->n);
+    for (size_t i = 0; i < nodes->n; i++) {
+        const weir_mb_node *n = nodes->a[i];
+        snap_put_uvar(o, snap_ids_get(&s->events, n->event));
         snap_put_uvar(o, n->step);
         snap_put_uvar(o, n->locks);
     }
-    for (size_t i = 0; i < nodes.n; i++) {
-        const weir_mb_node *n = nodes.a[i];
+    for (size_t i = 0; i < nodes->n; i++) {
+        const weir_mb_node *n = nodes->a[i];
         size_t n_edges = 0;
         for (const weir_mb_edge *e = n->edges; e; e = e->next)
             n_edges++;
         snap_put_uvar(o, n_edges);
         for (const weir_mb_edge *e = n->edges; e; e = e->next) {
-            snap_put_uvar(o, e->target ? (uint64_t)snap_ids_get(&ids->nodes, e->target) + 1 : 0);
-            snap_put_uvar(o, snap_ids_get(&ids->deweys, e->version));
+            snap_put_uvar(o, e->target ? (uint64_t)snap_ids_get(&s->nodes, e->target) + 1 : 0);
+            snap_put_uvar(o, snap_ids_get(&s->deweys, e->version));
             snap_put_uvar(o, e->locks);
         }
     }
-    rc = o->failed ? -1 : 0;
-out:
-    snap_ids_free(&events);
-    free(nodes.a);
-    free(evs.a);
-    free(deweys.a);
-    free(chain.a);
-    return rc;
+    return o->failed ? -1 : 0;
 }
 
 void weir_mb_saved_fini(weir_mb_saved *ids)
 {
-    snap_ids_free(&ids->deweys);
-    snap_ids_free(&ids->nodes);
+    ids->deweys = ids->nodes = NULL;
 }
 
 void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld)

@@ -173,6 +173,10 @@ typedef struct weir_mb_shared {
                              step)); the caller's array, NULL entries at
                              first; NULL between events. Here, not per key:
                              one key at a time is processed */
+    /* tables and lists weir_mb_save numbers a buffer with, kept from one
+     * key to the next (a snapshot saves a million buffers); owned, made on
+     * the first save */
+    struct weir_mb_save_scratch *save;
 } weir_mb_shared;
 
 /* Paths extracted at once, at most (Flink keeps all; more than one means
@@ -261,15 +265,17 @@ typedef const weir_type *(*weir_mb_layout_cb)(void *user, unsigned stream, uint3
                                              const uint32_t **strings, uint32_t *n_strings);
 
 /* The ids a saved buffer gave its nodes and versions, for the runs that
- * point at them. */
+ * point at them: tables of the shared scratch, valid until the next save
+ * with the same weir_mb_shared. */
 typedef struct weir_mb_saved {
-    snap_ids deweys, nodes;
+    const snap_ids *deweys, *nodes;
 } weir_mb_saved;
 
 /* Writes the buffer: its events, the Dewey numbers its edges and the
  * `n_extra` versions given (the runs') reach, its nodes (oldest first)
  * and their edges, with their lock counts (doc/state-format.md). Returns
- * 0, or -1 when out of memory. Free ids with weir_mb_saved_fini. */
+ * 0, or -1 when out of memory. ids point into b's shared scratch
+ * (weir_mb_saved_fini is kept for symmetry: nothing to free). */
 int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
                  weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids);
 void weir_mb_saved_fini(weir_mb_saved *ids);

@@ -1399,8 +1399,8 @@ static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
         snap_put_uvar(o, r->rel_count);
         snap_put_uvar(o, r->depth);
         snap_put_u8(o, r->has_start);
-        snap_put_uvar(o, r->node ? (uint64_t)snap_ids_get(&ids->nodes, r->node) + 1 : 0);
-        snap_put_uvar(o, snap_ids_get(&ids->deweys, r->version));
+        snap_put_uvar(o, r->node ? (uint64_t)snap_ids_get(ids->nodes, r->node) + 1 : 0);
+        snap_put_uvar(o, snap_ids_get(ids->deweys, r->version));
         snap_put_svar(o, r->start_ts);
         snap_put_svar(o, r->sid_ts);
         snap_put_uvar(o, r->sid_seq);

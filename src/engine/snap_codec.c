@@ -338,6 +338,13 @@ void snap_ids_free(snap_ids *m)
     memset(m, 0, sizeof *m);
 }
 
+void snap_ids_clear(snap_ids *m)
+{
+    if (m->n)
+        memset(m->keys, 0, m->cap * sizeof *m->keys);
+    m->n = 0;
+}
+
 static size_t ptr_slot(const void *p, size_t cap)
 {
     uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
@@ -346,7 +353,7 @@ static size_t ptr_slot(const void *p, size_t cap)
 
 static int ids_grow(snap_ids *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 64;
+    size_t cap = m->cap ? m->cap * 2 : 16;
     const void **keys = calloc(cap, sizeof *keys);
     uint32_t *vals = malloc(cap * sizeof *vals);
     if (!keys || !vals) {

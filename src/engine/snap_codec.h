@@ -89,6 +89,8 @@ typedef struct snap_ids {
 
 void snap_ids_init(snap_ids *m);
 void snap_ids_free(snap_ids *m);
+/* Empties the table, keeping its memory for the next use. */
+void snap_ids_clear(snap_ids *m);
 /* p's id, given the next one when new (*added true). UINT32_MAX when out
  * of memory. */
 uint32_t snap_ids_put(snap_ids *m, const void *p, bool *added);
