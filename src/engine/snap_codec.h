@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "compile/expr.h"
 
@@ -27,11 +28,61 @@ typedef struct snap_out {
 
 void snap_out_init(snap_out *o);
 void snap_out_free(snap_out *o);
-void snap_put_bytes(snap_out *o, const void *p, size_t n);
-void snap_put_u8(snap_out *o, uint8_t v);
-void snap_put_uvar(snap_out *o, uint64_t v);
-void snap_put_svar(snap_out *o, int64_t v);
-void snap_put_u64(snap_out *o, uint64_t v);  /* 8 bytes, little endian */
+/* Makes room for n more bytes (the slow path of the writers below);
+ * false, and o->failed set, when memory runs out. */
+bool snap_out_grow(snap_out *o, size_t n);
+
+/* The writers are inline: a snapshot of a million keys calls them about a
+ * hundred million times, and as calls they cost more than the bytes. */
+static inline bool snap_out_room(snap_out *o, size_t n)
+{
+    return (o->len + n <= o->cap && !o->failed) || snap_out_grow(o, n);
+}
+
+static inline void snap_put_bytes(snap_out *o, const void *p, size_t n)
+{
+    if (n && snap_out_room(o, n)) {
+        memcpy(o->buf + o->len, p, n);
+        o->len += n;
+    }
+}
+
+static inline void snap_put_u8(snap_out *o, uint8_t v)
+{
+    if (snap_out_room(o, 1))
+        o->buf[o->len++] = v;
+}
+
+/* LEB128: 7 bits a byte, low first; at most 10 bytes. */
+static inline void snap_put_uvar(snap_out *o, uint64_t v)
+{
+    if (!snap_out_room(o, 10))
+        return;
+    unsigned char *b = o->buf + o->len;
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (unsigned char)v;
+    o->len += n;
+}
+
+static inline void snap_put_svar(snap_out *o, int64_t v)
+{
+    snap_put_uvar(o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* 8 bytes, little endian. */
+static inline void snap_put_u64(snap_out *o, uint64_t v)
+{
+    if (!snap_out_room(o, 8))
+        return;
+    unsigned char *b = o->buf + o->len;
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    o->len += 8;
+}
 void snap_put_str(snap_out *o, const char *s, size_t n); /* uvar length, bytes */
 /* A length-prefixed section: begin returns a mark, end fills the length
  * in (a fixed 8-byte field, so sections nest without moving bytes). */
@@ -57,9 +108,40 @@ static inline bool snap_in_ok(const snap_in *in)
 /* Records the first error, with the offset it was found at. */
 void snap_fail(snap_in *in, const char *what);
 size_t snap_in_left(const snap_in *in);
-uint8_t snap_get_u8(snap_in *in);
-uint64_t snap_get_uvar(snap_in *in);
-int64_t snap_get_svar(snap_in *in);
+uint8_t snap_get_u8_slow(snap_in *in);
+uint64_t snap_get_uvar_slow(snap_in *in);
+
+static inline uint8_t snap_get_u8(snap_in *in)
+{
+    if (in->p < in->end)
+        return *in->p++;
+    return snap_get_u8_slow(in);
+}
+
+/* The common case inline: a varint of one or two bytes with room after it.
+ * Everything else (longer, near the end, malformed) takes the checked path. */
+static inline uint64_t snap_get_uvar(snap_in *in)
+{
+    if (in->end - in->p >= 2) {
+        unsigned char b0 = in->p[0];
+        if (!(b0 & 0x80)) {
+            in->p++;
+            return b0;
+        }
+        unsigned char b1 = in->p[1];
+        if (!(b1 & 0x80)) {
+            in->p += 2;
+            return (uint64_t)(b0 & 0x7f) | (uint64_t)b1 << 7;
+        }
+    }
+    return snap_get_uvar_slow(in);
+}
+
+static inline int64_t snap_get_svar(snap_in *in)
+{
+    uint64_t u = snap_get_uvar(in);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
 uint64_t snap_get_u64(snap_in *in);
 /* A count of items each taking at least min_bytes: refused (0, error) when
  * the bytes left cannot hold that many, so a corrupted count never sizes
