@@ -36,6 +36,7 @@ typedef struct cut {
     unsigned n_shards;
     void **blobs;
     size_t *lens;
+    bool blobs_mapped;         /* by the forked writer: unmapped, not freed */
     char *meta;
     void *offsets;
     size_t offsets_len;
@@ -94,8 +95,12 @@ static void cut_free(cut *k)
     if (!k)
         return;
     if (k->blobs)
-        for (unsigned i = 0; i < k->n_shards; i++)
-            free(k->blobs[i]);
+        for (unsigned i = 0; i < k->n_shards; i++) {
+            if (k->blobs_mapped)
+                weir_snapshot_fork_release(k->blobs[i], k->lens[i]);
+            else
+                free(k->blobs[i]);
+        }
     free(k->blobs);
     free(k->lens);
     free(k->meta);
@@ -325,10 +330,11 @@ static void fork_done(void *user, void **blobs, const size_t *lens, unsigned n,
     char err[256];
     if (!error && n != k->n_shards) {
         for (unsigned i = 0; i < n; i++)
-            free(blobs[i]);
+            weir_snapshot_fork_release(blobs[i], lens[i]);
         error = "the state writer wrote another shard count";
     }
     if (!error) {
+        k->blobs_mapped = true;
         for (unsigned i = 0; i < n; i++) {
             k->blobs[i] = blobs[i];
             k->lens[i] = lens[i];

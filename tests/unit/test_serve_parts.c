@@ -571,7 +571,7 @@ Test(snapshot_fork, the_child_writes_what_the_shards_would_at_the_barrier)
             cr_assert_eq(r.lens[i], lens[i], "shard %u", i);
             cr_assert(memcmp(r.blobs[i], blobs[i], lens[i]) == 0, "shard %u", i);
             free(blobs[i]);
-            free(r.blobs[i]);
+            weir_snapshot_fork_release(r.blobs[i], r.lens[i]);
         }
         weir_shard_pool_free(p);
         weir_ruleset_free(rs);
@@ -602,7 +602,7 @@ Test(snapshot_fork, the_shards_go_on_while_the_child_writes_the_cut)
         cr_assert_eq(r.lens[i], before_len[i]);
         cr_assert(memcmp(r.blobs[i], before[i], before_len[i]) == 0);
         free(before[i]);
-        free(r.blobs[i]);
+        weir_snapshot_fork_release(r.blobs[i], r.lens[i]);
     }
     weir_shard_pool_free(p);
     weir_ruleset_free(rs);
@@ -613,8 +613,8 @@ Test(snapshot_fork, a_failed_cut_or_a_dead_child_is_reported_and_the_shards_go_o
 {
     struct event_base *base = event_base_new();
     weir_ruleset *rs = NULL;
-    /* states of some MB: more than the pipe holds, so the child is still
-     * writing when it is killed (the loop has not read a byte yet) */
+    /* states of some MB, so the child is still writing them when it is
+     * killed (the loop has not read a byte of their lengths yet) */
     weir_shard_pool *p = payments_pool(base, 2, &rs, 40000);
     fork_result r = {0};
     char err[256] = "";
