@@ -304,17 +304,20 @@ int weir_engine_restore(weir_engine *e, const void *data, size_t len,
  * the rule set their runtimes were built from alive); others start empty,
  * and the states of old rules that e lacks are freed. Only when both rule
  * sets declare their streams alike (same order, fields and time): 1 when
- * they do not, nothing touched (use a snapshot). 0 done: old is left
+ * they do not, or memory ran out before anything moved, nothing touched
+ * (use a snapshot). 0 done: old is left
  * without state, to be freed. -1 out of memory: some keys' state is lost
  * and both engines must be freed. rep may be NULL. */
 int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep);
 
-/* After weir_engine_adopt changed or dropped rules, their states are freed
- * as each key is next touched, or here: up to `budget` key slots swept per
+/* After weir_engine_adopt changed, dropped or moved rules, their states
+ * are freed (and the kept ones put in their new places in each key) as
+ * each key is next touched, or here: up to `budget` key slots swept per
  * call (a few ns each, plus the frees), so the swap itself costs nothing
- * per key. Returns whether some are left. Calling it is optional (the
- * next adopt, snapshot or free finishes the work), but until it is done
- * the dropped states hold their memory. */
+ * per key. Returns whether some are left (also when memory ran out: the
+ * rest waits for the next call). Calling it is optional (the next adopt,
+ * snapshot or free finishes the work), but until it is done the dropped
+ * states hold their memory. */
 bool weir_engine_sweep(weir_engine *e, size_t budget);
 bool weir_engine_sweep_pending(const weir_engine *e);
 

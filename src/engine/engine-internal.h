@@ -100,26 +100,40 @@ typedef struct engine_map {
      * NULL when nothing waits. */
     int32_t *grave_at;
     uint32_t n_grave_at;
+    /* When that swap also moved kept rules to other places (a rule
+     * dropped or added before them): per old place, the kept rule's new
+     * one (UINT32_MAX: none); and the inverse, per new place. Unswept
+     * blocks are in the old order until swept. NULL otherwise.
+     * moves_later: some rule moved to a later place, so sweeping a block
+     * makes a new one (else the rules move within it). */
+    uint32_t *moved_to, *moved_from;
+    bool moves_later;
     size_t sweep_next;
     bool sweep_bit;
 } engine_map;
 
-/* Frees the states of dropped rules still in the key's block (see
- * engine_map.grave_at); the key stays, maybe empty. */
-void weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry);
+/* Frees the states of dropped rules still in the key's block and puts the
+ * kept ones in their places (see engine_map.grave_at); the key stays,
+ * maybe empty. -1, the key untouched, when out of memory. */
+int weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry);
 /* Before a key's states are read or written: they must all be the
- * engine's rules'. */
-static inline void key_clean(weir_engine *e, engine_map *m, weir_key_entry *entry)
+ * engine's rules', in its places. -1 when out of memory. */
+static inline int key_clean(weir_engine *e, engine_map *m, weir_key_entry *entry)
 {
     if (m->grave_at && entry->swept != m->sweep_bit)
-        weir_engine_key_sweep(e, m, entry);
+        return weir_engine_key_sweep(e, m, entry);
+    return 0;
 }
-/* Whether place pos of the key's block still holds a dropped rule's state
- * (for readers that must not sweep). */
-static inline bool key_place_stale(const engine_map *m, const weir_key_entry *entry, uint32_t pos)
+/* Where in the key's block the map's rule at place pos has its state, for
+ * readers that must not sweep: pos itself once swept; UINT32_MAX when the
+ * place still holds a dropped rule's state, or the rule had none there. */
+static inline uint32_t key_place(const engine_map *m, const weir_key_entry *entry, uint32_t pos)
 {
-    return m->grave_at && entry->swept != m->sweep_bit && pos < m->n_grave_at &&
-           m->grave_at[pos] >= 0;
+    if (!m->grave_at || entry->swept == m->sweep_bit)
+        return pos;
+    if (m->moved_from)
+        return pos < m->n_rules ? m->moved_from[pos] : UINT32_MAX;
+    return pos < m->n_grave_at && m->grave_at[pos] >= 0 ? UINT32_MAX : pos;
 }
 
 /* Per stream: which rules read it. */

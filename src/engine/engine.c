@@ -295,10 +295,52 @@ fail:
     return NULL;
 }
 
-static void free_block(weir_engine *e, engine_map *m, key_block *b)
+/* Every key of m swept: what the sweep needed goes. */
+static void map_swept(engine_map *m)
 {
+    free(m->grave_at);
+    free(m->moved_to);
+    free(m->moved_from);
+    m->grave_at = NULL;
+    m->moved_to = m->moved_from = NULL;
+    m->moves_later = false;
+    m->n_grave_at = 0;
+    m->sweep_next = 0;
+}
+
+/* The dropped rules' runtimes, once no key holds a state of theirs. */
+static void graves_free(weir_engine *e)
+{
+    for (size_t i = 0; i < e->n_graves; i++) {
+        if (e->graves[i].spare)
+            weir_rule_key_free(&e->graves[i], e->graves[i].spare);
+        weir_rule_runner_fini(&e->graves[i]);
+    }
+    free(e->graves);
+    e->graves = NULL;
+    e->n_graves = 0;
+}
+
+static void free_block(weir_engine *e, engine_map *m, const weir_key_entry *entry)
+{
+    key_block *b = entry->state;
     if (!b)
         return;
+    if (m->grave_at && entry->swept != m->sweep_bit) {
+        /* left unswept (memory ran out): its states in the old places */
+        uint32_t room = key_block_min(m->n_grave_at, key_block_rules(b));
+        for (uint32_t i = 0; i < room; i++) {
+            if (!b->states[i])
+                continue;
+            if (m->grave_at[i] >= 0)
+                weir_rule_key_free(&e->graves[m->grave_at[i]], b->states[i]);
+            else
+                weir_rule_key_free(&e->rules[m->rules[m->moved_to ? m->moved_to[i] : i]],
+                                   b->states[i]);
+        }
+        free(b);
+        return;
+    }
     uint32_t n = key_block_min(m->n_rules, key_block_rules(b));
     for (uint32_t i = 0; i < n; i++)
         if (b->states[i])
@@ -310,16 +352,20 @@ void weir_engine_free(weir_engine *e)
 {
     if (!e)
         return;
-    (void)weir_engine_sweep(e, SIZE_MAX); /* the dropped rules' states first */
+    /* the dropped rules' states first; keys left unswept (memory ran out)
+     * are freed in their old order */
+    (void)weir_engine_sweep(e, SIZE_MAX);
     for (size_t i = 0; i < e->n_maps; i++) {
         engine_map *m = &e->maps[i];
         for (size_t k = 0; k < m->keys.n_slots; k++)
             if (m->keys.slots[k].live)
-                free_block(e, m, m->keys.slots[k].state);
+                free_block(e, m, &m->keys.slots[k]);
         weir_key_map_clear(&m->keys);
+        map_swept(m);
         free(m->rules);
     }
     free(e->maps);
+    graves_free(e);
     for (size_t i = 0; i < e->n_rules; i++) {
         if (e->rules[i].spare)
             weir_rule_key_free(&e->rules[i], e->rules[i].spare);
@@ -364,10 +410,15 @@ key_block *weir_engine_new_block(uint32_t n_rules)
 
 /* ------------------------------------------------------------ sweep */
 
-void weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
+int weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
 {
     key_block *b = entry->state;
     uint32_t room = key_block_min(m->n_grave_at, key_block_rules(b));
+    /* a rule moved to a later place may not fit: a block in the new
+     * order, made before anything is freed so that failing changes nothing */
+    key_block *nb = b;
+    if (m->moves_later && !(nb = weir_engine_new_block(m->n_rules)))
+        return -1;
     for (uint32_t i = 0; i < room; i++) {
         if (m->grave_at[i] < 0)
             continue;
@@ -376,7 +427,27 @@ void weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
         b->states[i] = NULL;
         b->last_alert[i] = INT64_MIN;
     }
+    /* kept rules to their places: into the new block; or within this one,
+     * lowest first, each into a place already emptied (all go earlier) */
+    for (uint32_t i = 0; m->moved_to && i < room; i++) {
+        uint32_t to = m->moved_to[i];
+        if (to == UINT32_MAX || (to == i && nb == b))
+            continue;
+        void *state = b->states[i];
+        int64_t last = b->last_alert[i];
+        b->states[i] = NULL;
+        b->last_alert[i] = INT64_MIN;
+        nb->states[to] = state;
+        nb->last_alert[to] = last;
+    }
+    if (nb != b) {
+        entry->state = nb;
+        if (e->cur_block == b)
+            e->cur_block = nb;
+        free(b);
+    }
     entry->swept = m->sweep_bit;
+    return 0;
 }
 
 static bool block_empty(const key_block *b)
@@ -387,7 +458,15 @@ static bool block_empty(const key_block *b)
     return true;
 }
 
-bool weir_engine_sweep_pending(const weir_engine *e) { return e->n_graves > 0; }
+bool weir_engine_sweep_pending(const weir_engine *e)
+{
+    if (e->n_graves > 0)
+        return true;
+    for (size_t mi = 0; mi < e->n_maps; mi++)
+        if (e->maps[mi].grave_at) /* rules moved, none dropped */
+            return true;
+    return false;
+}
 
 bool weir_engine_sweep(weir_engine *e, size_t budget)
 {
@@ -401,7 +480,8 @@ bool weir_engine_sweep(weir_engine *e, size_t budget)
             weir_key_entry *entry = &km->slots[m->sweep_next];
             if (!entry->live || entry->swept == m->sweep_bit)
                 continue;
-            weir_engine_key_sweep(e, m, entry);
+            if (weir_engine_key_sweep(e, m, entry) != 0)
+                break; /* out of memory: this key waits for the next call */
             if (block_empty(entry->state)) { /* only dropped rules had something */
                 free(entry->state);
                 entry->state = NULL;
@@ -413,21 +493,10 @@ bool weir_engine_sweep(weir_engine *e, size_t budget)
             left = true;
             continue;
         }
-        free(m->grave_at);
-        m->grave_at = NULL;
-        m->n_grave_at = 0;
-        m->sweep_next = 0;
+        map_swept(m);
     }
-    if (!left && e->n_graves) {
-        for (size_t i = 0; i < e->n_graves; i++) {
-            if (e->graves[i].spare)
-                weir_rule_key_free(&e->graves[i], e->graves[i].spare);
-            weir_rule_runner_fini(&e->graves[i]);
-        }
-        free(e->graves);
-        e->graves = NULL;
-        e->n_graves = 0;
-    }
+    if (!left)
+        graves_free(e);
     return left;
 }
 
@@ -490,7 +559,7 @@ int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *e
         }
     }
     if (empty) {
-        free_block(e, m, b);
+        free_block(e, m, entry);
         weir_key_map_remove(&m->keys, entry);
         e->stats.keys--;
         return 0;
@@ -525,8 +594,8 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
         entry->swept = m->sweep_bit; /* nothing of a dropped rule in it */
         if (++e->stats.keys > e->stats.peak_keys)
             e->stats.peak_keys = e->stats.keys;
-    } else {
-        key_clean(e, m, entry);
+    } else if (key_clean(e, m, entry) != 0) {
+        return NULL;
     }
     return entry;
 }
@@ -595,8 +664,8 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
         engine_map *m = &e->maps[r->map];
         uint64_t hash = weir_key_hash(m->keys.key_type, key);
         weir_key_entry *entry = weir_key_map_find(&m->keys, key, hash);
-        if (entry)
-            key_clean(e, m, entry);
+        if (entry && key_clean(e, m, entry) != 0)
+            return -1;
         key_block *b = entry ? entry->state : NULL;
         if (!b || !key_block_state(b, r->pos)) {
             if (run_on_spare(e, r, m, key, hash, fields, stream, ts, seq) != 0)
@@ -627,7 +696,8 @@ static int fire_timer(weir_engine *e, weir_timer t)
         return 0; /* stale: the key was freed or re-armed since */
     entry->timer_at = INT64_MAX;
     e->stats.timers_fired++;
-    key_clean(e, m, entry);
+    if (key_clean(e, m, entry) != 0)
+        return -1;
     key_block *b = entry->state;
     e->cur_key = &entry->key;
     e->cur_entry = entry;
@@ -681,8 +751,9 @@ static void prefetch_ahead(const weir_engine *e)
         const engine_map *m = &e->maps[next->map];
         const weir_key_entry *entry = &m->keys.slots[next->slot];
         const key_block *b = entry->live ? entry->state : NULL;
-        if (b && b->states[0] && !key_place_stale(m, entry, 0))
-            weir_rule_prefetch(&e->rules[m->rules[0]], b->states[0]);
+        uint32_t at = b ? key_place(m, entry, 0) : UINT32_MAX;
+        if (b && at < key_block_rules(b) && b->states[at])
+            weir_rule_prefetch(&e->rules[m->rules[0]], b->states[at]);
     }
 }
 
@@ -1107,8 +1178,9 @@ uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule)
     uint64_t bytes = 0;
     for (size_t k = 0; k < m->keys.n_slots; k++) {
         const key_block *b = m->keys.slots[k].live ? m->keys.slots[k].state : NULL;
-        if (b && key_block_state(b, r->pos) && !key_place_stale(m, &m->keys.slots[k], r->pos))
-            bytes += weir_rule_key_bytes(r, b->states[r->pos]);
+        uint32_t at = b ? key_place(m, &m->keys.slots[k], r->pos) : UINT32_MAX;
+        if (at != UINT32_MAX && key_block_state(b, at))
+            bytes += weir_rule_key_bytes(r, b->states[at]);
     }
     /* the map and the per-key blocks serve every rule of the map alike */
     uint64_t block = sizeof(key_block) + m->n_rules * (sizeof(void *) + sizeof(int64_t));

@@ -206,18 +206,37 @@ static bool maps_line_up(const weir_engine *e, const weir_engine *old)
     return true;
 }
 
-/* Hands old's rule j, which e does not keep, to e as a grave: its
- * runtime frees its states left in the keys e takes over (engine_map
- * grave_at). Its index in e->graves, or -1 when out of memory. */
-static int32_t bury(weir_engine *e, weir_engine *old, uint32_t j)
+/* Room in e->graves, and e's hold on the rule sets, for every rule of
+ * old that e does not keep: made before any key moves, so that burying
+ * them cannot fail half way. */
+static int graves_reserve(adopt_ctx *c)
 {
-    engine_rule *gone = &old->rules[j];
-    engine_rule *v = realloc(e->graves, (e->n_graves + 1) * sizeof *v);
+    weir_engine *e = c->e, *old = c->old;
+    size_t gone = 0;
+    for (size_t i = 0; i < old->n_rules; i++) {
+        if (c->rule_of[i] >= 0)
+            continue;
+        gone++;
+        if (retain(e, old->rules[i].run_rs) != 0)
+            return -1;
+    }
+    if (!gone)
+        return 0;
+    if (retain(e, old->rs) != 0)
+        return -1;
+    engine_rule *v = realloc(e->graves, (e->n_graves + gone) * sizeof *v);
     if (!v)
         return -1;
     e->graves = v;
-    if (retain(e, old->rs) != 0 || retain(e, gone->run_rs) != 0)
-        return -1;
+    return 0;
+}
+
+/* Hands old's rule j, which e does not keep, to e as a grave (room made by
+ * graves_reserve): its runtime frees its states left in the keys e takes
+ * over (engine_map grave_at). Its index in e->graves. */
+static int32_t bury(weir_engine *e, weir_engine *old, uint32_t j)
+{
+    engine_rule *gone = &old->rules[j];
     /* only what freeing states needs; the rest stays the old engine's */
     e->graves[e->n_graves] = (engine_rule){.plan = gone->plan,
                                            .index = gone->index,
@@ -233,80 +252,75 @@ static int32_t bury(weir_engine *e, weir_engine *old, uint32_t j)
 }
 
 /* The fast way: each key table moves as it is, entries in their slots
- * with their generations, so the timers move as they are too. When every
- * kept rule keeps its place in the map, a key's block is kept as it is:
- * rules added after the others find it shorter than the map
- * (key_block_rules) and it grows when one first needs room in it; the
- * states of changed and dropped rules stay where they are and are freed
- * as each key is next touched or swept (engine_map.grave_at,
- * weir_engine_sweep). So the swap costs nothing per key. Only when kept
- * rules move places (one before them dropped) is every block rebuilt. */
+ * with their generations, so the timers move as they are too, and each
+ * key's block is kept as it is. Rules added after the others find it
+ * shorter than the map (key_block_rules) and it grows when one first needs
+ * room in it. The states of changed and dropped rules stay where they are
+ * and are freed, and those of kept rules that changed places are moved,
+ * as each key is next touched or swept (engine_map.grave_at and moved_to,
+ * weir_engine_sweep). So the swap costs nothing per key. */
 static int move_maps_whole(adopt_ctx *c, weir_restore_report *rep)
 {
     weir_engine *e = c->e, *old = c->old;
+    if (graves_reserve(c) != 0)
+        return -1;
     for (size_t mi = 0; mi < old->n_maps; mi++) {
         engine_map *om = &old->maps[mi], *em = &e->maps[mi];
-        bool in_place = true, any_gone = false;
+        bool in_place = true, moves_later = false, any_gone = false;
         for (uint32_t i = 0; i < om->n_rules; i++) {
             int64_t ri = c->rule_of[om->rules[i]];
             if (ri < 0)
                 any_gone = true;
             else if (e->rules[ri].pos != i)
                 in_place = false;
+            if (ri >= 0 && e->rules[ri].pos > i)
+                moves_later = true;
+        }
+        int32_t *grave_at = NULL;
+        uint32_t *moved_to = NULL, *moved_from = NULL;
+        bool lazy = (any_gone || !in_place) && om->keys.live;
+        if (lazy) {
+            /* all of it before the keys move, so that failing leaves them
+             * with old */
+            grave_at = malloc(om->n_rules * sizeof *grave_at);
+            if (!in_place) {
+                moved_to = malloc(om->n_rules * sizeof *moved_to);
+                moved_from = malloc((em->n_rules ? em->n_rules : 1) * sizeof *moved_from);
+            }
+            if (!grave_at || (!in_place && (!moved_to || !moved_from))) {
+                free(grave_at);
+                free(moved_to);
+                free(moved_from);
+                return -1;
+            }
+            for (uint32_t i = 0; i < em->n_rules && moved_from; i++)
+                moved_from[i] = UINT32_MAX;
+            for (uint32_t i = 0; i < om->n_rules; i++) {
+                int64_t ri = c->rule_of[om->rules[i]];
+                grave_at[i] = ri < 0 ? bury(e, old, om->rules[i]) : -1;
+                if (moved_to)
+                    moved_to[i] = ri < 0 ? UINT32_MAX : e->rules[ri].pos;
+                if (moved_from && ri >= 0)
+                    moved_from[e->rules[ri].pos] = i;
+            }
         }
         weir_key_map_clear(&em->keys);
         em->keys = om->keys;
         weir_key_map_init(&om->keys, em->keys.key_type);
         weir_key_map *km = &em->keys;
-        if (in_place && any_gone && km->live) {
-            em->grave_at = malloc(om->n_rules * sizeof *em->grave_at);
-            if (!em->grave_at)
-                return -1;
+        if (lazy) {
+            em->grave_at = grave_at;
             em->n_grave_at = om->n_rules;
-            for (uint32_t i = 0; i < om->n_rules; i++) {
-                em->grave_at[i] = -1;
-                if (c->rule_of[om->rules[i]] < 0 &&
-                    (em->grave_at[i] = bury(e, old, om->rules[i])) < 0)
-                    return -1;
-            }
+            em->moved_to = moved_to;
+            em->moved_from = moved_from;
+            em->moves_later = moves_later;
             /* every key moved is now unswept; keys made from now on are not */
             em->sweep_bit = !om->sweep_bit;
             em->sweep_next = 0;
-        } else if (in_place) {
-            /* nothing to free (no key, or no rule dropped): the bits as
-             * they were mean every key is swept */
+        } else {
+            /* nothing to free or move (no key, or the same rules in the
+             * same places): the bits as they were mean every key is swept */
             em->sweep_bit = om->sweep_bit;
-        }
-        for (size_t k = 0; !in_place && k < km->n_slots; k++) {
-            weir_key_entry *entry = &km->slots[k];
-            if (!entry->live)
-                continue;
-            key_block *b = entry->state;
-            uint32_t room = key_block_min(om->n_rules, key_block_rules(b));
-            key_block *nb = weir_engine_new_block(em->n_rules);
-            if (!nb)
-                return -1;
-            entry->swept = em->sweep_bit;
-            bool empty = true;
-            for (uint32_t i = 0; i < room; i++) {
-                int64_t ri = c->rule_of[om->rules[i]];
-                if (ri < 0) {
-                    if (b->states[i])
-                        weir_rule_key_free(&old->rules[om->rules[i]], b->states[i]);
-                    continue;
-                }
-                uint32_t pos = e->rules[ri].pos;
-                nb->states[pos] = b->states[i];
-                nb->last_alert[pos] = b->last_alert[i];
-                empty &= !b->states[i] && b->last_alert[i] == INT64_MIN;
-            }
-            free(b);
-            if (empty) { /* only gone rules had something: the key goes */
-                free(nb);
-                weir_key_map_remove(km, entry);
-            } else {
-                entry->state = nb;
-            }
         }
         e->stats.keys += km->live;
         rep->keys += km->live;
@@ -379,7 +393,9 @@ int weir_engine_adopt(weir_engine *e, weir_engine *old, weir_restore_report *rep
         !same_streams(e, old))
         return 1;
     /* old's own dropped states first: its keys move as they are */
-    (void)weir_engine_sweep(old, SIZE_MAX);
+    if (weir_engine_sweep(old, SIZE_MAX))
+        return 1; /* out of memory, nothing moved: the caller may go the
+                     snapshot way, or keep old */
     adopt_ctx c = {.e = e, .old = old};
     c.rule_of = calloc(old->n_rules ? old->n_rules : 1, sizeof *c.rule_of);
     c.map_of = calloc(old->n_maps ? old->n_maps : 1, sizeof *c.map_of);

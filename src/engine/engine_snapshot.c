@@ -183,8 +183,10 @@ static int save_timers(weir_engine *e, snap_out *o, uint32_t *const *ordinals)
 
 int weir_engine_snapshot(weir_engine *e, void **out, size_t *len)
 {
-    /* a swap's dropped states go first: a snapshot holds the rules' only */
-    (void)weir_engine_sweep(e, SIZE_MAX);
+    /* a swap's dropped states go first: a snapshot holds the rules' only,
+     * in their places */
+    if (weir_engine_sweep(e, SIZE_MAX))
+        return -1; /* out of memory */
     snap_out o;
     snap_out_init(&o);
     uint32_t **ordinals = calloc(e->n_maps ? e->n_maps : 1, sizeof *ordinals);

@@ -823,7 +823,7 @@ static char *joined(const char *const *parts)
  * moves them: blocks rebuilt, from short and long ones. Each step must
  * give the alerts the swap by snapshot gives, which builds every block
  * anew. */
-Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_snapshot)
+Test(adopt, blocks_kept_through_added_changed_dropped_and_moved_rules_agree_with_a_snapshot)
 {
     const char *probe = "rule added_probe on tx by card\n"
                         "  match a where amount < 20 then b where amount > 70 within 20s\n"
@@ -853,6 +853,11 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
     char *at = strstr(without_sessions, "rule sessions");
     char *end = strstr(at, "rule remembered");
     memmove(at, end, strlen(end) + 1);
+    /* and then the first rule of all, so every rule after it moves */
+    char *without_first = strdup(without_sessions);
+    at = strstr(without_first, "rule kleene_no_skip");
+    end = strstr(at, "rule kleene_skip_next");
+    memmove(at, end, strlen(end) + 1);
     char *steps[] = {
         joined((const char *[]){STATEFUL_RULES, NULL}),
         joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* added */
@@ -861,8 +866,17 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
         joined((const char *[]){STATEFUL_RULES, probe_changed, changed, NULL}),
         joined((const char *[]){STATEFUL_RULES, probe, NULL}),          /* last one dropped */
         joined((const char *[]){STATEFUL_RULES, probe, again, NULL}),   /* into a long block */
-        joined((const char *[]){without_sessions, probe, again, NULL}), /* rebuilt */
+        /* dropped from the middle: the rules after it move to earlier
+         * places in each block as its key is touched or swept */
+        joined((const char *[]){without_sessions, probe, again, NULL}),
+        joined((const char *[]){without_first, probe, again, NULL}), /* and again */
+        /* the first rule back: every other rule moves to a later place,
+         * into a new block as each key is swept */
+        joined((const char *[]){without_sessions, probe, again, NULL}),
+        /* two rules trade places */
+        joined((const char *[]){without_sessions, again, probe, NULL}),
     };
+    const size_t first_moving = 6;
     const size_t n_steps = sizeof steps / sizeof *steps;
     lines in = random_events(7, 7000);
     /* by snapshot; by adopt, dropped states freed as keys are touched; the
@@ -885,6 +899,9 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
             weir_ruleset *next = compile_text(steps[step]);
             weir_restore_report rep;
             e = way ? adopt_into(e, next, out, &rep) : save_restore(e, next, out, &rep);
+            if (way == 1 && step >= first_moving)
+                cr_assert(weir_engine_sweep_pending(e),
+                          "step %zu: the blocks were rebuilt, not left to be swept", step);
             weir_ruleset_free(rs);
             rs = next;
         }
@@ -911,6 +928,7 @@ Test(adopt, blocks_kept_through_added_changed_and_dropped_rules_agree_with_a_sna
     for (size_t k = 0; k < n_steps; k++)
         free(steps[k]);
     free(without_sessions);
+    free(without_first);
 }
 
 Test(adopt, a_changed_stream_is_refused_and_nothing_is_touched)
