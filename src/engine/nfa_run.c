@@ -239,6 +239,11 @@ struct weir_pattern_runtime {
     out_item *out;
     size_t out_cap, n_out;
     jheap newp, pot;
+    /* The completed heap lent to the key being processed: between events
+     * a key's is nearly always empty, and holding an array for it cost
+     * every key 32 to 64 bytes. A key keeps the array only while it holds
+     * completed matches (a skip strategy waiting on an earlier start). */
+    jheap completed_spare;
 
     /* matches handed to the callback */
     view_arrays mview;
@@ -1187,17 +1192,57 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     return 0;
 }
 
+/* The runtime's completed heap to the key, for one call, when the key has
+ * none of its own (see weir_pattern_runtime.completed_spare). */
+static void completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (key->completed.cap == 0 && rt->completed_spare.cap) {
+        key->completed = rt->completed_spare;
+        rt->completed_spare = (jheap){0};
+    }
+}
+
+/* After the call: an empty heap goes back (or to its pool when the
+ * runtime has one already); a key holding completed matches keeps it. */
+static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (key->completed.n > 0 || key->completed.cap == 0)
+        return;
+    if (rt->completed_spare.cap == 0)
+        rt->completed_spare = key->completed;
+    else
+        jheap_fini(rt, &key->completed);
+    key->completed = (jheap){0};
+}
+
 int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t time,
                          weir_match_cb cb, void *user)
 {
     if (key->has_now && time < key->now)
         return 0;
-    return advance_time(rt, key, time, cb, user);
+    completed_borrow(rt, key);
+    int rc = advance_time(rt, key, time, cb, user);
+    completed_return(rt, key);
+    return rc;
 }
+
+static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
+                         const weir_value *fields, unsigned stream, int64_t ts, uint64_t seq,
+                         weir_match_cb cb, void *user);
 
 int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts,
                          uint64_t seq, weir_match_cb cb, void *user)
+{
+    completed_borrow(rt, key);
+    int rc = process_event(rt, key, fields, stream, ts, seq, cb, user);
+    completed_return(rt, key);
+    return rc;
+}
+
+static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
+                         const weir_value *fields, unsigned stream, int64_t ts, uint64_t seq,
+                         weir_match_cb cb, void *user)
 {
     const stream_info *si = find_stream(rt, stream);
     if (!key->has_now || ts > key->now)
@@ -1299,8 +1344,7 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
     weir_pattern_key *key = key_alloc(rt);
     if (!key)
         return NULL;
-    if (jheap_reserve(rt, &key->partial, 2) != 0 || jheap_reserve(rt, &key->completed, 1) != 0 ||
-        weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
+    if (jheap_reserve(rt, &key->partial, 2) != 0 || weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
         weir_mb_reserve(&key->buf, 1, 0, 0, 0, 0, 0) != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
@@ -1494,11 +1538,12 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     if (rc == 0)
         rc = load_runs(rt, key, &key->completed, in, &ld);
     weir_mb_loaded_fini(&key->buf, &ld);
-    if (rc == 0 && (key->partial.n == 0 || jheap_reserve(rt, &key->completed, 1) != 0)) {
-        if (key->partial.n == 0)
-            snap_fail(in, "pattern state without its start state");
+    if (rc == 0 && key->partial.n == 0) {
+        snap_fail(in, "pattern state without its start state");
         rc = -1;
     }
+    if (rc == 0 && key->completed.n == 0)
+        jheap_fini(rt, &key->completed); /* lent by the runtime when needed */
     if (rc != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
@@ -1806,6 +1851,7 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     free(rt->out);
     jheap_fini(rt, &rt->newp);
     jheap_fini(rt, &rt->pot);
+    jheap_fini(rt, &rt->completed_spare);
     weir_mb_pool_fini(&rt->keys);
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
         weir_mb_pool_fini(&rt->heap_pool[k]);
