@@ -95,14 +95,17 @@ typedef struct run {
     uint32_t state;       /* index into nfa->states */
     uint32_t anchor;      /* reluctant family; 0: none */
     uint32_t rel_count;   /* events taken in the reluctant element */
-    uint32_t depth;       /* events taken along the run */
-    bool has_start;       /* Flink's startEventID != null */
+    /* bit fields: a run is 56 bytes instead of 64, two per live key */
+    uint32_t depth : 31;  /* events taken along the run */
+    uint32_t has_start : 1; /* Flink's startEventID != null */
     weir_mb_node *node;   /* previous buffer entry; NULL for the start */
     weir_dewey *version;  /* owned reference */
     int64_t start_ts;     /* Flink's startTimestamp; -1 for the start */
     int64_t sid_ts;       /* start event id: (timestamp, arrival) */
     uint64_t sid_seq;
 } run;
+
+_Static_assert(sizeof(run) == 56 || sizeof(void *) != 8, "a run is 56 bytes on 64-bit hosts");
 
 /* A java.util.PriorityQueue<ComputationState> with Flink's comparator.
  * Its array comes from the runtime's pools (heap_pool) while small: every
@@ -170,10 +173,9 @@ struct weir_pattern_key {
     jheap partial;        /* Flink's NFAState.partialMatches */
     jheap completed;      /* Flink's NFAState.completedMatches */
     int64_t now;          /* the last time advanced to */
-    int64_t within_ms;    /* the rule's, 0 when none (for deadlines) */
-    uint32_t next_anchor; /* reluctant families */
+    uint32_t next_anchor : 31; /* reluctant families */
+    uint32_t has_now : 1; /* (bit fields: 88 bytes a live key, not 104) */
     uint32_t n_runs;
-    bool has_now;
 };
 
 struct weir_pattern_runtime {
@@ -1335,7 +1337,6 @@ static weir_pattern_key *key_alloc(weir_pattern_runtime *rt)
         return NULL;
     memset(key, 0, sizeof *key);
     weir_match_buffer_init(&key->buf, &rt->sh);
-    key->within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
     return key;
 }
 
@@ -1372,17 +1373,18 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
     weir_mb_pool_put(&rt->keys, key);
 }
 
-int64_t weir_pattern_key_next_deadline(const weir_pattern_key *key)
+int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
+                                       const weir_pattern_key *key)
 {
     int64_t best = INT64_MAX;
-    if (key->within_ms <= 0)
+    int64_t within_ms = rt->nfa->has_within && rt->nfa->within_ms > 0 ? rt->nfa->within_ms : 0;
+    if (within_ms <= 0)
         return best;
     for (size_t i = 0; i < key->partial.n; i++) {
         const run *r = key->partial.a[i];
         if (!r->has_start && !r->node)
             continue; /* the start state never times out */
-        int64_t d = r->start_ts > INT64_MAX - key->within_ms ? INT64_MAX
-                                                             : r->start_ts + key->within_ms;
+        int64_t d = r->start_ts > INT64_MAX - within_ms ? INT64_MAX : r->start_ts + within_ms;
         if (d < best)
             best = d;
     }
@@ -1496,7 +1498,7 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
         uint64_t sid_seq = snap_get_uvar(in);
         if (snap_in_ok(in) &&
             (state >= rt->nfa->n_states || anchor > UINT32_MAX || rel_count > UINT32_MAX ||
-             depth > UINT32_MAX || has_start > 1 || node > ld->n_nodes ||
+             depth > INT32_MAX || has_start > 1 || node > ld->n_nodes ||
              version >= ld->n_deweys))
             snap_fail(in, "bad partial match");
         if (!snap_in_ok(in))
@@ -1525,9 +1527,9 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     key->now = snap_get_svar(in);
     uint8_t has_now = snap_get_u8(in);
     uint64_t anchor = snap_get_uvar(in);
-    if (snap_in_ok(in) && (has_now > 1 || anchor > UINT32_MAX))
+    if (snap_in_ok(in) && (has_now > 1 || anchor > INT32_MAX))
         snap_fail(in, "bad pattern state");
-    key->has_now = has_now;
+    key->has_now = has_now != 0;
     key->next_anchor = (uint32_t)anchor;
     weir_mb_loaded ld;
     if (!snap_in_ok(in) || weir_mb_load(&key->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {

@@ -130,7 +130,8 @@ int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_
  * fires; INT64_MAX when none (no partial match, or no `within`). Advancing
  * to an earlier time changes nothing, so the engine may call
  * weir_pattern_advance only when the watermark reaches this. */
-int64_t weir_pattern_key_next_deadline(const weir_pattern_key *key);
+int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
+                                       const weir_pattern_key *key);
 
 /* True when the key holds no partial match and no held-back match: its
  * state may be dropped (weir_pattern_key_free) with no change in results. */

@@ -146,13 +146,13 @@ static int keep_catch_up(runner_call *call, keep_key *k, int64_t time)
 {
     weir_pattern_runtime *rt = call->r->runtime;
     for (;;) {
-        int64_t d = weir_pattern_key_next_deadline(k->nfa);
+        int64_t d = weir_pattern_key_next_deadline(rt, k->nfa);
         if (d > time)
             break;
         weir_key_memory_expire(&k->memory, d);
         if (weir_pattern_advance(rt, k->nfa, d, on_match, call) != 0)
             return -1;
-        if (weir_pattern_key_next_deadline(k->nfa) <= d)
+        if (weir_pattern_key_next_deadline(rt, k->nfa) <= d)
             break; /* nothing more due by d: the final advance takes the rest */
     }
     weir_key_memory_expire(&k->memory, time);
@@ -267,11 +267,11 @@ int64_t weir_rule_next_deadline(const engine_rule *r, const void *state)
         return weir_window_key_next_deadline(state);
     if (r->plan->keep) {
         const keep_key *k = state;
-        int64_t nfa = weir_pattern_key_next_deadline(k->nfa);
+        int64_t nfa = weir_pattern_key_next_deadline(r->runtime, k->nfa);
         int64_t memory = weir_key_memory_next_expiry(&k->memory);
         return nfa < memory ? nfa : memory;
     }
-    return weir_pattern_key_next_deadline(state);
+    return weir_pattern_key_next_deadline(r->runtime, state);
 }
 
 bool weir_rule_idle(const engine_rule *r, const void *state)

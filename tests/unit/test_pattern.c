@@ -752,16 +752,16 @@ Test(within, partial_matches_pruned_by_the_watermark)
     setup_rule("s by k", AB_WITHIN);
     feed("a1@0 a2@4000");
     cr_expect_eq(weir_pattern_key_partials(fx.key), 2);
-    cr_expect_eq(weir_pattern_key_next_deadline(fx.key), 10000);
+    cr_expect_eq(weir_pattern_key_next_deadline(fx.rt, fx.key), 10000);
     feed("~9999");
     cr_expect_eq(weir_pattern_key_partials(fx.key), 2);
     feed("~10000");
     cr_expect_eq(weir_pattern_key_partials(fx.key), 1);
-    cr_expect_eq(weir_pattern_key_next_deadline(fx.key), 14000);
+    cr_expect_eq(weir_pattern_key_next_deadline(fx.rt, fx.key), 14000);
     feed("~14000");
     cr_expect(weir_pattern_key_idle(fx.key));
     cr_expect_eq(weir_pattern_key_events(fx.key), 0);
-    cr_expect_eq(weir_pattern_key_next_deadline(fx.key), INT64_MAX);
+    cr_expect_eq(weir_pattern_key_next_deadline(fx.rt, fx.key), INT64_MAX);
     cr_expect_str_eq(fx.out, "");
     teardown_rule();
 }
@@ -770,7 +770,7 @@ Test(within, no_deadline_without_within)
 {
     setup_rule("s by k", A " then " B);
     feed("a1");
-    cr_expect_eq(weir_pattern_key_next_deadline(fx.key), INT64_MAX);
+    cr_expect_eq(weir_pattern_key_next_deadline(fx.rt, fx.key), INT64_MAX);
     teardown_rule();
 }
 
