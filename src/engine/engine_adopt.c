@@ -207,14 +207,15 @@ static bool maps_line_up(const weir_engine *e, const weir_engine *old)
 }
 
 /* Room in e->graves, and e's hold on the rule sets, for every rule of
- * old that e does not keep: made before any key moves, so that burying
- * them cannot fail half way. */
+ * old that e does not keep and whose map has keys (move_maps_whole buries
+ * exactly those): made before any key moves, so that burying them cannot
+ * fail half way. */
 static int graves_reserve(adopt_ctx *c)
 {
     weir_engine *e = c->e, *old = c->old;
     size_t gone = 0;
     for (size_t i = 0; i < old->n_rules; i++) {
-        if (c->rule_of[i] >= 0)
+        if (c->rule_of[i] >= 0 || !old->maps[old->rules[i].map].keys.live)
             continue;
         gone++;
         if (retain(e, old->rules[i].run_rs) != 0)

@@ -728,11 +728,6 @@ int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_
     return o->failed ? -1 : 0;
 }
 
-void weir_mb_saved_fini(weir_mb_saved *ids)
-{
-    ids->deweys = ids->nodes = NULL;
-}
-
 void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld)
 {
     /* children were numbered after their parents: release them first */

@@ -274,11 +274,10 @@ typedef struct weir_mb_saved {
 /* Writes the buffer: its events, the Dewey numbers its edges and the
  * `n_extra` versions given (the runs') reach, its nodes (oldest first)
  * and their edges, with their lock counts (doc/state-format.md). Returns
- * 0, or -1 when out of memory. ids point into b's shared scratch
- * (weir_mb_saved_fini is kept for symmetry: nothing to free). */
+ * 0, or -1 when out of memory. ids point into b's shared scratch: nothing
+ * to free. */
 int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
                  weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids);
-void weir_mb_saved_fini(weir_mb_saved *ids);
 
 /* What weir_mb_load made, by id. Each version carries one reference of
  * the loader's, dropped by weir_mb_loaded_fini: take your own first. */

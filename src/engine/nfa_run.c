@@ -246,6 +246,10 @@ struct weir_pattern_runtime {
      * every key 32 to 64 bytes. A key keeps the array only while it holds
      * completed matches (a skip strategy waiting on an earlier start). */
     jheap completed_spare;
+    /* the versions of the key being saved (weir_pattern_key_save), kept
+     * from one key to the next */
+    weir_dewey **save_versions;
+    size_t save_versions_cap;
 
     /* matches handed to the callback */
     view_arrays mview;
@@ -1456,9 +1460,10 @@ static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
 int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key, snap_out *o)
 {
     size_t n = (size_t)key->partial.n + key->completed.n;
-    weir_dewey **versions = malloc((n ? n : 1) * sizeof *versions);
-    if (!versions)
+    if (weir_mb_grow((void **)&rt->save_versions, &rt->save_versions_cap, n ? n : 1,
+                     sizeof *rt->save_versions) != 0)
         return -1;
+    weir_dewey **versions = rt->save_versions;
     size_t k = 0;
     for (uint32_t i = 0; i < key->partial.n; i++)
         versions[k++] = key->partial.a[i]->version;
@@ -1473,8 +1478,6 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
         save_runs(o, &key->partial, &ids);
         save_runs(o, &key->completed, &ids);
     }
-    weir_mb_saved_fini(&ids);
-    free(versions);
     return rc == 0 && !o->failed ? 0 : -1;
 }
 
@@ -1854,6 +1857,7 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     jheap_fini(rt, &rt->newp);
     jheap_fini(rt, &rt->pot);
     jheap_fini(rt, &rt->completed_spare);
+    free(rt->save_versions);
     weir_mb_pool_fini(&rt->keys);
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
         weir_mb_pool_fini(&rt->heap_pool[k]);
