@@ -276,6 +276,23 @@ void weir_engine_get_stream_stats(const weir_engine *e, size_t stream,
  * frees. The engine is unchanged. Returns 0, or -1 when out of memory. */
 int weir_engine_snapshot(weir_engine *e, void **out, size_t *len);
 
+/* Where weir_engine_snapshot_to appends: bytes the caller owns and grows,
+ * so that a large state is written once, straight where it is going (a
+ * forked checkpoint writer writes into a shared memory file). */
+typedef struct weir_snapshot_dest {
+    unsigned char *data; /* data[0 .. len) are kept; the snapshot follows */
+    size_t len, cap;
+    /* Makes cap at least `need`, keeping data[0 .. len) (data may move).
+     * Returns 0, or -1 when it cannot. */
+    int (*grow)(struct weir_snapshot_dest *d, size_t need);
+    void *user;
+} weir_snapshot_dest;
+
+/* Appends the state to d (d->len grows by its size). Returns 0, or -1 when
+ * d cannot grow or memory runs out (d->len is then unchanged, the bytes
+ * after it undefined). */
+int weir_engine_snapshot_to(weir_engine *e, weir_snapshot_dest *d);
+
 typedef struct weir_restore_report {
     size_t rules_restored; /* rules of the engine that got their state back */
     size_t rules_fresh;    /* rules of the engine the snapshot had no state

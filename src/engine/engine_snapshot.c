@@ -29,9 +29,15 @@
 #include "engine/snap_codec.h"
 
 #define SNAP_MAGIC "WEIRSNAP"
-#define SNAP_VERSION 1
+/* 2: times as distances from a base in the preamble; a key's rule entry
+ * has a flags byte instead of last_alert's 10-byte INT64_MIN and has_state */
+#define SNAP_VERSION 2
 /* The oldest format this build reads. */
 #define SNAP_MIN_VERSION 1
+
+/* A key's rule entry (format 2) */
+#define SNAP_ENTRY_HAS_STATE 1u
+#define SNAP_ENTRY_HAS_LAST_ALERT 2u
 
 /* ------------------------------------------------------------ saving */
 
@@ -91,7 +97,7 @@ static void save_held(const weir_engine *e, snap_out *o)
         const weir_held_event *ev = weir_held_queue_at(e->held, i);
         const ast_stream *s = e->streams[ev->stream].ast;
         snap_put_uvar(o, ev->stream);
-        snap_put_svar(o, ev->ts);
+        snap_put_time(o, ev->ts);
         snap_put_uvar(o, ev->seq);
         for (uint32_t f = 0; f < ev->n_fields; f++)
             snap_put_value(o, field_type(s, f), &ev->fields[f]);
@@ -119,7 +125,9 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
             ordinals[mi][k] = ordinal++;
             key_block *b = entry->state;
             snap_put_value(o, m->keys.key_type, &entry->key);
-            snap_put_svar(o, entry->timer_at);
+            snap_put_time(o, entry->timer_at);
+            /* the key's events hold the key again: written as a reference */
+            o->key = m->keys.key_type == WEIR_T_STRING ? &entry->key : NULL;
             uint32_t n = 0, room = key_block_min(m->n_rules, key_block_rules(b));
             for (uint32_t i = 0; i < room; i++)
                 n += b->states[i] || b->last_alert[i] != INT64_MIN;
@@ -129,15 +137,19 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
                     continue;
                 engine_rule *r = &e->rules[m->rules[i]];
                 snap_put_uvar(o, r->index);
-                snap_put_svar(o, b->last_alert[i]);
-                snap_put_u8(o, b->states[i] != NULL);
+                bool has_last = b->last_alert[i] != INT64_MIN;
+                snap_put_u8(o, (uint8_t)((b->states[i] ? SNAP_ENTRY_HAS_STATE : 0) |
+                                         (has_last ? SNAP_ENTRY_HAS_LAST_ALERT : 0)));
+                if (has_last)
+                    snap_put_time(o, b->last_alert[i]);
                 if (b->states[i]) {
                     size_t mark = snap_begin_section(o);
                     if (weir_rule_key_save(r, b->states[i], o) != 0)
                         return -1;
-                    snap_end_section(o, mark);
+                    snap_end_short_section(o, mark);
                 }
             }
+            o->key = NULL;
         }
         if (ordinal != m->keys.live)
             return -1; /* not reached: the map counts its live entries */
@@ -171,7 +183,7 @@ static int save_timers(weir_engine *e, snap_out *o, uint32_t *const *ordinals)
                     n++;
                     continue;
                 }
-                snap_put_svar(o, bk->at);
+                snap_put_time(o, bk->at);
                 snap_put_uvar(o, ref->map);
                 snap_put_uvar(o, ordinals[ref->map][ref->slot]);
             }
@@ -181,48 +193,86 @@ static int save_timers(weir_engine *e, snap_out *o, uint32_t *const *ordinals)
     return o->failed ? -1 : 0;
 }
 
-int weir_engine_snapshot(weir_engine *e, void **out, size_t *len)
+/* Appends the snapshot to o, from o->len on. */
+static int write_snapshot(weir_engine *e, snap_out *o)
 {
     /* a swap's dropped states go first: a snapshot holds the rules' only,
      * in their places */
     if (weir_engine_sweep(e, SIZE_MAX))
         return -1; /* out of memory */
+    uint32_t **ordinals = calloc(e->n_maps ? e->n_maps : 1, sizeof *ordinals);
+    if (!ordinals)
+        return -1;
+    int rc = -1;
+    size_t start = o->len;
+    snap_put_bytes(o, SNAP_MAGIC, 8);
+    snap_put_uvar(o, SNAP_VERSION);
+    /* the watermark: a live state's times are within hours of it */
+    int64_t wm = e->stats.watermark;
+    o->time_base = wm == INT64_MIN || wm == INT64_MAX ? 0 : wm;
+    snap_put_svar(o, o->time_base);
+    size_t mark = snap_begin_section(o);
+    save_header(e, o);
+    snap_end_section(o, mark);
+    mark = snap_begin_section(o);
+    save_held(e, o);
+    snap_end_section(o, mark);
+    mark = snap_begin_section(o);
+    if (save_keys(e, o, ordinals) != 0)
+        goto done;
+    snap_end_section(o, mark);
+    mark = snap_begin_section(o);
+    if (save_timers(e, o, ordinals) != 0)
+        goto done;
+    snap_end_section(o, mark);
+    if (!o->failed)
+        snap_put_u64(o, snap_checksum(o->buf + start, o->len - start));
+    rc = o->failed ? -1 : 0;
+done:
+    for (size_t i = 0; i < e->n_maps; i++)
+        free(ordinals[i]);
+    free(ordinals);
+    return rc;
+}
+
+int weir_engine_snapshot(weir_engine *e, void **out, size_t *len)
+{
     snap_out o;
     snap_out_init(&o);
-    uint32_t **ordinals = calloc(e->n_maps ? e->n_maps : 1, sizeof *ordinals);
-    int rc = -1;
-    if (!ordinals)
-        goto done;
-    snap_put_bytes(&o, SNAP_MAGIC, 8);
-    snap_put_uvar(&o, SNAP_VERSION);
-    size_t mark = snap_begin_section(&o);
-    save_header(e, &o);
-    snap_end_section(&o, mark);
-    mark = snap_begin_section(&o);
-    save_held(e, &o);
-    snap_end_section(&o, mark);
-    mark = snap_begin_section(&o);
-    if (save_keys(e, &o, ordinals) != 0)
-        goto done;
-    snap_end_section(&o, mark);
-    mark = snap_begin_section(&o);
-    if (save_timers(e, &o, ordinals) != 0)
-        goto done;
-    snap_end_section(&o, mark);
-    snap_put_u64(&o, snap_checksum(o.buf, o.len));
-    if (o.failed)
-        goto done;
+    if (write_snapshot(e, &o) != 0) {
+        snap_out_free(&o);
+        return -1;
+    }
     *out = o.buf;
     *len = o.len;
-    o.buf = NULL;
-    rc = 0;
-done:
-    if (ordinals)
-        for (size_t i = 0; i < e->n_maps; i++)
-            free(ordinals[i]);
-    free(ordinals);
-    snap_out_free(&o);
-    return rc;
+    return 0;
+}
+
+static bool dest_grow(void *user, unsigned char **buf, size_t *cap, size_t need)
+{
+    weir_snapshot_dest *d = user;
+    if (d->grow(d, need) != 0 || d->cap < need)
+        return false;
+    *buf = d->data;
+    *cap = d->cap;
+    return true;
+}
+
+int weir_engine_snapshot_to(weir_engine *e, weir_snapshot_dest *d)
+{
+    snap_out o;
+    snap_out_init(&o);
+    o.buf = d->data;
+    o.len = d->len;
+    o.cap = d->cap;
+    o.grow = dest_grow;
+    o.grow_user = d;
+    /* dest_grow keeps d->data and d->cap up to date */
+    d->len = o.len;
+    if (write_snapshot(e, &o) != 0)
+        return -1;
+    d->len = o.len;
+    return 0;
 }
 
 /* ------------------------------------------------------------ loading */
@@ -250,6 +300,7 @@ typedef struct restore_ctx {
     size_t *n_entries;
     size_t n_maps;
     weir_restore_report *rep;
+    uint64_t version;     /* of the snapshot's format */
 } restore_ctx;
 
 static void ctx_free(restore_ctx *c)
@@ -390,7 +441,7 @@ static int load_held(restore_ctx *c, snap_in *in)
     size_t n = snap_get_count(in, 3);
     for (size_t i = 0; i < n && snap_in_ok(in); i++) {
         uint64_t s = snap_get_uvar(in);
-        int64_t ts = snap_get_svar(in);
+        int64_t ts = snap_get_time(in);
         uint64_t seq = snap_get_uvar(in);
         if (snap_in_ok(in) && s >= c->n_streams)
             snap_fail(in, "held event of an unknown stream");
@@ -437,7 +488,7 @@ static int load_entry(restore_ctx *c, snap_in *in, size_t mi, size_t ordinal, we
     weir_engine *e = c->e;
     weir_value key;
     snap_get_value(in, kt, &key);
-    int64_t timer_at = snap_get_svar(in);
+    int64_t timer_at = snap_get_time(in);
     size_t n = snap_get_count(in, 3);
     if (!snap_in_ok(in))
         return -1;
@@ -446,13 +497,29 @@ static int load_entry(restore_ctx *c, snap_in *in, size_t mi, size_t ordinal, we
     weir_key_entry *entry = NULL;
     for (size_t k = 0; k < n; k++) {
         uint64_t ri = snap_get_uvar(in);
-        int64_t last_alert = snap_get_svar(in);
-        uint8_t has_state = snap_get_u8(in);
+        int64_t last_alert = INT64_MIN;
+        uint8_t has_state;
+        if (c->version >= 2) {
+            uint8_t flags = snap_get_u8(in);
+            if (snap_in_ok(in) &&
+                (flags & ~(SNAP_ENTRY_HAS_STATE | SNAP_ENTRY_HAS_LAST_ALERT)) != 0)
+                snap_fail(in, "bad key state");
+            if (flags & SNAP_ENTRY_HAS_LAST_ALERT)
+                last_alert = snap_get_time(in);
+            has_state = flags & SNAP_ENTRY_HAS_STATE;
+        } else {
+            last_alert = snap_get_svar(in);
+            has_state = snap_get_u8(in);
+        }
         if (snap_in_ok(in) && (ri >= c->n_rules || has_state > 1))
             snap_fail(in, "bad key state");
         snap_in sub;
-        if (has_state)
+        if (has_state && c->version >= 2) {
+            snap_get_short_section(in, &sub);
+            sub.key = kt == WEIR_T_STRING ? &key : NULL;
+        } else if (has_state) {
             snap_get_section(in, &sub);
+        }
         if (!snap_in_ok(in))
             return -1;
         if (c->rules[ri] < 0 || emi < 0)
@@ -548,7 +615,7 @@ static int load_timers(restore_ctx *c, snap_in *in)
             goto done;
     size_t n = snap_get_count(in, 3);
     for (size_t i = 0; i < n && snap_in_ok(in); i++) {
-        int64_t at = snap_get_svar(in);
+        int64_t at = snap_get_time(in);
         uint64_t mi = snap_get_uvar(in);
         uint64_t ordinal = snap_get_uvar(in);
         if (snap_in_ok(in) && (mi >= c->n_maps || ordinal >= c->n_entries[mi]))
@@ -624,6 +691,9 @@ int weir_engine_restore(weir_engine *e, const void *data, size_t len, weir_resto
                  (unsigned long long)version, SNAP_MIN_VERSION, SNAP_VERSION);
         goto done_quiet;
     }
+    c.version = version;
+    if (version >= 2)
+        in.time_base = snap_get_svar(&in);
     if (e->stats.events || e->stats.keys || weir_held_queue_size(e->held)) {
         why = "the engine already has state: restore into a new one";
         goto done;

@@ -521,7 +521,7 @@ int weir_key_memory_save(const weir_key_memory *m, snap_out *o)
     if (m->n_buckets == 0)
         return o->failed ? -1 : 0;
     for (uint32_t b = 0; b < m->n_buckets; b++) {
-        snap_put_svar(o, m->starts[b]);
+        snap_put_time(o, m->starts[b]);
         save_states(o, plan, m->states + (size_t)b * plan->n_aggs);
     }
     if (plan->n_aggs)
@@ -534,7 +534,7 @@ int weir_key_memory_save(const weir_key_memory *m, snap_out *o)
             if (tb->slots[i].last == WEIR_MEMORY_FREE_SLOT)
                 continue;
             snap_put_value(o, type, &tb->slots[i].value);
-            snap_put_svar(o, tb->slots[i].last);
+            snap_put_time(o, tb->slots[i].last);
         }
     }
     return o->failed ? -1 : 0;
@@ -543,7 +543,7 @@ int weir_key_memory_save(const weir_key_memory *m, snap_out *o)
 int weir_key_memory_load(weir_key_memory *m, snap_in *in)
 {
     const weir_keep_plan *plan = m->plan;
-    size_t n = snap_get_count(in, 3);
+    size_t n = snap_get_count(in, 1); /* a bucket of no aggregates is its start alone */
     if (!snap_in_ok(in) || n == 0)
         return snap_in_ok(in) ? 0 : -1;
     if (n > plan->max_buckets) {
@@ -553,7 +553,7 @@ int weir_key_memory_load(weir_key_memory *m, snap_in *in)
     for (size_t b = 0; b < n; b++) {
         if (reserve_bucket(m) != 0)
             goto fail;
-        int64_t start = snap_get_svar(in);
+        int64_t start = snap_get_time(in);
         if (snap_in_ok(in) && b > 0 && start <= m->starts[b - 1])
             snap_fail(in, "kept buckets out of order");
         m->starts[b] = start;
@@ -572,7 +572,7 @@ int weir_key_memory_load(weir_key_memory *m, snap_in *in)
         for (size_t i = 0; i < values && snap_in_ok(in); i++) {
             weir_value v;
             snap_get_value(in, type, &v);
-            int64_t last = snap_get_svar(in);
+            int64_t last = snap_get_time(in);
             if (snap_in_ok(in) && (v.missing || last == WEIR_MEMORY_FREE_SLOT))
                 snap_fail(in, "bad kept value");
             if (!snap_in_ok(in) || table_reserve(tb, type) != 0 ||

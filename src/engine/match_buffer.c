@@ -632,12 +632,19 @@ static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, const wei
 
 static void save_event(snap_out *o, const weir_mb_event *ev, const weir_type *types)
 {
-    snap_put_uvar(o, ev->stream);
-    snap_put_svar(o, ev->ts);
-    snap_put_uvar(o, ev->seq);
-    snap_put_uvar(o, ev->n_fields);
+    size_t room = 4 * SNAP_MAX_UVAR;
     for (uint32_t i = 0; i < ev->n_fields; i++)
-        snap_put_value(o, types[i], &ev->fields[i]);
+        room += SNAP_MAX_VALUE(types[i] == WEIR_T_STRING ? ev->fields[i].len : 0);
+    unsigned char *b = snap_out_reserve(o, room);
+    if (!b)
+        return;
+    b = snap_raw_uvar(b, ev->stream);
+    b = snap_raw_time(b, ev->ts, o->time_base);
+    b = snap_raw_uvar(b, ev->seq);
+    b = snap_raw_uvar(b, ev->n_fields);
+    for (uint32_t i = 0; i < ev->n_fields; i++)
+        b = snap_raw_value(b, types[i], &ev->fields[i], o);
+    snap_out_commit(o, b);
 }
 
 /* weir_mb_shared.save */
@@ -703,15 +710,21 @@ int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_
     snap_put_uvar(o, deweys->n);
     for (size_t i = 0; i < deweys->n; i++) {
         const weir_dewey *d = deweys->a[i];
-        snap_put_uvar(o, d->parent ? (uint64_t)snap_ids_get(&s->deweys, d->parent) + 1 : 0);
-        snap_put_uvar(o, d->digit);
+        unsigned char *c = snap_out_reserve(o, 2 * SNAP_MAX_UVAR);
+        if (!c)
+            return -1;
+        c = snap_raw_uvar(c, d->parent ? (uint64_t)snap_ids_get(&s->deweys, d->parent) + 1 : 0);
+        snap_out_commit(o, snap_raw_uvar(c, d->digit));
     }
     snap_put_uvar(o, nodes->n);
     for (size_t i = 0; i < nodes->n; i++) {
         const weir_mb_node *n = nodes->a[i];
-        snap_put_uvar(o, snap_ids_get(&s->events, n->event));
-        snap_put_uvar(o, n->step);
-        snap_put_uvar(o, n->locks);
+        unsigned char *c = snap_out_reserve(o, 3 * SNAP_MAX_UVAR);
+        if (!c)
+            return -1;
+        c = snap_raw_uvar(c, snap_ids_get(&s->events, n->event));
+        c = snap_raw_uvar(c, n->step);
+        snap_out_commit(o, snap_raw_uvar(c, n->locks));
     }
     for (size_t i = 0; i < nodes->n; i++) {
         const weir_mb_node *n = nodes->a[i];
@@ -720,9 +733,12 @@ int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_
             n_edges++;
         snap_put_uvar(o, n_edges);
         for (const weir_mb_edge *e = n->edges; e; e = e->next) {
-            snap_put_uvar(o, e->target ? (uint64_t)snap_ids_get(&s->nodes, e->target) + 1 : 0);
-            snap_put_uvar(o, snap_ids_get(&s->deweys, e->version));
-            snap_put_uvar(o, e->locks);
+            unsigned char *c = snap_out_reserve(o, 3 * SNAP_MAX_UVAR);
+            if (!c)
+                return -1;
+            c = snap_raw_uvar(c, e->target ? (uint64_t)snap_ids_get(&s->nodes, e->target) + 1 : 0);
+            c = snap_raw_uvar(c, snap_ids_get(&s->deweys, e->version));
+            snap_out_commit(o, snap_raw_uvar(c, e->locks));
         }
     }
     return o->failed ? -1 : 0;
@@ -744,7 +760,7 @@ static weir_mb_event *load_event(weir_match_buffer *b, snap_in *in, weir_mb_layo
                                  void *user, weir_value **tmp, size_t *tmp_cap)
 {
     uint64_t stream = snap_get_uvar(in);
-    int64_t ts = snap_get_svar(in);
+    int64_t ts = snap_get_time(in);
     uint64_t seq = snap_get_uvar(in);
     uint64_t n = snap_get_uvar(in);
     if (!snap_in_ok(in))

@@ -1444,16 +1444,20 @@ static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
     snap_put_uvar(o, h->n);
     for (uint32_t i = 0; i < h->n; i++) { /* array order: the heap as it is */
         const run *r = h->a[i];
-        snap_put_uvar(o, r->state);
-        snap_put_uvar(o, r->anchor);
-        snap_put_uvar(o, r->rel_count);
-        snap_put_uvar(o, r->depth);
-        snap_put_u8(o, r->has_start);
-        snap_put_uvar(o, r->node ? (uint64_t)snap_ids_get(ids->nodes, r->node) + 1 : 0);
-        snap_put_uvar(o, snap_ids_get(ids->deweys, r->version));
-        snap_put_svar(o, r->start_ts);
-        snap_put_svar(o, r->sid_ts);
-        snap_put_uvar(o, r->sid_seq);
+        unsigned char *b = snap_out_reserve(o, 10 * SNAP_MAX_UVAR);
+        if (!b)
+            return;
+        b = snap_raw_uvar(b, r->state);
+        b = snap_raw_uvar(b, r->anchor);
+        b = snap_raw_uvar(b, r->rel_count);
+        b = snap_raw_uvar(b, r->depth);
+        b = snap_raw_u8(b, r->has_start);
+        b = snap_raw_uvar(b, r->node ? (uint64_t)snap_ids_get(ids->nodes, r->node) + 1 : 0);
+        b = snap_raw_uvar(b, snap_ids_get(ids->deweys, r->version));
+        b = snap_raw_time(b, r->start_ts, o->time_base);
+        b = snap_raw_time(b, r->sid_ts, o->time_base);
+        b = snap_raw_uvar(b, r->sid_seq);
+        snap_out_commit(o, b);
     }
 }
 
@@ -1469,7 +1473,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
         versions[k++] = key->partial.a[i]->version;
     for (uint32_t i = 0; i < key->completed.n; i++)
         versions[k++] = key->completed.a[i]->version;
-    snap_put_svar(o, key->now);
+    snap_put_time(o, key->now);
     snap_put_u8(o, key->has_now);
     snap_put_uvar(o, key->next_anchor);
     weir_mb_saved ids;
@@ -1496,8 +1500,8 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
         uint8_t has_start = snap_get_u8(in);
         uint64_t node = snap_get_uvar(in);
         uint64_t version = snap_get_uvar(in);
-        int64_t start_ts = snap_get_svar(in);
-        int64_t sid_ts = snap_get_svar(in);
+        int64_t start_ts = snap_get_time(in);
+        int64_t sid_ts = snap_get_time(in);
         uint64_t sid_seq = snap_get_uvar(in);
         if (snap_in_ok(in) &&
             (state >= rt->nfa->n_states || anchor > UINT32_MAX || rel_count > UINT32_MAX ||
@@ -1527,7 +1531,7 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     weir_pattern_key *key = key_alloc(rt);
     if (!key)
         return NULL;
-    key->now = snap_get_svar(in);
+    key->now = snap_get_time(in);
     uint8_t has_now = snap_get_u8(in);
     uint64_t anchor = snap_get_uvar(in);
     if (snap_in_ok(in) && (has_now > 1 || anchor > INT32_MAX))

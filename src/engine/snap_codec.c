@@ -32,6 +32,11 @@ bool snap_out_grow(snap_out *o, size_t n)
         }
         cap *= 2;
     }
+    if (o->grow) {
+        if (!o->grow(o->grow_user, &o->buf, &o->cap, cap))
+            o->failed = true;
+        return !o->failed;
+    }
     unsigned char *b = realloc(o->buf, cap);
     if (!b) {
         o->failed = true;
@@ -48,46 +53,20 @@ void snap_put_str(snap_out *o, const char *s, size_t n)
     snap_put_bytes(o, s, n);
 }
 
-size_t snap_begin_section(snap_out *o)
-{
-    size_t mark = o->len;
-    snap_put_u64(o, 0);
-    return mark;
-}
-
-void snap_end_section(snap_out *o, size_t mark)
+void snap_end_short_section(snap_out *o, size_t mark)
 {
     if (o->failed)
         return;
     uint64_t n = o->len - mark - 8;
-    for (int i = 0; i < 8; i++)
-        o->buf[mark + (size_t)i] = (unsigned char)(n >> (8 * i));
-}
-
-void snap_put_value(snap_out *o, weir_type t, const weir_value *v)
-{
-    if (v->missing) {
-        snap_put_u8(o, 0);
+    unsigned char len[SNAP_MAX_UVAR];
+    size_t w = (size_t)(snap_raw_uvar(len, n) - len); /* at most 10, usually 1 */
+    if (w > 8) { /* 2^56 bytes and more: cannot be in memory */
+        o->failed = true;
         return;
     }
-    snap_put_u8(o, 1);
-    switch (t) {
-    case WEIR_T_STRING:
-        snap_put_str(o, v->u.s, v->len);
-        break;
-    case WEIR_T_FLOAT: {
-        uint64_t bits;
-        memcpy(&bits, &v->u.f, sizeof bits);
-        snap_put_u64(o, bits);
-        break;
-    }
-    case WEIR_T_BOOL:
-        snap_put_uvar(o, v->u.b ? 1 : 0);
-        break;
-    default: /* int, decimal, time, duration: int64-backed */
-        snap_put_svar(o, v->u.i);
-        break;
-    }
+    memmove(o->buf + mark + w, o->buf + mark + 8, n);
+    memcpy(o->buf + mark, len, w);
+    o->len = mark + w + n;
 }
 
 /* ------------------------------------------------------------ input */
@@ -95,6 +74,8 @@ void snap_put_value(snap_out *o, weir_type t, const weir_value *v)
 void snap_in_init(snap_in *in, const void *data, size_t len)
 {
     in->start = in->p = data;
+    in->time_base = 0;
+    in->key = NULL;
     in->end = in->p + len;
     in->error[0] = '\0';
 }
@@ -207,6 +188,25 @@ void snap_get_section(snap_in *in, snap_in *sub)
     }
     snap_in_init(sub, in->p, (size_t)n);
     sub->start = in->start; /* offsets in errors stay absolute */
+    sub->time_base = in->time_base;
+    sub->key = in->key;
+    in->p += n;
+}
+
+void snap_get_short_section(snap_in *in, snap_in *sub)
+{
+    uint64_t n = snap_get_uvar(in);
+    if (snap_in_ok(in) && n > snap_in_left(in))
+        snap_fail(in, "section longer than the data left");
+    if (!snap_in_ok(in)) {
+        snap_in_init(sub, in->p, 0);
+        memcpy(sub->error, in->error, sizeof sub->error);
+        return;
+    }
+    snap_in_init(sub, in->p, (size_t)n);
+    sub->start = in->start;
+    sub->time_base = in->time_base;
+    sub->key = in->key;
     in->p += n;
 }
 
@@ -214,11 +214,15 @@ void snap_get_value(snap_in *in, weir_type t, weir_value *v)
 {
     memset(v, 0, sizeof *v);
     uint8_t tag = snap_get_u8(in);
-    if (tag == 0) {
+    if (tag == SNAP_VALUE_MISSING) {
         v->missing = true;
         return;
     }
-    if (tag != 1) {
+    if (tag == SNAP_VALUE_THE_KEY && t == WEIR_T_STRING && in->key) {
+        *v = *in->key;
+        return;
+    }
+    if (tag != SNAP_VALUE_PRESENT) {
         snap_fail(in, "bad value tag");
         v->missing = true;
         return;
@@ -247,6 +251,9 @@ void snap_get_value(snap_in *in, weir_type t, weir_value *v)
         v->u.b = b == 1;
         break;
     }
+    case WEIR_T_TIME:
+        v->u.ms = snap_get_time(in);
+        break;
     default:
         v->u.i = snap_get_svar(in);
         break;
@@ -296,13 +303,6 @@ void snap_ids_free(snap_ids *m)
     memset(m, 0, sizeof *m);
 }
 
-void snap_ids_clear(snap_ids *m)
-{
-    if (m->n)
-        memset(m->keys, 0, m->cap * sizeof *m->keys);
-    m->n = 0;
-}
-
 static size_t ptr_slot(const void *p, size_t cap)
 {
     uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
@@ -336,27 +336,43 @@ static int ids_grow(snap_ids *m)
     return 0;
 }
 
-uint32_t snap_ids_put(snap_ids *m, const void *p, bool *added)
+/* Into the table, which has room; val is p's id. */
+static void ids_insert(snap_ids *m, const void *p, uint32_t val)
 {
-    *added = false;
-    if ((m->n + 1) * 2 > m->cap && ids_grow(m) != 0)
-        return UINT32_MAX;
     size_t j = ptr_slot(p, m->cap);
-    while (m->keys[j]) {
-        if (m->keys[j] == p)
-            return m->vals[j];
+    while (m->keys[j])
         j = (j + 1) & (m->cap - 1);
-    }
     m->keys[j] = p;
-    m->vals[j] = (uint32_t)m->n++;
-    *added = true;
-    return m->vals[j];
+    m->vals[j] = val;
 }
 
-uint32_t snap_ids_get(const snap_ids *m, const void *p)
+uint32_t snap_ids_put_slow(snap_ids *m, const void *p, bool *added)
 {
-    if (!m->cap)
-        return UINT32_MAX;
+    *added = false;
+    if (m->n == SNAP_IDS_SMALL) {
+        /* the array is full: p may be in it; if not, everything moves to
+         * the table (empty until now) */
+        for (size_t i = 0; i < SNAP_IDS_SMALL; i++)
+            if (m->small[i] == p)
+                return (uint32_t)i;
+        if ((SNAP_IDS_SMALL + 1) * 2 > m->cap && ids_grow(m) != 0)
+            return UINT32_MAX;
+        for (size_t i = 0; i < SNAP_IDS_SMALL; i++)
+            ids_insert(m, m->small[i], (uint32_t)i);
+    } else {
+        uint32_t id = snap_ids_get_slow(m, p);
+        if (id != UINT32_MAX)
+            return id;
+        if ((m->n + 1) * 2 > m->cap && ids_grow(m) != 0)
+            return UINT32_MAX;
+    }
+    ids_insert(m, p, (uint32_t)m->n);
+    *added = true;
+    return (uint32_t)m->n++;
+}
+
+uint32_t snap_ids_get_slow(const snap_ids *m, const void *p)
+{
     size_t j = ptr_slot(p, m->cap);
     while (m->keys[j]) {
         if (m->keys[j] == p)

@@ -746,16 +746,16 @@ int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *k
         snap_put_value(o, rt->plan->key_type, &key->key);
     snap_put_u64(o, (uint64_t)key->next_k);
     snap_put_u64(o, (uint64_t)(key->next_k >> 64));
-    snap_put_svar(o, key->last_ts);
-    snap_put_svar(o, key->watermark);
+    snap_put_time(o, key->last_ts);
+    snap_put_time(o, key->watermark);
     snap_put_svar(o, key->since_fire);
     snap_put_uvar(o, key->n);
     for (uint32_t i = 0; i < key->n; i++) {
         const pane *p = pane_at(rt, key, i);
         snap_put_svar(o, p->index);
         snap_put_svar(o, p->n_events);
-        snap_put_svar(o, p->min_ts);
-        snap_put_svar(o, p->max_ts);
+        snap_put_time(o, p->min_ts);
+        snap_put_time(o, p->max_ts);
         snap_put_uvar(o, p->first_seq);
         snap_put_uvar(o, p->last_seq);
         for (unsigned k = 0; k < rt->n_aggs; k++)
@@ -851,8 +851,8 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
      * overflow the deadline arithmetic */
     if (snap_in_ok(in) && (key->next_k < (__int128)INT64_MIN * 4 || key->next_k > INT64_MAX))
         snap_fail(in, "bad window position");
-    key->last_ts = snap_get_svar(in);
-    key->watermark = snap_get_svar(in);
+    key->last_ts = snap_get_time(in);
+    key->watermark = snap_get_time(in);
     key->since_fire = snap_get_svar(in);
     size_t n = snap_get_count(in, 6);
     if (!snap_in_ok(in))
@@ -863,8 +863,8 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
             goto fail;
         p->index = snap_get_svar(in);
         p->n_events = snap_get_svar(in);
-        p->min_ts = snap_get_svar(in);
-        p->max_ts = snap_get_svar(in);
+        p->min_ts = snap_get_time(in);
+        p->max_ts = snap_get_time(in);
         p->first_seq = snap_get_uvar(in);
         p->last_seq = snap_get_uvar(in);
         if (snap_in_ok(in) && p->n_events <= 0)

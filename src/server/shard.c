@@ -476,24 +476,47 @@ int weir_shard_snapshot(weir_shard *s, void **out, size_t *len)
     return weir_shard_write_state(s, out, len);
 }
 
-int weir_shard_write_state(weir_shard *s, void **out, size_t *len)
+int weir_shard_write_state_to(weir_shard *s, weir_snapshot_dest *d)
 {
-    void *snap;
-    size_t n;
-    if (weir_engine_snapshot(s->engine, &snap, &n) != 0)
+    size_t start = d->len;
+    if (d->cap - d->len < SHARD_HEADER && d->grow(d, d->len + SHARD_HEADER) != 0)
         return -1;
-    unsigned char *b = malloc(SHARD_HEADER + n);
-    if (!b) {
-        free(snap);
+    memcpy(d->data + d->len, SHARD_MAGIC, 8);
+    for (int i = 0; i < 8; i++)
+        d->data[d->len + 8 + (size_t)i] = (unsigned char)(s->line_no >> (8 * i));
+    d->len += SHARD_HEADER;
+    if (weir_engine_snapshot_to(s->engine, d) != 0) {
+        d->len = start;
         return -1;
     }
-    memcpy(b, SHARD_MAGIC, 8);
-    for (int i = 0; i < 8; i++)
-        b[8 + i] = (unsigned char)(s->line_no >> (8 * i));
-    memcpy(b + SHARD_HEADER, snap, n);
-    free(snap);
-    *out = b;
-    *len = SHARD_HEADER + n;
+    return 0;
+}
+
+static int malloc_grow(weir_snapshot_dest *d, size_t need)
+{
+    size_t cap = d->cap ? d->cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    unsigned char *p = realloc(d->data, cap);
+    if (!p)
+        return -1;
+    d->data = p;
+    d->cap = cap;
+    return 0;
+}
+
+int weir_shard_write_state(weir_shard *s, void **out, size_t *len)
+{
+    weir_snapshot_dest d = {.grow = malloc_grow};
+    if (weir_shard_write_state_to(s, &d) != 0) {
+        free(d.data);
+        return -1;
+    }
+    *out = d.data;
+    *len = d.len;
     return 0;
 }
 

@@ -121,6 +121,9 @@ int weir_shard_snapshot(weir_shard *s, void **out, size_t *len);
  * left out. For a copy of the process made at a barrier (a fork), where
  * the queue is empty and nothing else may run. */
 int weir_shard_write_state(weir_shard *s, void **out, size_t *len);
+/* The same, appended to d. Returns 0, or -1 (d->len unchanged) when d
+ * cannot grow or memory runs out. */
+int weir_shard_write_state_to(weir_shard *s, weir_snapshot_dest *d);
 /* Drains into the current engine, then replaces it with one running rs
  * restored from a weir_shard_snapshot. Returns 0, or -1 with a message in
  * err (a bad state, or out of memory): the old engine stays. */

@@ -66,20 +66,50 @@ static int cmp_fd(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Each thread encodes its shard and copies it into the shard's memfd at
- * once, while the other threads may still encode: the parent maps the
- * memfd, so no byte of the state goes through a pipe or is copied there
- * (a pipe cost about 200 ms for 163 MB). */
+/* The memfd as a snapshot's destination: the file grows by doubling and
+ * its mapping follows (mremap moves no page). */
+static int memfd_grow(weir_snapshot_dest *d, size_t need)
+{
+    const child_job *j = d->user;
+    size_t cap = d->cap;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    if (ftruncate(j->memfd, (off_t)cap) != 0)
+        return -1;
+    void *p = mremap(d->data, d->cap, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return -1;
+    d->data = p;
+    d->cap = cap;
+    return 0;
+}
+
+/* Each thread encodes its shard straight into the shard's memfd, which
+ * the parent maps: the state is written once, not encoded into the heap,
+ * copied with the shard's header and copied again into the file (those
+ * copies and the page faults of their fresh buffers were about half of the
+ * time), nor sent through a pipe (about 200 ms for 163 MB). */
 static void *child_write(void *arg)
 {
     child_job *j = arg;
-    void *blob = NULL;
-    if (weir_shard_write_state(j->shard, &blob, &j->len) != 0) {
-        j->rc = 2;
+    size_t cap = WEIR_FORK_FIRST_SIZE;
+    void *p = MAP_FAILED;
+    if (ftruncate(j->memfd, (off_t)cap) == 0)
+        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, j->memfd, 0);
+    if (p == MAP_FAILED) {
+        j->rc = 1;
         return NULL;
     }
-    j->rc = write_all(j->memfd, blob, j->len) == 0 ? 0 : 1;
-    free(blob);
+    weir_snapshot_dest d = {.data = p, .cap = cap, .grow = memfd_grow, .user = j};
+    if (weir_shard_write_state_to(j->shard, &d) != 0)
+        j->rc = 2; /* out of memory, or the memfd could not grow */
+    else if (ftruncate(j->memfd, (off_t)d.len) != 0)
+        j->rc = 1;
+    j->len = d.len;
+    munmap(d.data, d.cap);
     return NULL;
 }
 
@@ -185,7 +215,9 @@ static void *map_state(weir_snapshot_fork *f, unsigned i, size_t *len, char *why
         snprintf(why, whylen, "the state writer left shard %u's state incomplete", i);
         return NULL;
     }
-    void *p = mmap(NULL, (size_t)want, PROT_READ, MAP_SHARED, f->memfds[i], 0);
+    /* populated at once: the store reads every page, and one call maps
+     * them faster than a fault each */
+    void *p = mmap(NULL, (size_t)want, PROT_READ, MAP_SHARED | MAP_POPULATE, f->memfds[i], 0);
     if (p == MAP_FAILED) {
         snprintf(why, whylen, "cannot map shard %u's state: %s", i, strerror(errno));
         return NULL;

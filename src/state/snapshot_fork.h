@@ -5,9 +5,9 @@
  * at_cut runs (the sources' positions, the sinks' flush: the cut), the
  * process forks, and the shards go on at once. The child, a copy-on-write
  * image of the engines as they stood at the cut, writes every shard's
- * state (weir_shard_write_state) into a memfd of its own, made before the
- * fork, then the states' lengths into a pipe, and exits; the parent maps
- * the memfds when the pipe closes. This is what Redis does for BGSAVE. The
+ * state (weir_shard_write_state_to) straight into a memfd of its own,
+ * made before the fork and mapped while it grows, then the states' lengths
+ * into a pipe, and exits; the parent maps the memfds when the pipe closes. This is what Redis does for BGSAVE. The
  * cost moves from a pause to memory: pages the shards change while the
  * child writes are copied, up to the whole state in the worst case, and the
  * states live in the memfds (shared memory) until the store has them.
@@ -23,6 +23,9 @@ struct event_base;
 struct weir_shard_pool;
 
 typedef struct weir_snapshot_fork weir_snapshot_fork;
+
+/* A memfd's size before the child writes (it doubles as needed). */
+#define WEIR_FORK_FIRST_SIZE ((size_t)64 << 10)
 
 /* The cut, while the shards are parked: 0, or -1 with a message. */
 typedef int (*weir_snapshot_fork_cut_cb)(void *user, char *err, size_t errlen);

@@ -100,6 +100,25 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* A checkpoint's part: written in slices, each handed to the disk as soon
+ * as it is in the page cache (sync_file_range starts its writeback
+ * without waiting), so the disk works while the next slice is copied and
+ * the fsync at the end finds little left to do. Written then fsynced part
+ * by part, 67 MB parts took 120-300 ms each on the bench machine. */
+static int write_part(int fd, const void *data, size_t len)
+{
+    const size_t slice = (size_t)8 << 20;
+    const char *p = data;
+    for (size_t off = 0; off < len; off += slice) {
+        size_t n = len - off < slice ? len - off : slice;
+        if (write_all(fd, p + off, n) < 0)
+            return -1;
+        /* only a hint: a file system without it still gets the fsync */
+        (void)sync_file_range(fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
+    }
+    return 0;
+}
+
 static int read_all(int fd, void *data, size_t len, size_t *got)
 {
     char *p = data;
@@ -379,24 +398,39 @@ static int dir_write(dir_store *d, weir_store_kind kind, const char *id,
     strcpy(m.store, "dir");
     char *text = NULL;
     int rc = -1;
+    int *fds = NULL;  /* the parts' files, n_fds of them open */
+    size_t n_fds = 0;
     if (weir_store_manifest_from_parts(&m, parts, n) < 0) {
+        weir_store_errf(err, errlen, "out of memory");
+        goto out;
+    }
+    /* every part is written before any is fsynced, so that the disk
+     * writes one part back while the next is copied */
+    fds = malloc((n ? n : 1) * sizeof *fds);
+    if (!fds) {
         weir_store_errf(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         char path[PATH_CAP];
         pathf(path, "%s/%s.part", tmp, parts[i].name);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || write_all(fd, parts[i].data, parts[i].len) < 0 || fsync(fd) < 0) {
+        fds[i] = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fds[i] < 0 || write_part(fds[i], parts[i].data, parts[i].len) < 0) {
             weir_store_errf(err, errlen, "%s %s: write part '%s' (%s): %s", what, id,
                             parts[i].name, path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
+            n_fds = i + (fds[i] >= 0);
             goto out;
         }
-        close(fd);
+        n_fds = i + 1;
         m.parts[i].hash = parts[i].len ? weir_xxh64(parts[i].data, parts[i].len, 0)
                                        : weir_xxh64("", 0, 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fsync(fds[i]) < 0) {
+            weir_store_errf(err, errlen, "%s %s: write part '%s': fsync: %s", what, id,
+                            parts[i].name, strerror(errno));
+            goto out;
+        }
     }
     size_t len;
     text = weir_manifest_encode(&m, &len);
@@ -442,6 +476,9 @@ static int dir_write(dir_store *d, weir_store_kind kind, const char *id,
     pthread_mutex_unlock(&d->commit_mu);
 
 out:
+    for (size_t i = 0; i < n_fds; i++)
+        close(fds[i]);
+    free(fds);
     if (tmp[0])
         rm_tree(tmp);
     free(text);

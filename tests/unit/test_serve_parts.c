@@ -552,7 +552,9 @@ Test(snapshot_fork, the_child_writes_what_the_shards_would_at_the_barrier)
     for (unsigned shards = 1; shards <= 2; shards++) {
         struct event_base *base = event_base_new();
         weir_ruleset *rs = NULL;
-        weir_shard_pool *p = payments_pool(base, shards, &rs, 500);
+        /* enough cards that each state outgrows the memfd's first size
+         * (WEIR_FORK_FIRST_SIZE) and the mapping has to follow */
+        weir_shard_pool *p = payments_pool(base, shards, &rs, 4000);
         fork_result r = {0};
         char err[256];
         weir_snapshot_fork *f =
@@ -568,6 +570,7 @@ Test(snapshot_fork, the_child_writes_what_the_shards_would_at_the_barrier)
         size_t lens[2];
         cr_assert_eq(weir_shard_pool_snapshot(p, blobs, lens), 0);
         for (unsigned i = 0; i < shards; i++) {
+            cr_assert_gt(r.lens[i], WEIR_FORK_FIRST_SIZE * 2, "shard %u", i);
             cr_assert_eq(r.lens[i], lens[i], "shard %u", i);
             cr_assert(memcmp(r.blobs[i], blobs[i], lens[i]) == 0, "shard %u", i);
             free(blobs[i]);
