@@ -106,95 +106,138 @@ int weir_mb_grow_slow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* --------------------------------------------------------- Dewey numbers */
 
-/* Same digits? x and y have the same length. Shared suffixes of the tree
- * end the walk early. */
-static bool dewey_equal(const weir_dewey *x, const weir_dewey *y)
+/* The held form: bit 0 set, bits 1-2 the length, digit k (from 1) at
+ * bits 3 + 20 (k - 1). */
+#define HELD_MASK ((UINT64_C(1) << WEIR_DEWEY_HELD_BITS) - 1)
+
+static bool is_held(weir_dewey d)
+{
+    return d & 1;
+}
+
+static weir_dewey_node *node_of(weir_dewey d)
+{
+    return (weir_dewey_node *)(uintptr_t)d;
+}
+
+static unsigned held_shift(uint32_t k) /* digit k, from 1 */
+{
+    return 3 + WEIR_DEWEY_HELD_BITS * (k - 1);
+}
+
+uint32_t weir_dewey_len(weir_dewey d)
+{
+    if (!d)
+        return 0;
+    return is_held(d) ? (uint32_t)((d >> 1) & 3) : node_of(d)->len;
+}
+
+uint32_t weir_dewey_digit(weir_dewey d)
+{
+    if (is_held(d))
+        return (uint32_t)((d >> held_shift(weir_dewey_len(d))) & HELD_MASK);
+    return node_of(d)->digit;
+}
+
+weir_dewey weir_dewey_parent(weir_dewey d)
+{
+    if (!is_held(d))
+        return node_of(d)->parent;
+    uint32_t n = weir_dewey_len(d);
+    if (n == 1)
+        return 0;
+    /* drop digit n, length n - 1 */
+    uint64_t digits = d & ~((HELD_MASK << held_shift(n)) | UINT64_C(7));
+    return digits | (uint64_t)(n - 1) << 1 | 1;
+}
+
+/* Same digits? x and y have the same length. Numbers that fit the held
+ * form always take it, so two held numbers are equal exactly when their
+ * values are, and shared suffixes of the tree end the walk early. */
+static bool dewey_equal(weir_dewey x, weir_dewey y)
 {
     while (x != y) {
-        if (!x || !y || x->digit != y->digit)
+        if (!x || !y || is_held(x) != is_held(y) ||
+            weir_dewey_digit(x) != weir_dewey_digit(y))
             return false;
-        x = x->parent;
-        y = y->parent;
+        x = weir_dewey_parent(x);
+        y = weir_dewey_parent(y);
     }
     return true;
 }
 
-bool weir_dewey_compatible(const weir_dewey *a, const weir_dewey *b)
+bool weir_dewey_compatible(weir_dewey a, weir_dewey b)
 {
-    if (a->len > b->len) {
-        const weir_dewey *x = a;
-        while (x->len > b->len)
-            x = x->parent;
+    uint32_t la = weir_dewey_len(a), lb = weir_dewey_len(b);
+    if (la > lb) {
+        weir_dewey x = a;
+        while (weir_dewey_len(x) > lb)
+            x = weir_dewey_parent(x);
         return dewey_equal(x, b);
     }
-    if (a->len == b->len)
-        return dewey_equal(a->parent, b->parent) && a->digit >= b->digit;
+    if (la == lb)
+        return dewey_equal(weir_dewey_parent(a), weir_dewey_parent(b)) &&
+               weir_dewey_digit(a) >= weir_dewey_digit(b);
     return false;
 }
 
-static weir_dewey *dewey_alloc(weir_match_buffer *b)
+/* parent (an owned reference, or 0) with `digit` appended: held when it
+ * fits, else a node that takes the parent's reference. 0 (and the parent
+ * released) when a node was needed and none was reserved. */
+static weir_dewey dewey_make(weir_match_buffer *b, weir_dewey parent, uint32_t digit)
 {
-    weir_dewey *d = weir_mb_pool_get(&b->sh->dewey);
-    if (d) {
-        b->n_deweys++;
-        b->bytes += b->sh->dewey.block;
+    uint32_t n = weir_dewey_len(parent) + 1;
+    if ((!parent || is_held(parent)) && n <= WEIR_DEWEY_HELD_DIGITS && digit <= HELD_MASK) {
+        uint64_t digits = parent ? parent & ~UINT64_C(7) : 0;
+        return digits | (uint64_t)digit << held_shift(n) | (uint64_t)n << 1 | 1;
     }
-    return d;
+    weir_dewey_node *x = weir_mb_pool_get(&b->sh->dewey);
+    if (!x) {
+        weir_dewey_release(b, parent);
+        return 0;
+    }
+    b->n_deweys++;
+    b->bytes += b->sh->dewey.block;
+    x->parent = parent;
+    x->digit = digit;
+    x->len = n;
+    x->refs = 1;
+    return (weir_dewey)(uintptr_t)x;
 }
 
-weir_dewey *weir_dewey_new(weir_match_buffer *b, uint32_t digit)
+weir_dewey weir_dewey_new(weir_match_buffer *b, uint32_t digit)
 {
-    weir_dewey *d = dewey_alloc(b);
-    if (!d)
-        return NULL;
-    d->parent = NULL;
-    d->digit = digit;
-    d->len = 1;
-    d->refs = 1;
-    return d;
+    return dewey_make(b, 0, digit);
 }
 
-weir_dewey *weir_dewey_ref(weir_dewey *d)
+weir_dewey weir_dewey_ref(weir_dewey d)
 {
-    if (d)
-        d->refs++;
+    if (d && !is_held(d))
+        node_of(d)->refs++;
     return d;
 }
 
-weir_dewey *weir_dewey_increase(weir_match_buffer *b, weir_dewey *d, uint32_t n)
+weir_dewey weir_dewey_increase(weir_match_buffer *b, weir_dewey d, uint32_t n)
 {
     if (n == 0)
         return weir_dewey_ref(d);
-    weir_dewey *x = dewey_alloc(b);
-    if (!x)
-        return NULL;
-    x->parent = weir_dewey_ref(d->parent);
-    x->digit = d->digit + n; /* wraps after 2^32, see nfa_run.c */
-    x->len = d->len;
-    x->refs = 1;
-    return x;
+    /* wraps after 2^32, see nfa_run.c */
+    return dewey_make(b, weir_dewey_ref(weir_dewey_parent(d)), weir_dewey_digit(d) + n);
 }
 
-weir_dewey *weir_dewey_add_stage(weir_match_buffer *b, weir_dewey *d)
+weir_dewey weir_dewey_add_stage(weir_match_buffer *b, weir_dewey d)
 {
-    weir_dewey *x = dewey_alloc(b);
-    if (!x)
-        return NULL;
-    x->parent = weir_dewey_ref(d);
-    x->digit = 0;
-    x->len = d->len + 1;
-    x->refs = 1;
-    return x;
+    return dewey_make(b, weir_dewey_ref(d), 0);
 }
 
-void weir_dewey_release(weir_match_buffer *b, weir_dewey *d)
+void weir_dewey_release(weir_match_buffer *b, weir_dewey d)
 {
-    while (d && --d->refs == 0) {
-        weir_dewey *parent = d->parent;
-        weir_mb_pool_put(&b->sh->dewey, d);
+    while (d && !is_held(d) && --node_of(d)->refs == 0) {
+        weir_dewey_node *x = node_of(d);
+        d = x->parent;
+        weir_mb_pool_put(&b->sh->dewey, x);
         b->n_deweys--;
         b->bytes -= b->sh->dewey.block;
-        d = parent;
     }
 }
 
@@ -308,14 +351,14 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
  * array (xpath) indexed by depth instead of a copied stack per branch. */
 typedef struct weir_mb_xstate {
     weir_mb_node *node;          /* NULL: a complete path */
-    const weir_dewey *version;
+    weir_dewey version;
     size_t depth;                /* where node goes in xpath */
 } weir_mb_xstate;
 
 void weir_mb_shared_init(weir_mb_shared *sh)
 {
     memset(sh, 0, sizeof *sh);
-    weir_mb_pool_init(&sh->dewey, sizeof(weir_dewey), 256);
+    weir_mb_pool_init(&sh->dewey, sizeof(weir_dewey_node), 256);
     weir_mb_pool_init(&sh->node, sizeof(weir_mb_node), 128);
     weir_mb_pool_init(&sh->edge, sizeof(weir_mb_edge), 128);
     for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++) {
@@ -440,7 +483,7 @@ int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t 
     return 0;
 }
 
-void weir_mb_lock(weir_mb_node *node, const weir_dewey *version)
+void weir_mb_lock(weir_mb_node *node, weir_dewey version)
 {
     if (!node)
         return;
@@ -460,7 +503,7 @@ static bool lockable_release(uint32_t *locks)
 }
 
 weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
-                          weir_mb_node *prev, weir_dewey *version)
+                          weir_mb_node *prev, weir_dewey version)
 {
     weir_mb_shared *sh = b->sh;
     if (prev)
@@ -500,7 +543,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
     return n;
 }
 
-void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *version)
+void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey version)
 {
     weir_mb_shared *sh = b->sh;
     if (!node)
@@ -515,7 +558,7 @@ void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *versi
     top++;
     while (top > 0) {
         weir_mb_node *cur = sh->rel_nodes[--top];
-        weir_dewey *ver = sh->rel_versions[top];
+        weir_dewey ver = sh->rel_versions[top];
         if (!cur) {
             weir_dewey_release(b, ver);
             while (top > 0)
@@ -551,7 +594,7 @@ void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *versi
     }
 }
 
-size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewey *version,
+size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, weir_dewey version,
                        size_t max_paths, weir_mb_paths *out)
 {
     weir_mb_shared *sh = b->sh;
@@ -613,13 +656,13 @@ static int vec_push(ptr_vec *v, const void *p)
 
 /* Gives d and its unnumbered ancestors ids, parents first, so a reader
  * always meets a version's parent before the version. */
-static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, const weir_dewey *d)
+static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, weir_dewey d)
 {
     chain->n = 0;
-    while (d && snap_ids_get(ids, d) == UINT32_MAX) {
-        if (vec_push(chain, d) != 0)
+    while (d && snap_ids_get(ids, weir_dewey_key(d)) == UINT32_MAX) {
+        if (vec_push(chain, weir_dewey_key(d)) != 0)
             return -1;
-        d = d->parent;
+        d = weir_dewey_parent(d);
     }
     while (chain->n > 0) {
         const void *x = chain->a[--chain->n];
@@ -667,7 +710,7 @@ static void save_scratch_free(struct weir_mb_save_scratch *s)
     free(s);
 }
 
-int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
+int weir_mb_save(const weir_match_buffer *b, const weir_dewey *extra, size_t n_extra,
                  weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids)
 {
     weir_mb_save_scratch *s = b->sh->save;
@@ -709,12 +752,13 @@ int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_
     }
     snap_put_uvar(o, deweys->n);
     for (size_t i = 0; i < deweys->n; i++) {
-        const weir_dewey *d = deweys->a[i];
+        weir_dewey d = (weir_dewey)(uintptr_t)deweys->a[i];
+        weir_dewey parent = weir_dewey_parent(d);
         unsigned char *c = snap_out_reserve(o, 2 * SNAP_MAX_UVAR);
         if (!c)
             return -1;
-        c = snap_raw_uvar(c, d->parent ? (uint64_t)snap_ids_get(&s->deweys, d->parent) + 1 : 0);
-        snap_out_commit(o, snap_raw_uvar(c, d->digit));
+        c = snap_raw_uvar(c, parent ? (uint64_t)snap_ids_get(&s->deweys, weir_dewey_key(parent)) + 1 : 0);
+        snap_out_commit(o, snap_raw_uvar(c, weir_dewey_digit(d)));
     }
     snap_put_uvar(o, nodes->n);
     for (size_t i = 0; i < nodes->n; i++) {
@@ -737,7 +781,7 @@ int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_
             if (!c)
                 return -1;
             c = snap_raw_uvar(c, e->target ? (uint64_t)snap_ids_get(&s->nodes, e->target) + 1 : 0);
-            c = snap_raw_uvar(c, snap_ids_get(&s->deweys, e->version));
+            c = snap_raw_uvar(c, snap_ids_get(&s->deweys, weir_dewey_key(e->version)));
             snap_out_commit(o, snap_raw_uvar(c, e->locks));
         }
     }
@@ -826,11 +870,10 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
             snap_fail(in, "bad version");
         if (!snap_in_ok(in))
             goto fail;
-        weir_dewey *d = dewey_alloc(b);
-        d->parent = parent ? weir_dewey_ref(out->deweys[parent - 1]) : NULL;
-        d->digit = (uint32_t)digit;
-        d->len = d->parent ? d->parent->len + 1 : 1;
-        d->refs = 1;
+        weir_dewey d =
+            dewey_make(b, parent ? weir_dewey_ref(out->deweys[parent - 1]) : 0, (uint32_t)digit);
+        if (!d)
+            goto fail; /* not reached: reserved */
         out->deweys[out->n_deweys++] = d;
     }
 

@@ -23,10 +23,14 @@
  * results therefore follow Flink's, not an idealised buffer's.
  *
  * Dewey numbers (Flink's DeweyNumber, an int[] that grows by one digit per
- * stage) are stored as a persistent tree: a number is (parent, last digit),
- * so increase() and addStage() allocate one small fixed-size block instead
- * of copying the whole array, and a run that took n events costs O(n) in
- * total, not O(n²).
+ * stage) are values of 64 bits: up to three digits below 2^20 are held in
+ * the value itself (a live key's versions are nearly all like "1", "2" or
+ * "1.0", and three 32-byte blocks were an eighth of a key's memory); a
+ * longer number, or one with a bigger digit, is a node of a persistent tree,
+ * (parent, last digit), so increase() and addStage() allocate one small
+ * fixed-size block instead of copying the whole array, and a run that took
+ * n events costs O(n) in total, not O(n²). Which form a number takes
+ * depends only on its digits.
  *
  * Events are copied (field array and string bytes, in one block) only when
  * the first run takes them, and freed when the last node referring to them
@@ -90,19 +94,37 @@ static inline int weir_mb_grow(void **arr, size_t *cap, size_t need, size_t elem
 
 /* --------------------------------------------------------- Dewey numbers */
 
-/* A version, Flink's DeweyNumber: digits d1.d2...dn. Shared and
- * reference-counted; never changed once made. */
-typedef struct weir_dewey {
-    struct weir_dewey *parent; /* d1...d(n-1); NULL when n == 1 (owned ref) */
-    uint32_t digit;            /* dn */
-    uint32_t len;              /* n >= 1 */
+/* A version, Flink's DeweyNumber: digits d1.d2...dn. 0 is none; an odd
+ * value holds its digits (bit 0 set, bits 1-2 n, then 20 bits per digit
+ * from d1); an even one points at a weir_dewey_node. Never changed once
+ * made; a node is shared and reference-counted, a held value is copied.
+ * weir_dewey_ref and weir_dewey_release apply to both. */
+typedef uint64_t weir_dewey;
+
+typedef struct weir_dewey_node {
+    weir_dewey parent; /* d1...d(n-1); 0 when n == 1 (owned ref) */
+    uint32_t digit;    /* dn */
+    uint32_t len;      /* n >= 1 */
     uint32_t refs;
-} weir_dewey;
+} weir_dewey_node;
+
+/* The held form's limits */
+#define WEIR_DEWEY_HELD_DIGITS 3
+#define WEIR_DEWEY_HELD_BITS 20
 
 /* Flink's isCompatibleWith: `a` descends from `b` (b is a proper prefix of
  * a), or a and b have the same length, the same digits but the last, and
  * a's last digit is >= b's. */
-bool weir_dewey_compatible(const weir_dewey *a, const weir_dewey *b);
+bool weir_dewey_compatible(weir_dewey a, weir_dewey b);
+/* n, the last digit, and d1...d(n-1) (no new reference; 0 when n == 1). */
+uint32_t weir_dewey_len(weir_dewey d);
+uint32_t weir_dewey_digit(weir_dewey d);
+weir_dewey weir_dewey_parent(weir_dewey d);
+/* A version as a key of snapshot id tables (never NULL for a version). */
+static inline const void *weir_dewey_key(weir_dewey d)
+{
+    return (const void *)(uintptr_t)d;
+}
 
 /* ------------------------------------------------------------------ graph */
 
@@ -125,7 +147,7 @@ typedef struct weir_mb_edge {
     struct weir_mb_edge *next;   /* next edge of the same node, in the order
                                     they were added */
     struct weir_mb_node *target; /* the predecessor; NULL: first event */
-    weir_dewey *version;         /* owned ref */
+    weir_dewey version;          /* owned ref */
     uint32_t locks;              /* Flink's Lockable refCounter */
 } weir_mb_edge;
 
@@ -159,7 +181,7 @@ typedef struct weir_mb_shared {
 
     /* scratch for release and extraction (sizes reserved by callers) */
     weir_mb_node **rel_nodes;
-    weir_dewey **rel_versions;
+    weir_dewey *rel_versions;
     size_t rel_cap;
     struct weir_mb_xstate *xstack;
     size_t xstack_cap;
@@ -212,14 +234,15 @@ void weir_match_buffer_clear(weir_match_buffer *b);
 int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t n_edge,
                     size_t event_bytes, size_t extra_nodes, size_t extra_edges);
 
-/* Dewey numbers. Each returns a new reference. */
-weir_dewey *weir_dewey_new(weir_match_buffer *b, uint32_t digit);
-weir_dewey *weir_dewey_ref(weir_dewey *d);
+/* Dewey numbers. Each returns a new reference; 0 only when a node was
+ * needed and none was reserved. */
+weir_dewey weir_dewey_new(weir_match_buffer *b, uint32_t digit);
+weir_dewey weir_dewey_ref(weir_dewey d);
 /* Flink's increase(n): the last digit plus n (n == 0: d itself). */
-weir_dewey *weir_dewey_increase(weir_match_buffer *b, weir_dewey *d, uint32_t n);
+weir_dewey weir_dewey_increase(weir_match_buffer *b, weir_dewey d, uint32_t n);
 /* Flink's addStage(): d with a digit 0 appended. */
-weir_dewey *weir_dewey_add_stage(weir_match_buffer *b, weir_dewey *d);
-void weir_dewey_release(weir_match_buffer *b, weir_dewey *d);
+weir_dewey weir_dewey_add_stage(weir_match_buffer *b, weir_dewey d);
+void weir_dewey_release(weir_match_buffer *b, weir_dewey d);
 
 /* Bytes a stored copy of the event needs. */
 size_t weir_mb_event_size(const weir_value *fields, uint32_t n_fields,
@@ -240,20 +263,20 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev);
  * `version` (a new reference is taken); `prev`, if any, is locked with
  * `version` first. */
 weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
-                          weir_mb_node *prev, weir_dewey *version);
+                          weir_mb_node *prev, weir_dewey version);
 /* Flink's lockNode(): the node and its edges compatible with version. */
-void weir_mb_lock(weir_mb_node *node, const weir_dewey *version);
+void weir_mb_lock(weir_mb_node *node, weir_dewey version);
 /* Flink's releaseNode(): unlocks the node and its compatible edges; edges
  * that reach zero are removed and their targets released in turn; nodes
  * that reach zero are freed with their event reference. */
-void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey *version);
+void weir_mb_release(weir_match_buffer *b, weir_mb_node *node, weir_dewey version);
 
 /* Flink's extractPatterns(): the paths from `node` back to a first event
  * along edges compatible with the version, depth first, in Flink's order;
  * at most max_paths (<= WEIR_MB_MAX_PATHS). Writes into the shared
  * scratch (valid until the next extraction) and returns the number of
  * paths. */
-size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, const weir_dewey *version,
+size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, weir_dewey version,
                        size_t max_paths, weir_mb_paths *out);
 
 /* ------------------------------------------------------------ snapshots */
@@ -276,13 +299,13 @@ typedef struct weir_mb_saved {
  * and their edges, with their lock counts (doc/state-format.md). Returns
  * 0, or -1 when out of memory. ids point into b's shared scratch: nothing
  * to free. */
-int weir_mb_save(const weir_match_buffer *b, weir_dewey *const *extra, size_t n_extra,
+int weir_mb_save(const weir_match_buffer *b, const weir_dewey *extra, size_t n_extra,
                  weir_mb_layout_cb layout, void *user, snap_out *o, weir_mb_saved *ids);
 
 /* What weir_mb_load made, by id. Each version carries one reference of
  * the loader's, dropped by weir_mb_loaded_fini: take your own first. */
 typedef struct weir_mb_loaded {
-    weir_dewey **deweys;
+    weir_dewey *deweys;
     size_t n_deweys;
     weir_mb_node **nodes;
     size_t n_nodes;

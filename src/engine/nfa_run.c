@@ -99,7 +99,7 @@ typedef struct run {
     uint32_t depth : 31;  /* events taken along the run */
     uint32_t has_start : 1; /* Flink's startEventID != null */
     weir_mb_node *node;   /* previous buffer entry; NULL for the start */
-    weir_dewey *version;  /* owned reference */
+    weir_dewey version;  /* owned reference */
     int64_t start_ts;     /* Flink's startTimestamp; -1 for the start */
     int64_t sid_ts;       /* start event id: (timestamp, arrival) */
     uint64_t sid_seq;
@@ -248,7 +248,7 @@ struct weir_pattern_runtime {
     jheap completed_spare;
     /* the versions of the key being saved (weir_pattern_key_save), kept
      * from one key to the next */
-    weir_dewey **save_versions;
+    weir_dewey *save_versions;
     size_t save_versions_cap;
 
     /* matches handed to the callback */
@@ -625,7 +625,7 @@ static uint32_t fresh_anchor(weir_pattern_key *key)
  * the reluctant family; `taken` the step that took the event (-1 for an
  * IGNORE). */
 static run *add_run(weir_pattern_runtime *rt, weir_pattern_key *key, const run *parent,
-                    uint32_t state, weir_mb_node *node, weir_dewey *version, int32_t taken,
+                    uint32_t state, weir_mb_node *node, weir_dewey version, int32_t taken,
                     bool parent_is_start)
 {
     run *r = run_new(rt, key);
@@ -780,12 +780,12 @@ static void compute_next_states(weir_pattern_runtime *rt, weir_pattern_key *key,
         if (e->action == WEIR_NFA_IGNORE) {
             if (is_start)
                 continue;
-            weir_dewey *version;
+            weir_dewey version;
             if (e->target == cs->state) {
                 version = weir_dewey_increase(b, cs->version,
                                               increasing_self_state(total_ignore, total_take));
             } else {
-                weir_dewey *v = weir_dewey_increase(b, cs->version,
+                weir_dewey v = weir_dewey_increase(b, cs->version,
                                                     total_take_to_skip + ignore_to_visit);
                 version = weir_dewey_add_stage(b, v);
                 weir_dewey_release(b, v);
@@ -793,8 +793,8 @@ static void compute_next_states(weir_pattern_runtime *rt, weir_pattern_key *key,
             }
             add_run(rt, key, cs, e->target, cs->node, version, -1, is_start);
         } else { /* TAKE */
-            weir_dewey *cur = weir_dewey_increase(b, cs->version, take_to_visit);
-            weir_dewey *next = weir_dewey_add_stage(b, cur);
+            weir_dewey cur = weir_dewey_increase(b, cs->version, take_to_visit);
+            weir_dewey next = weir_dewey_add_stage(b, cur);
             take_to_visit--;
             weir_mb_event *ev = stored_event(rt, key);
             weir_mb_node *node = weir_mb_put(b, ev, (uint32_t)e->step, cs->node, cur);
@@ -1453,7 +1453,7 @@ static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
         b = snap_raw_uvar(b, r->depth);
         b = snap_raw_u8(b, r->has_start);
         b = snap_raw_uvar(b, r->node ? (uint64_t)snap_ids_get(ids->nodes, r->node) + 1 : 0);
-        b = snap_raw_uvar(b, snap_ids_get(ids->deweys, r->version));
+        b = snap_raw_uvar(b, snap_ids_get(ids->deweys, weir_dewey_key(r->version)));
         b = snap_raw_time(b, r->start_ts, o->time_base);
         b = snap_raw_time(b, r->sid_ts, o->time_base);
         b = snap_raw_uvar(b, r->sid_seq);
@@ -1467,7 +1467,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
     if (weir_mb_grow((void **)&rt->save_versions, &rt->save_versions_cap, n ? n : 1,
                      sizeof *rt->save_versions) != 0)
         return -1;
-    weir_dewey **versions = rt->save_versions;
+    weir_dewey *versions = rt->save_versions;
     size_t k = 0;
     for (uint32_t i = 0; i < key->partial.n; i++)
         versions[k++] = key->partial.a[i]->version;
