@@ -100,7 +100,9 @@ int weir_engine_raise_alert(weir_engine *e, const alert_input *in)
         return -1;
     if (r->throttled && b) {
         int64_t last = key_block_last_alert(b, r->pos);
-        if (last != INT64_MIN && in->time < last + r->throttle_ms) {
+        /* in->time - last < throttle, without overflow */
+        if (last != INT64_MIN && (in->time < last ||
+                                  (uint64_t)in->time - (uint64_t)last < (uint64_t)r->throttle_ms)) {
             e->stats.throttled++;
             r->n_throttled++;
             return 0;

@@ -550,7 +550,9 @@ int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *e
                 deadline = d;
         }
         if (r->throttled && b->last_alert[i] != INT64_MIN) {
-            int64_t until = b->last_alert[i] + r->throttle_ms;
+            int64_t until = b->last_alert[i] > INT64_MAX - r->throttle_ms
+                                ? INT64_MAX
+                                : b->last_alert[i] + r->throttle_ms;
             if (until > now) {
                 empty = false;
                 if (until < deadline)

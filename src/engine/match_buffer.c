@@ -788,6 +788,16 @@ int weir_mb_save(const weir_match_buffer *b, const weir_dewey *extra, size_t n_e
     return o->failed ? -1 : 0;
 }
 
+int weir_mb_loaded_check_locks(const weir_mb_loaded *ld, snap_in *in)
+{
+    for (size_t i = 0; i < ld->n_nodes; i++)
+        if (ld->nodes[i]->locks < ld->refs[i]) {
+            snap_fail(in, "a buffer node with fewer locks than what points at it");
+            return -1;
+        }
+    return 0;
+}
+
 void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld)
 {
     /* children were numbered after their parents: release them first */
@@ -795,6 +805,7 @@ void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld)
         weir_dewey_release(b, ld->deweys[i]);
     free(ld->deweys);
     free(ld->nodes);
+    free(ld->refs);
     memset(ld, 0, sizeof *ld);
 }
 
@@ -881,7 +892,8 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
     if (!snap_in_ok(in))
         goto fail;
     out->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *out->nodes);
-    if (!out->nodes || weir_mb_pool_reserve(&sh->node, n_nodes) != 0)
+    out->refs = calloc(n_nodes ? n_nodes : 1, sizeof *out->refs);
+    if (!out->nodes || !out->refs || weir_mb_pool_reserve(&sh->node, n_nodes) != 0)
         goto fail;
     for (size_t i = 0; i < n_nodes; i++) {
         uint64_t ev = snap_get_uvar(in);
@@ -914,14 +926,18 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
             uint64_t target = snap_get_uvar(in);
             uint64_t version = snap_get_uvar(in);
             uint64_t locks = snap_get_uvar(in);
+            /* an edge leads to an older node (nodes are saved oldest
+             * first): no cycle for a release or an extraction to go round */
             if (snap_in_ok(in) &&
-                (target > n_nodes || version >= n_deweys || locks > UINT32_MAX))
+                (target > i || version >= n_deweys || locks > UINT32_MAX))
                 snap_fail(in, "bad buffer edge");
             if (!snap_in_ok(in))
                 goto fail;
             weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
             e->next = NULL;
             e->target = target ? out->nodes[target - 1] : NULL;
+            if (target)
+                out->refs[target - 1]++;
             e->version = weir_dewey_ref(out->deweys[version]);
             e->locks = (uint32_t)locks;
             if (n->edges_tail)

@@ -309,6 +309,9 @@ typedef struct weir_mb_loaded {
     size_t n_deweys;
     weir_mb_node **nodes;
     size_t n_nodes;
+    /* per node: the edges that lead to it, to which the caller adds the
+     * runs that hold it before weir_mb_loaded_check_locks */
+    uint32_t *refs;
 } weir_mb_loaded;
 
 /* Reads a saved buffer into the empty buffer b (steps must be below
@@ -317,5 +320,11 @@ typedef struct weir_mb_loaded {
 int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_layout_cb layout,
                  void *user, weir_mb_loaded *out);
 void weir_mb_loaded_fini(weir_match_buffer *b, weir_mb_loaded *ld);
+/* Every node must hold at least one lock per edge and run that points at
+ * it (ld->refs), as a running buffer always does: with fewer, releasing
+ * them would free the node while something still pointed at it. A saved
+ * state that breaks this was not written by weir; refused (-1, in->error
+ * set). */
+int weir_mb_loaded_check_locks(const weir_mb_loaded *ld, snap_in *in);
 
 #endif

@@ -1386,12 +1386,22 @@ int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
         return best;
     for (size_t i = 0; i < key->partial.n; i++) {
         const run *r = key->partial.a[i];
-        if (!r->has_start && !r->node)
-            continue; /* the start state never times out */
+        /* the start state never times out; and only a run timed_out()
+         * would drop may set a deadline, or a run it keeps (a restored
+         * state that was not weir's) would re-arm its timer at the same
+         * instant for ever */
+        if ((!r->has_start && !r->node) || kind_of(rt, r) == WEIR_NFA_START)
+            continue;
         int64_t d = r->start_ts > INT64_MAX - within_ms ? INT64_MAX : r->start_ts + within_ms;
         if (d < best)
             best = d;
     }
+    /* A key advanced to `now` has timed out every run due by then, so its
+     * deadline is later; a restored state that was not weir's may say
+     * otherwise, and weir_pattern_advance ignores times before now: its
+     * timer would fire at the same instant for ever. */
+    if (key->has_now && best <= key->now)
+        best = key->now == INT64_MAX ? INT64_MAX : key->now + 1;
     return best;
 }
 
@@ -1486,7 +1496,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
 }
 
 static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, snap_in *in,
-                     const weir_mb_loaded *ld)
+                     weir_mb_loaded *ld)
 {
     size_t n = snap_get_count(in, 10);
     if (!snap_in_ok(in) || jheap_reserve(rt, h, n ? n : 1) != 0 ||
@@ -1517,6 +1527,8 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
         r->depth = (uint32_t)depth;
         r->has_start = has_start;
         r->node = node ? ld->nodes[node - 1] : NULL;
+        if (node)
+            ld->refs[node - 1]++; /* n_runs of a key: below 2^32 */
         r->version = weir_dewey_ref(ld->deweys[version]);
         r->start_ts = start_ts;
         r->sid_ts = sid_ts;
@@ -1546,6 +1558,8 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     int rc = load_runs(rt, key, &key->partial, in, &ld);
     if (rc == 0)
         rc = load_runs(rt, key, &key->completed, in, &ld);
+    if (rc == 0)
+        rc = weir_mb_loaded_check_locks(&ld, in);
     weir_mb_loaded_fini(&key->buf, &ld);
     if (rc == 0 && key->partial.n == 0) {
         snap_fail(in, "pattern state without its start state");

@@ -21,6 +21,8 @@ for tool in "$CC" "$CXX"; do
 done
 simdjson_cflags=$(pkg-config --cflags simdjson 2>/dev/null || echo -DSIMDJSON_THREADS_ENABLED=1)
 simdjson_libs=$(pkg-config --libs simdjson 2>/dev/null || echo -lsimdjson)
+# the engine builds alerts' JSON with yajl (fuzz_snapshot reaches it)
+yajl_libs=$(pkg-config --libs yajl 2>/dev/null || echo -lyajl)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 includes="-I$srcdir/include -I$srcdir/src -I$builddir/src"
 objdir=$builddir/tests/fuzz/obj
@@ -52,10 +54,11 @@ archive=$objdir/libweir-fuzz.a
 rm -f "$archive"
 ${AR:-ar} rcs "$archive" $objects
 
-for target in fuzz_parser fuzz_decoder; do
+for target in fuzz_parser fuzz_decoder fuzz_snapshot; do
     "$CC" -g -O1 -std=gnu11 -fsanitize=fuzzer $san -include "$builddir/config.h" $includes \
+        -DWEIR_SRCDIR="\"$(cd "$srcdir" && pwd)\"" \
         -c "$srcdir/tests/fuzz/$target.c" -o "$objdir/$target.o"
-    "$CXX" -fsanitize=fuzzer $san "$objdir/$target.o" "$archive" $simdjson_libs -lm \
+    "$CXX" -fsanitize=fuzzer $san "$objdir/$target.o" "$archive" $simdjson_libs $yajl_libs -lm \
         -o "$builddir/tests/fuzz/$target"
     echo "built $builddir/tests/fuzz/$target"
 done

@@ -453,6 +453,31 @@ static int try_restore(const weir_ruleset *rs, const void *data, size_t len, cha
     return rc;
 }
 
+/* As try_restore; when the bytes load, the engine also takes a few more
+ * events and ends its input (fires every deadline): a state that loads
+ * must hold up, not only parse. */
+static int try_restore_and_run(const weir_ruleset *rs, const void *data, size_t len, char *err,
+                               size_t errlen)
+{
+    static const char *const after[] = {
+        "{\"card\":\"c1\",\"amount\":10,\"merchant\":\"m1\",\"kind\":\"a\","
+        "\"ts\":\"2026-01-05T10:00:00Z\"}",
+        "{\"card\":\"c2\",\"amount\":95,\"merchant\":\"m2\",\"kind\":\"c\","
+        "\"ts\":\"2026-01-05T10:00:20Z\"}",
+    };
+    lines out = {0};
+    weir_engine *e = new_engine(rs, &out);
+    int rc = weir_engine_restore(e, data, len, NULL, err, errlen);
+    if (rc == 0) {
+        for (size_t i = 0; i < sizeof after / sizeof *after; i++)
+            weir_engine_push(e, after[i], strlen(after[i]), 1000000 + i);
+        weir_engine_finish(e);
+    }
+    weir_engine_free(e);
+    lines_free(&out);
+    return rc;
+}
+
 static void put_u64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -560,11 +585,69 @@ Test(snapshot, mutated_snapshots_never_crash_the_reader)
         }
         put_u64(b + len - 8, checksum(b, len - 8));
         char err[256];
-        refused += try_restore(rs, b, len, err, sizeof err) != 0;
+        refused += try_restore_and_run(rs, b, len, err, sizeof err) != 0;
     }
     cr_assert_gt(refused, 0);
     free(b);
     free(snap);
+    weir_ruleset_free(rs);
+}
+
+/* A saved buffer node must hold a lock for each edge and run that points
+ * at it, or releasing them frees it while it is still pointed at (found by
+ * tests/fuzz/fuzz_snapshot). Every byte of the format-2 fixture is zeroed
+ * in turn: each such snapshot is refused or holds up, and some are refused
+ * for that reason. */
+Test(snapshot, a_node_with_fewer_locks_than_references_is_refused, .timeout = 120)
+{
+    char *rules = src_path("tests/data/snapshot-v1.weir");
+    weir_ruleset *rs = compile_path(rules);
+    char *bin = src_path("tests/data/snapshot-v2.bin");
+    FILE *f = fopen(bin, "rb");
+    cr_assert_not_null(f, "missing %s", bin);
+    free(bin);
+    static unsigned char snap[1 << 16], b[1 << 16];
+    size_t len = fread(snap, 1, sizeof snap, f);
+    fclose(f);
+    cr_assert_gt(len, 100);
+    size_t for_locks = 0;
+    for (size_t at = 9; at < len - 8; at++) {
+        if (snap[at] == 0)
+            continue;
+        memcpy(b, snap, len);
+        b[at] = 0;
+        put_u64(b + len - 8, checksum(b, len - 8));
+        char err[256] = "";
+        if (try_restore_and_run(rs, b, len, err, sizeof err) != 0)
+            for_locks += strstr(err, "fewer locks") != NULL;
+    }
+    cr_assert_gt(for_locks, 0);
+    free(rules);
+    weir_ruleset_free(rs);
+}
+
+/* Inputs tests/fuzz/fuzz_snapshot found, kept with their trailers cut off
+ * (tests/data/snapshot-fuzz): each is refused or holds up, and ends. One
+ * restored a run whose deadline was before its key's time, which the key
+ * then never advanced to: its timer fired at the same instant for ever. */
+Test(snapshot, inputs_the_fuzzer_found_are_refused_or_run_to_the_end, .timeout = 120)
+{
+    char *rules = src_path("tests/data/snapshot-v1.weir");
+    weir_ruleset *rs = compile_path(rules);
+    static const char *const found[] = {"tests/data/snapshot-fuzz/timer-before-now.bin"};
+    for (size_t i = 0; i < sizeof found / sizeof *found; i++) {
+        char *path = src_path(found[i]);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "missing %s", path);
+        free(path);
+        static unsigned char b[1 << 16];
+        size_t len = fread(b, 1, sizeof b - 8, f);
+        fclose(f);
+        put_u64(b + len, checksum(b, len));
+        char err[256] = "";
+        try_restore_and_run(rs, b, len + 8, err, sizeof err);
+    }
+    free(rules);
     weir_ruleset_free(rs);
 }
 
