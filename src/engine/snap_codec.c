@@ -176,9 +176,9 @@ const char *snap_get_str(snap_in *in, size_t *len)
     return (const char *)snap_get_raw(in, (size_t)n);
 }
 
-void snap_get_section(snap_in *in, snap_in *sub)
+/* The section of n bytes at in's cursor, as sub; in moves past it. */
+static void open_section(snap_in *in, snap_in *sub, uint64_t n)
 {
-    uint64_t n = snap_get_u64(in);
     if (snap_in_ok(in) && n > snap_in_left(in))
         snap_fail(in, "section longer than the data left");
     if (!snap_in_ok(in)) {
@@ -193,21 +193,14 @@ void snap_get_section(snap_in *in, snap_in *sub)
     in->p += n;
 }
 
+void snap_get_section(snap_in *in, snap_in *sub)
+{
+    open_section(in, sub, snap_get_u64(in));
+}
+
 void snap_get_short_section(snap_in *in, snap_in *sub)
 {
-    uint64_t n = snap_get_uvar(in);
-    if (snap_in_ok(in) && n > snap_in_left(in))
-        snap_fail(in, "section longer than the data left");
-    if (!snap_in_ok(in)) {
-        snap_in_init(sub, in->p, 0);
-        memcpy(sub->error, in->error, sizeof sub->error);
-        return;
-    }
-    snap_in_init(sub, in->p, (size_t)n);
-    sub->start = in->start;
-    sub->time_base = in->time_base;
-    sub->key = in->key;
-    in->p += n;
+    open_section(in, sub, snap_get_uvar(in));
 }
 
 void snap_get_value(snap_in *in, weir_type t, weir_value *v)
