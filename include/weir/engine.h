@@ -283,10 +283,15 @@ typedef struct weir_snapshot_dest {
     unsigned char *data; /* data[0 .. len) are kept; the snapshot follows */
     size_t len, cap;
     /* Makes cap at least `need`, keeping data[0 .. len) (data may move).
-     * Returns 0, or -1 when it cannot. */
+     * Returns 0, or -1 when it cannot. The engine asks for twice what it
+     * has each time, so growing to `need` is enough. */
     int (*grow)(struct weir_snapshot_dest *d, size_t need);
     void *user;
 } weir_snapshot_dest;
+
+/* A grow for a destination in the heap (data NULL at first, then
+ * realloc'd; the caller frees it): at least `need` bytes, and 4 KiB. */
+int weir_snapshot_dest_realloc(weir_snapshot_dest *d, size_t need);
 
 /* Appends the state to d (d->len grows by its size). Returns 0, or -1 when
  * d cannot grow or memory runs out (d->len is then unchanged, the bytes

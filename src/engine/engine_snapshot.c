@@ -248,6 +248,17 @@ int weir_engine_snapshot(weir_engine *e, void **out, size_t *len)
     return 0;
 }
 
+int weir_snapshot_dest_realloc(weir_snapshot_dest *d, size_t need)
+{
+    size_t cap = need < 4096 ? 4096 : need;
+    unsigned char *p = realloc(d->data, cap);
+    if (!p)
+        return -1;
+    d->data = p;
+    d->cap = cap;
+    return 0;
+}
+
 static bool dest_grow(void *user, unsigned char **buf, size_t *cap, size_t need)
 {
     weir_snapshot_dest *d = user;
@@ -265,10 +276,8 @@ int weir_engine_snapshot_to(weir_engine *e, weir_snapshot_dest *d)
     o.buf = d->data;
     o.len = d->len;
     o.cap = d->cap;
-    o.grow = dest_grow;
+    o.grow = dest_grow; /* which keeps d->data and d->cap up to date */
     o.grow_user = d;
-    /* dest_grow keeps d->data and d->cap up to date */
-    d->len = o.len;
     if (write_snapshot(e, &o) != 0)
         return -1;
     d->len = o.len;

@@ -492,25 +492,9 @@ int weir_shard_write_state_to(weir_shard *s, weir_snapshot_dest *d)
     return 0;
 }
 
-static int malloc_grow(weir_snapshot_dest *d, size_t need)
-{
-    size_t cap = d->cap ? d->cap : 4096;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return -1;
-        cap *= 2;
-    }
-    unsigned char *p = realloc(d->data, cap);
-    if (!p)
-        return -1;
-    d->data = p;
-    d->cap = cap;
-    return 0;
-}
-
 int weir_shard_write_state(weir_shard *s, void **out, size_t *len)
 {
-    weir_snapshot_dest d = {.grow = malloc_grow};
+    weir_snapshot_dest d = {.grow = weir_snapshot_dest_realloc};
     if (weir_shard_write_state_to(s, &d) != 0) {
         free(d.data);
         return -1;

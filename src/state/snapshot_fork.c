@@ -66,24 +66,19 @@ static int cmp_fd(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The memfd as a snapshot's destination: the file grows by doubling and
- * its mapping follows (mremap moves no page). */
+/* The memfd as a snapshot's destination: the file grows (the engine
+ * asks for twice its size each time) and its mapping follows (mremap
+ * moves no page). */
 static int memfd_grow(weir_snapshot_dest *d, size_t need)
 {
     const child_job *j = d->user;
-    size_t cap = d->cap;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return -1;
-        cap *= 2;
-    }
-    if (ftruncate(j->memfd, (off_t)cap) != 0)
+    if (need > (size_t)INT64_MAX || ftruncate(j->memfd, (off_t)need) != 0)
         return -1;
-    void *p = mremap(d->data, d->cap, cap, MREMAP_MAYMOVE);
+    void *p = mremap(d->data, d->cap, need, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         return -1;
     d->data = p;
-    d->cap = cap;
+    d->cap = need;
     return 0;
 }
 
