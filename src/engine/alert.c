@@ -39,13 +39,20 @@ static void write_key(yajl_gen g, const char *key, weir_type t, const weir_value
     weir_json_value(g, t, v);
 }
 
-/* One matched event: its stream's fields that the rules read. */
-static void write_event(yajl_gen g, const ast_stream *s, const weir_value *fields)
+/* One matched event: its stream's fields that the rules read. A stored
+ * event holds none past its width but its time, which is its ts. */
+static void write_event(yajl_gen g, const ast_stream *s, const weir_pattern_event *ev)
 {
     yajl_gen_map_open(g);
-    for (const ast_field *f = s->fields; f; f = f->next)
-        if (!fields[f->index].missing)
-            write_key(g, f->name.name, f->type, &fields[f->index]);
+    for (const ast_field *f = s->fields; f; f = f->next) {
+        if (f->index < ev->n_fields) {
+            if (!ev->fields[f->index].missing)
+                write_key(g, f->name.name, f->type, &ev->fields[f->index]);
+        } else if (s->event_time && f == s->time_field_ref) {
+            weir_value t = weir_value_millis(ev->ts);
+            write_key(g, f->name.name, f->type, &t);
+        }
+    }
     yajl_gen_map_close(g);
 }
 
@@ -62,7 +69,7 @@ static void write_events(weir_engine *e, const alert_input *in)
         weir_json_key(e->gen, plan->ast->steps[i]->name.name);
         yajl_gen_array_open(e->gen);
         for (uint32_t k = from; k < to; k++)
-            write_event(e->gen, e->rs->streams[m->events[k].stream], m->events[k].fields);
+            write_event(e->gen, e->rs->streams[m->events[k].stream], &m->events[k]);
         yajl_gen_array_close(e->gen);
     }
     yajl_gen_map_close(e->gen);

@@ -146,6 +146,8 @@ typedef struct engine_stream {
     int64_t max_ts;
     int64_t lateness;
     uint64_t events;      /* decoded events of this stream, late ones too */
+    uint32_t store_width; /* fields a pattern rule's stored copy of an event
+                             keeps (weir_engine_apply_store_widths) */
     /* Derived from the splits (engine_splits below), recomputed when they
      * change: how many open, non-idle splits hold this stream back, and
      * the smallest largest-time among them (INT64_MIN: one has none yet). */
@@ -241,6 +243,8 @@ key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_e
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);
 void weir_rule_runner_fini(engine_rule *r);
+/* Passes the streams' store_width to a pattern rule's runtime. */
+void weir_rule_store_widths(const weir_engine *e, engine_rule *r);
 void *weir_rule_key_new(engine_rule *r);
 void weir_rule_key_free(engine_rule *r, void *state);
 int weir_rule_process(weir_engine *e, engine_rule *r, void *state, const weir_value *fields,

@@ -156,6 +156,24 @@ static void mark_used_fields(bool **used, const weir_engine *e, const engine_rul
     }
 }
 
+/* A pattern rule's stored events keep each stream's fields up to the last
+ * one any rule reads (all of them when alerts list whole events); the
+ * event-time field is the event's ts, so only a rule that reads it as a
+ * field makes it count. A swap that hands a runtime over sets its widths
+ * again (engine_adopt.c). */
+static void set_store_widths(weir_engine *e, const bool *const *used)
+{
+    for (size_t s = 0; s < e->n_streams; s++) {
+        uint32_t n = e->streams[s].ast->n_fields, width = 0;
+        for (uint32_t f = 0; f < n; f++)
+            if (used[s][f] || e->opt.decode_all_fields)
+                width = f + 1;
+        e->streams[s].store_width = width;
+    }
+    for (size_t i = 0; i < e->n_rules; i++)
+        weir_rule_store_widths(e, &e->rules[i]);
+}
+
 static int init_rule(weir_engine *e, engine_rule *r, size_t index)
 {
     const weir_rule_plan *plan = &e->rs->rules[index];
@@ -265,12 +283,15 @@ weir_engine *weir_engine_new(const weir_ruleset *rs, const weir_engine_options *
     for (size_t s = 0; s < e->n_streams; s++) {
         used[s] = calloc(e->streams[s].ast->n_fields + 1, sizeof **used);
         ok &= used[s] != NULL;
-        if (used[s] && e->streams[s].ast->time_field_ref && !e->streams[s].processing_time)
-            used[s][e->streams[s].ast->time_field_ref->index] = true;
     }
-    if (ok)
+    if (ok) {
         for (size_t i = 0; i < e->n_rules; i++)
             mark_used_fields(used, e, &e->rules[i]);
+        set_store_widths(e, (const bool *const *)used);
+        for (size_t s = 0; s < e->n_streams; s++)
+            if (e->streams[s].ast->time_field_ref && !e->streams[s].processing_time)
+                used[s][e->streams[s].ast->time_field_ref->index] = true;
+    }
     if (ok)
         e->decoder = (e->opt.decode_all_fields ? weir_decoder_new_full : weir_decoder_new)(
             rs->streams, rs->n_streams, (const bool *const *)used,

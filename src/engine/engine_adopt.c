@@ -127,6 +127,8 @@ static int move_rules(adopt_ctx *c, weir_restore_report *rep)
         from->spare = spare;
         from->run_plan = plan;
         from->run_rs = rs;
+        /* events it stores from now on keep what this rule set reads */
+        weir_rule_store_widths(e, to);
         to->alerts = from->alerts;
         to->n_throttled = from->n_throttled;
         to->events = from->events;

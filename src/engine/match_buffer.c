@@ -21,9 +21,12 @@
 void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab)
 {
     memset(p, 0, sizeof *p);
-    /* keep blocks aligned for any member (int64_t, pointers, weir_value) */
-    size_t align = sizeof(max_align_t);
-    p->block = (block + align - 1) / align * align;
+    /* Blocks are aligned to WEIR_MB_POOL_ALIGN, not to max_align_t: its
+     * size is 32 bytes here, and rounding to it made a 48-byte run or node
+     * take 64 bytes and a 104-byte event copy 128 (a sixth of a live key) */
+    p->block = (block + WEIR_MB_POOL_ALIGN - 1) / WEIR_MB_POOL_ALIGN * WEIR_MB_POOL_ALIGN;
+    if (p->block < sizeof(void *))
+        p->block = sizeof(void *);
     p->per_slab = per_slab ? per_slab : 1;
 }
 
@@ -44,7 +47,7 @@ void weir_mb_pool_fini(weir_mb_pool *p)
 /* One more slab; its blocks go on the free list. */
 static int pool_add_slab(weir_mb_pool *p)
 {
-    size_t head = sizeof(max_align_t); /* the slab's link, padded */
+    size_t head = _Alignof(max_align_t); /* the slab's link, padded */
     size_t bytes = head + p->block * p->per_slab;
     char *s = malloc(bytes);
     if (!s)
@@ -243,23 +246,27 @@ void weir_dewey_release(weir_match_buffer *b, weir_dewey d)
 
 /* ------------------------------------------------------------- events */
 
+static const uint32_t event_class_sizes[WEIR_MB_EVENT_CLASSES] = {
+    64,  72,  80,  88,   96,   104,  112,  120,  128,  144,  160,   176,   192,   208,   224,  240,
+    256, 320, 384, 448,  512,  640,  768,  1024, 1536, 2048, 3072,  4096,  8192,  16384, 32768, 65536,
+};
+
 static size_t class_size(uint32_t k)
 {
-    /* Every live partial match holds its events: powers of two wasted a
-     * quarter of a 192-byte payment (256-byte block). */
-    static const uint32_t sizes[WEIR_MB_EVENT_CLASSES] = {
-        64,   96,   128,  160,  192,  224,   256,   320,   384,   448,   512,
-        640,  768,  1024, 1536, 2048, 3072,  4096,  8192,  16384, 32768, 65536,
-    };
-    return sizes[k];
+    return event_class_sizes[k];
 }
 
+/* The smallest class that holds `bytes`, or WEIR_MB_EVENT_CLASSES. */
 static uint32_t class_for(size_t bytes)
 {
-    for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++)
+    if (bytes <= 128) /* 64, 72, ... 128: classes 0 to 8 */
+        return bytes <= 64 ? 0 : (uint32_t)((bytes - 57) / 8);
+    if (bytes <= 256) /* 144, 160, ... 256: classes 9 to 16 */
+        return (uint32_t)(8 + (bytes - 113) / 16);
+    for (uint32_t k = 17; k < WEIR_MB_EVENT_CLASSES; k++)
         if (bytes <= class_size(k))
             return k;
-    return WEIR_MB_BIG;
+    return WEIR_MB_EVENT_CLASSES;
 }
 
 size_t weir_mb_event_size(const weir_value *fields, uint32_t n_fields,
@@ -284,7 +291,7 @@ weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *field
     uint32_t k = class_for(need);
     weir_mb_event *ev;
     size_t bytes;
-    if (k == WEIR_MB_BIG) {
+    if (k == WEIR_MB_EVENT_CLASSES) {
         if (!sh->big || sh->big_size < need)
             return NULL;
         ev = sh->big;
@@ -298,8 +305,7 @@ weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *field
         bytes = sh->event[k].block;
     }
     ev->refs = 1;
-    ev->size_class = k;
-    ev->bytes = bytes;
+    ev->block = k == WEIR_MB_EVENT_CLASSES ? (uint32_t)bytes : k; /* reserved: below 4 GiB */
     ev->ts = ts;
     ev->seq = seq;
     ev->stream = stream;
@@ -330,18 +336,19 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
     if (--ev->refs > 0)
         return;
     b->n_events--;
-    b->bytes -= ev->bytes;
-    if (ev->size_class == WEIR_MB_BIG) {
+    if (ev->block >= WEIR_MB_EVENT_CLASSES) {
+        b->bytes -= ev->block;
         /* keep it as the spare if it is the larger one */
-        if (ev->bytes > b->sh->big_size) {
+        if (ev->block > b->sh->big_size) {
             free(b->sh->big);
             b->sh->big = ev;
-            b->sh->big_size = ev->bytes;
+            b->sh->big_size = ev->block;
         } else {
             free(ev);
         }
     } else {
-        weir_mb_pool_put(&b->sh->event[ev->size_class], ev);
+        b->bytes -= class_size(ev->block);
+        weir_mb_pool_put(&b->sh->event[ev->block], ev);
     }
 }
 
@@ -354,6 +361,12 @@ typedef struct weir_mb_xstate {
     weir_dewey version;
     size_t depth;                /* where node goes in xpath */
 } weir_mb_xstate;
+
+_Static_assert(_Alignof(weir_mb_event) <= WEIR_MB_POOL_ALIGN &&
+                   _Alignof(weir_mb_node) <= WEIR_MB_POOL_ALIGN &&
+                   _Alignof(weir_mb_edge) <= WEIR_MB_POOL_ALIGN &&
+                   _Alignof(weir_dewey_node) <= WEIR_MB_POOL_ALIGN,
+               "pooled blocks need no more than WEIR_MB_POOL_ALIGN");
 
 void weir_mb_shared_init(weir_mb_shared *sh)
 {
@@ -455,9 +468,11 @@ int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t 
         return -1;
     if (event_bytes) {
         uint32_t k = class_for(event_bytes);
-        if (k != WEIR_MB_BIG) {
+        if (k != WEIR_MB_EVENT_CLASSES) {
             if (weir_mb_pool_reserve(&sh->event[k], 1) != 0)
                 return -1;
+        } else if (event_bytes > UINT32_MAX) {
+            return -1; /* a copy's header holds its size in 32 bits */
         } else if (sh->big_size < event_bytes) {
             void *big = malloc(event_bytes);
             if (!big)
@@ -540,6 +555,50 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
     n->edges_tail = e;
     b->n_edges++;
     b->bytes += sh->edge.block;
+    return n;
+}
+
+bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_single *out)
+{
+    weir_mb_edge *e = node->edges;
+    if (b->n_nodes != 1 || b->n_edges != 1 || b->live != node || !e || e->next || e->target ||
+        node->event->refs != 1 || node->step > UINT16_MAX || node->locks > UINT16_MAX ||
+        e->locks > UINT16_MAX)
+        return false;
+    out->event = node->event;
+    out->edge_version = e->version;
+    out->step = (uint16_t)node->step;
+    out->node_locks = (uint16_t)node->locks;
+    out->edge_locks = (uint16_t)e->locks;
+    weir_mb_shared *sh = b->sh;
+    weir_mb_pool_put(&sh->edge, e);
+    weir_mb_pool_put(&sh->node, node);
+    b->live = NULL;
+    b->n_nodes = 0;
+    b->n_edges = 0;
+    b->bytes -= sh->node.block + sh->edge.block;
+    return true;
+}
+
+weir_mb_node *weir_mb_unpack_single(weir_match_buffer *b, const weir_mb_single *in)
+{
+    weir_mb_shared *sh = b->sh;
+    weir_mb_node *n = weir_mb_pool_get(&sh->node);
+    weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+    if (!n || !e) { /* not reached: reserved */
+        if (n)
+            weir_mb_pool_put(&sh->node, n);
+        if (e)
+            weir_mb_pool_put(&sh->edge, e);
+        return NULL;
+    }
+    *e = (weir_mb_edge){.version = in->edge_version, .locks = in->edge_locks};
+    *n = (weir_mb_node){.event = in->event, .edges = e, .edges_tail = e, .step = in->step,
+                        .locks = in->node_locks};
+    b->live = n;
+    b->n_nodes = 1;
+    b->n_edges = 1;
+    b->bytes += sh->node.block + sh->edge.block;
     return n;
 }
 
@@ -673,20 +732,32 @@ static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, weir_dewe
     return 0;
 }
 
-static void save_event(snap_out *o, const weir_mb_event *ev, const weir_type *types)
+/* The declared fields of a stored event: those past its width are missing,
+ * but for the event-time field, which is the event's ts. */
+static inline const weir_value *saved_field(const weir_mb_event *ev, const weir_mb_layout *l,
+                                            uint32_t i, weir_value *scratch)
+{
+    if (i < ev->n_fields)
+        return &ev->fields[i];
+    *scratch = i == l->time_field ? weir_value_millis(ev->ts) : weir_value_missing();
+    return scratch;
+}
+
+static void save_event(snap_out *o, const weir_mb_event *ev, const weir_mb_layout *l)
 {
     size_t room = 4 * SNAP_MAX_UVAR;
-    for (uint32_t i = 0; i < ev->n_fields; i++)
-        room += SNAP_MAX_VALUE(types[i] == WEIR_T_STRING ? ev->fields[i].len : 0);
+    weir_value tmp;
+    for (uint32_t i = 0; i < l->n_fields; i++)
+        room += SNAP_MAX_VALUE(l->types[i] == WEIR_T_STRING ? saved_field(ev, l, i, &tmp)->len : 0);
     unsigned char *b = snap_out_reserve(o, room);
     if (!b)
         return;
     b = snap_raw_uvar(b, ev->stream);
     b = snap_raw_time(b, ev->ts, o->time_base);
     b = snap_raw_uvar(b, ev->seq);
-    b = snap_raw_uvar(b, ev->n_fields);
-    for (uint32_t i = 0; i < ev->n_fields; i++)
-        b = snap_raw_value(b, types[i], &ev->fields[i], o);
+    b = snap_raw_uvar(b, l->n_fields);
+    for (uint32_t i = 0; i < l->n_fields; i++)
+        b = snap_raw_value(b, l->types[i], saved_field(ev, l, i, &tmp), o);
     snap_out_commit(o, b);
 }
 
@@ -743,12 +814,10 @@ int weir_mb_save(const weir_match_buffer *b, const weir_dewey *extra, size_t n_e
     snap_put_uvar(o, evs->n);
     for (size_t i = 0; i < evs->n; i++) {
         const weir_mb_event *ev = evs->a[i];
-        uint32_t n_fields = 0, n_strings = 0;
-        const uint32_t *strings;
-        const weir_type *types = layout(user, ev->stream, &n_fields, &strings, &n_strings);
-        if (!types || n_fields != ev->n_fields)
+        const weir_mb_layout *l = layout(user, ev->stream);
+        if (!l || ev->n_fields > l->n_fields)
             return -1; /* not reached: events come from known streams */
-        save_event(o, ev, types);
+        save_event(o, ev, l);
     }
     snap_put_uvar(o, deweys->n);
     for (size_t i = 0; i < deweys->n; i++) {
@@ -820,30 +889,27 @@ static weir_mb_event *load_event(weir_match_buffer *b, snap_in *in, weir_mb_layo
     uint64_t n = snap_get_uvar(in);
     if (!snap_in_ok(in))
         return NULL;
-    uint32_t n_fields = 0, n_strings = 0;
-    const uint32_t *strings = NULL;
-    const weir_type *types =
-        stream <= UINT32_MAX ? layout(user, (unsigned)stream, &n_fields, &strings, &n_strings)
-                             : NULL;
-    if (!types) {
+    const weir_mb_layout *l = stream <= UINT32_MAX ? layout(user, (unsigned)stream) : NULL;
+    if (!l) {
         snap_fail(in, "stored event of an unknown stream");
         return NULL;
     }
-    if (n != n_fields) {
+    if (n != l->n_fields) {
         snap_fail(in, "stored event does not have its stream's fields");
         return NULL;
     }
-    if (weir_mb_grow((void **)tmp, tmp_cap, n_fields + 1, sizeof **tmp) != 0)
+    if (weir_mb_grow((void **)tmp, tmp_cap, l->n_fields + 1, sizeof **tmp) != 0)
         return NULL;
-    for (uint32_t i = 0; i < n_fields; i++)
-        snap_get_value(in, types[i], &(*tmp)[i]);
+    for (uint32_t i = 0; i < l->n_fields; i++)
+        snap_get_value(in, l->types[i], &(*tmp)[i]);
     if (!snap_in_ok(in))
         return NULL;
-    size_t bytes = weir_mb_event_size(*tmp, n_fields, strings, n_strings);
+    /* the copy keeps the layout's width, as a running event's does */
+    size_t bytes = weir_mb_event_size(*tmp, l->width, l->strings, l->n_strings);
     if (weir_mb_reserve(b, 0, 0, 0, bytes, 0, 0) != 0)
         return NULL;
-    return weir_mb_event_store(b, *tmp, n_fields, strings, n_strings, (unsigned)stream, ts,
-                               seq);
+    return weir_mb_event_store(b, *tmp, l->width, l->strings, l->n_strings, (unsigned)stream,
+                               ts, seq);
 }
 
 int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_layout_cb layout,

@@ -57,6 +57,10 @@
 
 /* ------------------------------------------------------------------ pools */
 
+/* Fixed-size blocks carved from slabs, kept on a free list. Blocks are
+ * aligned to WEIR_MB_POOL_ALIGN bytes: enough for what weir pools (integers,
+ * doubles, pointers; each user asserts it), and less than max_align_t. */
+#define WEIR_MB_POOL_ALIGN 8
 /* Fixed-size blocks carved from slabs, kept on a free list. */
 typedef struct weir_mb_pool {
     size_t block;       /* bytes per block (>= sizeof(void *)) */
@@ -132,8 +136,9 @@ static inline const void *weir_dewey_key(weir_dewey d)
 typedef struct weir_mb_event {
     uint32_t refs;       /* nodes referring to it, plus holds taken with
                             weir_mb_event_hold() (Flink's registration lock) */
-    uint32_t size_class; /* free list it returns to; WEIR_MB_BIG: malloc'd */
-    size_t bytes;        /* size of the block */
+    uint32_t block;      /* below WEIR_MB_EVENT_CLASSES: the size class of
+                            its block; else the size of a malloc'd one (a
+                            block beyond the largest class, 64 KiB) */
     int64_t ts;          /* event time, ms */
     uint64_t seq;        /* arrival sequence number */
     unsigned stream;     /* index in the rule set's streams */
@@ -141,7 +146,8 @@ typedef struct weir_mb_event {
     weir_value fields[]; /* strings point into the bytes after the array */
 } weir_mb_event;
 
-#define WEIR_MB_BIG UINT32_MAX
+_Static_assert(sizeof(weir_mb_event) == 32, "an event copy's header is 32 bytes");
+
 
 typedef struct weir_mb_edge {
     struct weir_mb_edge *next;   /* next edge of the same node, in the order
@@ -161,9 +167,11 @@ typedef struct weir_mb_node {
 
 /* ------------------------------------------------------- the shared part */
 
-/* Event blocks: classes from 64 bytes to 64 KiB, at most a third apart
- * (a typical event copy is 150-250 bytes); bigger events are malloc'd. */
-#define WEIR_MB_EVENT_CLASSES 22
+/* Event blocks: classes from 64 bytes to 64 KiB, 8 bytes apart up to 128,
+ * 16 up to 256, then at most a third apart (a typical event copy is 100 to
+ * 250 bytes, and a live partial match holds one); bigger events are
+ * malloc'd. */
+#define WEIR_MB_EVENT_CLASSES 32
 
 /* A path: the nodes of one extracted match, latest first. */
 typedef struct weir_mb_paths {
@@ -264,6 +272,28 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev);
  * `version` first. */
 weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
                           weir_mb_node *prev, weir_dewey version);
+/* A buffer of one node with one edge (to no node): a key with one partial
+ * match that has taken one event, the most common live key. Packed, it
+ * keeps what the two blocks held that is not implied (80 bytes become 22):
+ * the event (its reference), the edge's version (its reference), the step
+ * and both lock counts. `user` is the caller's. */
+typedef struct weir_mb_single {
+    weir_mb_event *event;
+    weir_dewey edge_version;
+    uint16_t step, node_locks, edge_locks;
+    uint16_t user;
+} weir_mb_single;
+
+/* When node is b's only node, with one edge to no node, its event held by
+ * it alone and the counts below 2^16: frees the node and edge into *out
+ * and returns true (b is then empty but for the event). Else false, and
+ * nothing changes. */
+bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_single *out);
+/* The node and edge again, as they were packed, into the empty b (one node
+ * and one edge reserved). Returns the node; NULL, with nothing changed,
+ * only when the blocks were not reserved. */
+weir_mb_node *weir_mb_unpack_single(weir_match_buffer *b, const weir_mb_single *in);
+
 /* Flink's lockNode(): the node and its edges compatible with version. */
 void weir_mb_lock(weir_mb_node *node, weir_dewey version);
 /* Flink's releaseNode(): unlocks the node and its compatible edges; edges
@@ -281,11 +311,23 @@ size_t weir_mb_extract(weir_match_buffer *b, weir_mb_node *node, weir_dewey vers
 
 /* ------------------------------------------------------------ snapshots */
 
-/* The layout of stream `stream`'s events: field types (n_fields) and the
- * indexes of its string fields. NULL for a stream the caller does not
- * know (a snapshot naming it is refused). */
-typedef const weir_type *(*weir_mb_layout_cb)(void *user, unsigned stream, uint32_t *n_fields,
-                                             const uint32_t **strings, uint32_t *n_strings);
+/* How a stream's events are stored. A stored copy keeps only the first
+ * `width` fields (the last one any rule reads, at most n_fields): the rest
+ * are missing, except the event-time field (time_field), whose value is
+ * the event's ts. Snapshots hold all n_fields, as before. */
+typedef struct weir_mb_layout {
+    uint32_t n_fields;        /* declared */
+    const weir_type *types;   /* per declared field */
+    const uint32_t *strings;  /* indexes of the string fields below width,
+                                 ascending */
+    uint32_t n_strings;
+    uint32_t width;           /* fields a stored copy holds */
+    uint32_t time_field;      /* UINT32_MAX: none (processing time) */
+} weir_mb_layout;
+
+/* The layout of stream `stream`'s events, or NULL for a stream the caller
+ * does not know (a snapshot naming it is refused). */
+typedef const weir_mb_layout *(*weir_mb_layout_cb)(void *user, unsigned stream);
 
 /* The ids a saved buffer gave its nodes and versions, for the runs that
  * point at them: tables of the shared scratch, valid until the next save

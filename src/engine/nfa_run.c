@@ -95,17 +95,83 @@ typedef struct run {
     uint32_t state;       /* index into nfa->states */
     uint32_t anchor;      /* reluctant family; 0: none */
     uint32_t rel_count;   /* events taken in the reluctant element */
-    /* bit fields: a run is 56 bytes instead of 64, two per live key */
+    /* bit fields: a run is 48 bytes instead of 56 */
     uint32_t depth : 31;  /* events taken along the run */
     uint32_t has_start : 1; /* Flink's startEventID != null */
     weir_mb_node *node;   /* previous buffer entry; NULL for the start */
     weir_dewey version;  /* owned reference */
-    int64_t start_ts;     /* Flink's startTimestamp; -1 for the start */
-    int64_t sid_ts;       /* start event id: (timestamp, arrival) */
-    uint64_t sid_seq;
+    int64_t start_ts;     /* Flink's startTimestamp; -1 for the start. With
+                             has_start, also the timestamp of the start
+                             event's id (the same event's) */
+    uint64_t sid_seq;     /* the start event id's arrival number */
 } run;
 
-_Static_assert(sizeof(run) == 56 || sizeof(void *) != 8, "a run is 56 bytes on 64-bit hosts");
+_Static_assert(sizeof(run) == 48 || sizeof(void *) != 8, "a run is 48 bytes on 64-bit hosts");
+
+/* Start tags. Every live key holds a run in the start state (Flink's
+ * createStartState: no event, start time -1) that differs from key to key
+ * only by its version, and that version is nearly always held in 64 bits
+ * (an odd weir_dewey). In a key's heap of partial matches such a run is
+ * kept as its version itself, an odd value where a run pointer would be
+ * (run blocks are 8-byte aligned): no 48-byte block per key. It keeps its
+ * place in the heap, so Flink's iteration order is unchanged. A tag is made
+ * into a run only for the step that processes it (start_tag_run), and the
+ * start run that step makes is a tag from the start; start_tags_fold makes
+ * tags of the start runs of a new or restored key. Everything else that
+ * walks a key's heap, or the runs a step makes, reads tags as start runs. */
+static inline bool is_start_tag(const run *r)
+{
+    return ((uintptr_t)r & 1u) != 0;
+}
+
+static inline weir_dewey start_tag_version(const run *r)
+{
+    return (weir_dewey)(uintptr_t)r;
+}
+
+static inline run *start_tag(weir_dewey version)
+{
+    return (run *)(uintptr_t)version;
+}
+
+/* Packed runs. The most common live key holds, besides its start run, one
+ * run that has taken one event: a run, a buffer node and an edge, 128
+ * bytes. Between calls such a key keeps that run as a packed_run of 32
+ * bytes, a pointer to it with bits 1-0 = 2 in the heap entry of the run
+ * (its place in the heap unchanged). key_pack makes it after a call,
+ * key_unpack makes the run, node and edge again, exactly as they were,
+ * before a call that needs them; what reads a key between calls
+ * (deadlines, idleness, counts, memory, snapshots, freeing) reads the
+ * packed form. A key holds at most one. */
+typedef struct packed_run {
+    weir_mb_single single; /* the node and edge; user: the run's state */
+    weir_dewey version;    /* the run's (owned reference) */
+} packed_run;
+
+_Static_assert(sizeof(packed_run) == 32 || sizeof(void *) != 8, "a packed run is 32 bytes");
+
+static inline bool is_packed(const run *r)
+{
+    return ((uintptr_t)r & 3u) == 2u;
+}
+
+static inline packed_run *packed_of(const run *r)
+{
+    return (packed_run *)((uintptr_t)r & ~(uintptr_t)3u);
+}
+
+static inline run *packed_entry(packed_run *p)
+{
+    return (run *)((uintptr_t)p | 2u);
+}
+
+/* What a packed run's run holds: it has taken one event, the start one. */
+static void packed_fill(run *r, const packed_run *p, weir_mb_node *node)
+{
+    *r = (run){.state = p->single.user, .depth = 1, .has_start = 1, .node = node,
+               .version = p->version, .start_ts = p->single.event->ts,
+               .sid_seq = p->single.event->seq};
+}
 
 /* A java.util.PriorityQueue<ComputationState> with Flink's comparator.
  * Its array comes from the runtime's pools (heap_pool) while small: every
@@ -130,10 +196,10 @@ typedef struct ctree {
 /* What the runtime needs to copy events of one stream. */
 typedef struct stream_info {
     unsigned stream;
-    uint32_t n_fields;
-    uint32_t *strings; /* indices of string fields */
-    uint32_t n_strings;
-    weir_type *types;  /* per field, for snapshots */
+    weir_mb_layout lay;  /* how its events are stored; points at: */
+    uint32_t *strings;   /* indexes of all string fields, ascending (owned) */
+    uint32_t n_all_strings;
+    weir_type *types;    /* per field (owned) */
 } stream_info;
 
 enum { OUT_RETAIN, OUT_FINAL, OUT_STOP };
@@ -175,7 +241,8 @@ struct weir_pattern_key {
     int64_t now;          /* the last time advanced to */
     uint32_t next_anchor : 31; /* reluctant families */
     uint32_t has_now : 1; /* (bit fields: 88 bytes a live key, not 104) */
-    uint32_t n_runs;
+    uint32_t n_runs : 31; /* run blocks it holds */
+    uint32_t packed : 1;  /* a heap entry is a packed_run */
 };
 
 struct weir_pattern_runtime {
@@ -184,6 +251,10 @@ struct weir_pattern_runtime {
     uint32_t n_steps, n_groups;
     weir_mb_shared sh;
     weir_mb_pool runs;
+    weir_mb_pool packs;                      /* packed_run blocks */
+    run start_run;        /* the start run a tag stands for, while the event
+                             is processed: a tag is made a run for one step
+                             of one key, so this needs no block */
     weir_mb_pool keys;                       /* weir_pattern_key blocks */
     weir_mb_pool heap_pool[JHEAP_CLASSES];  /* jheap arrays by capacity */
 
@@ -278,12 +349,13 @@ struct weir_pattern_runtime {
 
 static int run_cmp(const run *x, const run *y)
 {
-    int64_t xt = x->has_start ? x->sid_ts : INT64_MAX;
-    int64_t yt = y->has_start ? y->sid_ts : INT64_MAX;
+    bool xh = !is_start_tag(x) && x->has_start, yh = !is_start_tag(y) && y->has_start;
+    int64_t xt = xh ? x->start_ts : INT64_MAX;
+    int64_t yt = yh ? y->start_ts : INT64_MAX;
     if (xt != yt)
         return xt < yt ? -1 : 1;
-    uint64_t xs = x->has_start ? x->sid_seq : UINT64_MAX;
-    uint64_t ys = y->has_start ? y->sid_seq : UINT64_MAX;
+    uint64_t xs = xh ? x->sid_seq : UINT64_MAX;
+    uint64_t ys = yh ? y->sid_seq : UINT64_MAX;
     if (xs != ys)
         return xs < ys ? -1 : 1;
     return 0;
@@ -414,6 +486,8 @@ static run *run_new(weir_pattern_runtime *rt, weir_pattern_key *key)
 static void run_free(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
 {
     weir_dewey_release(&key->buf, r->version);
+    if (r == &rt->start_run)
+        return; /* a start tag's, made for one step */
     weir_mb_pool_put(&rt->runs, r);
     key->n_runs--;
 }
@@ -422,6 +496,8 @@ static void run_free(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
  * releaseNode for a run that is dropped). */
 static void run_drop(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
 {
+    if (is_start_tag(r))
+        return; /* no event, and its version needs no release */
     if (r->node)
         weir_mb_release(&key->buf, r->node, r->version);
     run_free(rt, key, r);
@@ -430,6 +506,30 @@ static void run_drop(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
 static const weir_nfa_state *state_of(const weir_pattern_runtime *rt, uint32_t s)
 {
     return &rt->nfa->states[s];
+}
+
+/* The start run a tag stands for, in the runtime's start_run: valid until
+ * the next call. Freed with run_free like any run of the key. */
+static run *start_tag_run(weir_pattern_runtime *rt, const run *tag)
+{
+    rt->start_run = (run){.state = rt->nfa->start, .version = start_tag_version(tag),
+                          .start_ts = -1};
+    return &rt->start_run;
+}
+
+/* The key's start runs that a tag can stand for become tags. */
+static void start_tags_fold(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    for (uint32_t i = 0; i < key->partial.n; i++) {
+        run *r = key->partial.a[i];
+        if (is_start_tag(r) || r->state != rt->nfa->start || r->node || r->has_start ||
+            r->depth || r->anchor || r->rel_count || r->start_ts != -1 || r->sid_seq ||
+            !is_start_tag(start_tag(r->version)))
+            continue;
+        key->partial.a[i] = start_tag(r->version); /* the tag holds the version */
+        weir_mb_pool_put(&rt->runs, r);
+        key->n_runs--;
+    }
 }
 
 static weir_nfa_state_kind kind_of(const weir_pattern_runtime *rt, const run *r)
@@ -482,6 +582,7 @@ static void view_fill(weir_pattern_runtime *rt, view_arrays *v, const pair *path
             mev[k].seq = ev->seq;
             mev[k].stream = ev->stream;
             mev[k].fields = ev->fields;
+            mev[k].n_fields = ev->n_fields;
         }
         if (i == n - 1 && first_k)
             *first_k = k;
@@ -639,12 +740,10 @@ static run *add_run(weir_pattern_runtime *rt, weir_pattern_key *key, const run *
     if (parent_is_start && taken >= 0) {
         r->has_start = true;
         r->start_ts = rt->ev_ts;
-        r->sid_ts = rt->ev_ts;
         r->sid_seq = rt->ev_seq;
     } else {
         r->has_start = parent->has_start;
         r->start_ts = parent->start_ts;
-        r->sid_ts = parent->sid_ts;
         r->sid_seq = parent->sid_seq;
     }
     r->depth = parent->depth + (taken >= 0 ? 1 : 0);
@@ -687,8 +786,9 @@ static weir_mb_event *stored_event(weir_pattern_runtime *rt, weir_pattern_key *k
 {
     if (!rt->ev_stored) {
         const stream_info *si = rt->ev_info;
-        rt->ev_stored = weir_mb_event_store(&key->buf, rt->ev_fields, si->n_fields, si->strings,
-                                            si->n_strings, rt->ev_stream, rt->ev_ts, rt->ev_seq);
+        rt->ev_stored = weir_mb_event_store(&key->buf, rt->ev_fields, si->lay.width,
+                                            si->lay.strings, si->lay.n_strings, rt->ev_stream,
+                                            rt->ev_ts, rt->ev_seq);
     }
     return rt->ev_stored;
 }
@@ -809,13 +909,22 @@ static void compute_next_states(weir_pattern_runtime *rt, weir_pattern_key *key,
     }
 
     if (is_start) {
-        /* the start state always survives (Flink's createStartState) */
-        run *s = run_new(rt, key);
+        /* the start state always survives (Flink's createStartState); as
+         * a tag when its version is held in 64 bits */
+        weir_dewey version = weir_dewey_increase(b, cs->version,
+                                                 increasing_self_state(total_ignore, total_take));
+        run *s = start_tag(version);
+        if (!is_start_tag(s) || cs->state != rt->nfa->start) {
+            s = run_new(rt, key);
+            if (s) {
+                s->state = cs->state;
+                s->version = version;
+                s->start_ts = -1;
+            } else {
+                weir_dewey_release(b, version); /* not reached: reserved */
+            }
+        }
         if (s) {
-            s->state = cs->state;
-            s->version = weir_dewey_increase(b, cs->version,
-                                             increasing_self_state(total_ignore, total_take));
-            s->start_ts = -1;
             out_item *o = &rt->out[rt->n_out++];
             memset(o, 0, sizeof *o);
             o->r = s;
@@ -925,8 +1034,8 @@ static void prune(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, int
     for (size_t i = 0; i < h->n; i++) {
         run *r = h->a[i];
         bool drop = false;
-        if (r->has_start) {
-            int c = r->sid_ts != pts ? (r->sid_ts < pts ? -1 : 1)
+        if (!is_start_tag(r) && r->has_start) {
+            int c = r->start_ts != pts ? (r->start_ts < pts ? -1 : 1)
                     : r->sid_seq != pseq ? (r->sid_seq < pseq ? -1 : 1) : 0;
             drop = inclusive ? c <= 0 : c < 0;
         }
@@ -1031,12 +1140,13 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
 {
     size_t runs = 0, takes = 0;
     for (size_t i = 0; i < key->partial.n; i++) {
-        uint32_t s = key->partial.a[i]->state;
+        const run *r = key->partial.a[i];
+        uint32_t s = is_start_tag(r) ? rt->nfa->start : r->state;
         runs += (size_t)rt->max_out[s] + rt->max_take[s] + 1;
         takes += rt->max_take[s];
     }
-    size_t event_bytes = si ? weir_mb_event_size(fields, si->n_fields, si->strings, si->n_strings)
-                            : 0;
+    size_t event_bytes =
+        si ? weir_mb_event_size(fields, si->lay.width, si->lay.strings, si->lay.n_strings) : 0;
     if (weir_mb_pool_reserve(&rt->runs, runs) != 0 ||
         weir_mb_reserve(&key->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
                         takes) != 0 ||
@@ -1054,12 +1164,78 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
 static bool timed_out(const weir_pattern_runtime *rt, const run *r, int64_t t)
 {
     const weir_nfa *nfa = rt->nfa;
-    if (kind_of(rt, r) == WEIR_NFA_START || !nfa->has_within || nfa->within_ms <= 0)
+    if (is_start_tag(r) || !nfa->has_within || nfa->within_ms <= 0)
+        return false;
+    uint32_t state = is_packed(r) ? packed_of(r)->single.user : r->state;
+    int64_t start = is_packed(r) ? packed_of(r)->single.event->ts : r->start_ts;
+    if (state_of(rt, state)->kind == WEIR_NFA_START)
         return false;
     /* t - start >= within, without overflow */
-    if (t < r->start_ts)
+    if (t < start)
         return false;
-    return (uint64_t)t - (uint64_t)r->start_ts >= (uint64_t)nfa->within_ms;
+    return (uint64_t)t - (uint64_t)start >= (uint64_t)nfa->within_ms;
+}
+
+/* The key's packed run, if it has one, as a run, node and edge again.
+ * Returns -1, with nothing changed, when out of memory. */
+static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (!key->packed)
+        return 0;
+    for (uint32_t i = 0; i < key->partial.n; i++) {
+        if (!is_packed(key->partial.a[i]))
+            continue;
+        if (weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
+            weir_mb_reserve(&key->buf, 0, 1, 1, 0, 0, 0) != 0)
+            return -1;
+        packed_run *p = packed_of(key->partial.a[i]);
+        weir_mb_node *node = weir_mb_unpack_single(&key->buf, &p->single);
+        if (!node)
+            return -1; /* not reached: reserved */
+        run *r = run_new(rt, key);
+        packed_fill(r, p, node);
+        key->partial.a[i] = r;
+        key->packed = false;
+        weir_mb_pool_put(&rt->packs, p);
+        return 0;
+    }
+    return 0;
+}
+
+/* After a call: a key whose only partial match (besides its start run) has
+ * taken one event keeps it packed. */
+static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (key->completed.n || key->buf.n_nodes != 1)
+        return;
+    uint32_t at = UINT32_MAX;
+    for (uint32_t i = 0; i < key->partial.n; i++) {
+        if (is_start_tag(key->partial.a[i]))
+            continue;
+        if (at != UINT32_MAX)
+            return;
+        at = i;
+    }
+    if (at == UINT32_MAX)
+        return;
+    run *r = key->partial.a[at];
+    const weir_mb_event *ev = r->node ? r->node->event : NULL;
+    if (!ev || !r->has_start || r->depth != 1 || r->anchor || r->rel_count ||
+        r->start_ts != ev->ts || r->sid_seq != ev->seq || r->state > UINT16_MAX)
+        return;
+    packed_run *p = weir_mb_pool_get(&rt->packs);
+    if (!p)
+        return; /* it stays a run */
+    if (!weir_mb_pack_single(&key->buf, r->node, &p->single)) {
+        weir_mb_pool_put(&rt->packs, p);
+        return;
+    }
+    p->single.user = (uint16_t)r->state;
+    p->version = r->version; /* the reference moves */
+    key->partial.a[at] = packed_entry(p);
+    key->packed = true;
+    weir_mb_pool_put(&rt->runs, r);
+    key->n_runs--;
 }
 
 static void swap_heaps(jheap *a, jheap *b)
@@ -1127,7 +1303,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     for (size_t i = 0; i < n; i++)
         if (timed_out(rt, key->partial.a[i], t)) {
             n_out++;
-            tpairs += key->partial.a[i]->depth;
+            tpairs += is_packed(key->partial.a[i]) ? 1 : key->partial.a[i]->depth;
         }
     if (n_out == 0) {
         /* Flink would rebuild the same heap and find nothing to emit: the
@@ -1137,7 +1313,8 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
         key->has_now = true;
         return 0;
     }
-    if (weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
+    if (key_unpack(rt, key) != 0 ||
+        weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
         jheap_reserve(rt, &rt->pot, n) != 0 ||
         jheap_reserve(rt, &key->completed, key->completed.n + n) != 0 ||
         weir_mb_grow((void **)&rt->tpairs, &rt->tpairs_cap, tpairs + 1, sizeof *rt->tpairs) != 0 ||
@@ -1195,6 +1372,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
         weir_mb_event_release(&key->buf, rt->tpairs[i].ev);
     rt->n_tpairs = 0;
     rt->n_tmo = 0;
+    key_pack(rt, key);
     return 0;
 }
 
@@ -1263,7 +1441,7 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
         rt->other.stream = stream;
         si = &rt->other;
     }
-    if (reserve_process(rt, key, fields, si) != 0)
+    if (key_unpack(rt, key) != 0 || reserve_process(rt, key, fields, si) != 0)
         return -1;
 
     rt->ev_fields = fields;
@@ -1283,6 +1461,8 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
     size_t n = key->partial.n;
     for (size_t i = 0; i < n; i++) {
         run *cs = key->partial.a[i];
+        if (is_start_tag(cs))
+            cs = start_tag_run(rt, cs);
         size_t first = rt->n_out;
         compute_next_states(rt, key, cs);
         bool discard = false;
@@ -1326,6 +1506,7 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
     if (rt->ev_stored)
         weir_mb_event_release(&key->buf, rt->ev_stored); /* EventWrapper.close */
     rt->ev_stored = NULL;
+    key_pack(rt, key); /* its event held by its node alone now */
     rt->ev_fields = NULL;
     return 0;
 }
@@ -1354,12 +1535,14 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
         weir_pattern_key_free(rt, key);
         return NULL;
     }
-    /* NFA.createInitialNFAState: one run in the start state, version 1 */
+    /* NFA.createInitialNFAState: one run in the start state, version 1
+     * (a tag: "1" is held in its 64 bits) */
     run *s = run_new(rt, key);
     s->state = rt->nfa->start;
     s->version = weir_dewey_new(&key->buf, 1);
     s->start_ts = -1;
     jheap_add(&key->partial, s);
+    start_tags_fold(rt, key);
     return key;
 }
 
@@ -1367,8 +1550,18 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     if (!key)
         return;
-    for (size_t i = 0; i < key->partial.n; i++)
-        run_free(rt, key, key->partial.a[i]);
+    for (size_t i = 0; i < key->partial.n; i++) {
+        run *r = key->partial.a[i];
+        if (is_packed(r)) {
+            packed_run *p = packed_of(r);
+            weir_mb_event_release(&key->buf, p->single.event);
+            weir_dewey_release(&key->buf, p->single.edge_version);
+            weir_dewey_release(&key->buf, p->version);
+            weir_mb_pool_put(&rt->packs, p);
+        } else if (!is_start_tag(r)) {
+            run_free(rt, key, r);
+        }
+    }
     for (size_t i = 0; i < key->completed.n; i++)
         run_free(rt, key, key->completed.a[i]);
     weir_match_buffer_clear(&key->buf);
@@ -1386,6 +1579,13 @@ int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
         return best;
     for (size_t i = 0; i < key->partial.n; i++) {
         const run *r = key->partial.a[i];
+        if (is_start_tag(r))
+            continue;
+        run unpacked;
+        if (is_packed(r)) {
+            packed_fill(&unpacked, packed_of(r), NULL);
+            r = &unpacked;
+        }
         /* the start state never times out; and only a run timed_out()
          * would drop may set a deadline, or a run it keeps (a restored
          * state that was not weir's) would re-arm its timer at the same
@@ -1410,7 +1610,9 @@ bool weir_pattern_key_idle(const weir_pattern_key *key)
     if (key->completed.n > 0)
         return false;
     for (size_t i = 0; i < key->partial.n; i++)
-        if (key->partial.a[i]->has_start || key->partial.a[i]->node)
+        if (is_packed(key->partial.a[i]) ||
+            (!is_start_tag(key->partial.a[i]) &&
+             (key->partial.a[i]->has_start || key->partial.a[i]->node)))
             return false;
     return true;
 }
@@ -1418,6 +1620,7 @@ bool weir_pattern_key_idle(const weir_pattern_key *key)
 size_t weir_pattern_key_bytes(const weir_pattern_key *key)
 {
     return sizeof *key + key->buf.bytes + key->n_runs * sizeof(run) +
+           key->packed * sizeof(packed_run) +
            (key->partial.cap + key->completed.cap) * sizeof(run *);
 }
 
@@ -1425,7 +1628,9 @@ size_t weir_pattern_key_partials(const weir_pattern_key *key)
 {
     size_t n = key->completed.n;
     for (size_t i = 0; i < key->partial.n; i++)
-        if (key->partial.a[i]->has_start || key->partial.a[i]->node)
+        if (is_packed(key->partial.a[i]) ||
+            (!is_start_tag(key->partial.a[i]) &&
+             (key->partial.a[i]->has_start || key->partial.a[i]->node)))
             n++;
     return n;
 }
@@ -1437,23 +1642,26 @@ size_t weir_pattern_key_events(const weir_pattern_key *key)
 
 /* ----------------------------------------------------------- snapshots */
 
-static const weir_type *stream_layout(void *user, unsigned stream, uint32_t *n_fields,
-                                      const uint32_t **strings, uint32_t *n_strings)
+static const weir_mb_layout *stream_layout(void *user, unsigned stream)
 {
     const stream_info *si = find_stream(user, stream);
-    if (!si)
-        return NULL;
-    *n_fields = si->n_fields;
-    *strings = si->strings;
-    *n_strings = si->n_strings;
-    return si->types;
+    return si ? &si->lay : NULL;
 }
 
-static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
+/* unpacked: the run a packed entry stands for (its node the saved buffer's) */
+static void save_runs(const weir_pattern_runtime *rt, snap_out *o, const jheap *h,
+                      const weir_mb_saved *ids, const run *unpacked)
 {
     snap_put_uvar(o, h->n);
     for (uint32_t i = 0; i < h->n; i++) { /* array order: the heap as it is */
         const run *r = h->a[i];
+        run start;
+        if (is_start_tag(r)) {
+            start = (run){.state = rt->nfa->start, .version = start_tag_version(r), .start_ts = -1};
+            r = &start;
+        } else if (is_packed(r)) {
+            r = unpacked;
+        }
         unsigned char *b = snap_out_reserve(o, 10 * SNAP_MAX_UVAR);
         if (!b)
             return;
@@ -1465,7 +1673,8 @@ static void save_runs(snap_out *o, const jheap *h, const weir_mb_saved *ids)
         b = snap_raw_uvar(b, r->node ? (uint64_t)snap_ids_get(ids->nodes, r->node) + 1 : 0);
         b = snap_raw_uvar(b, snap_ids_get(ids->deweys, weir_dewey_key(r->version)));
         b = snap_raw_time(b, r->start_ts, o->time_base);
-        b = snap_raw_time(b, r->sid_ts, o->time_base);
+        /* the start event id's timestamp: the start time (0 without one) */
+        b = snap_raw_time(b, r->has_start ? r->start_ts : 0, o->time_base);
         b = snap_raw_uvar(b, r->sid_seq);
         snap_out_commit(o, b);
     }
@@ -1479,18 +1688,44 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
         return -1;
     weir_dewey *versions = rt->save_versions;
     size_t k = 0;
-    for (uint32_t i = 0; i < key->partial.n; i++)
-        versions[k++] = key->partial.a[i]->version;
+    /* a packed run is saved as the run, node and edge it stands for, made
+     * on the stack: the key itself does not change */
+    const weir_match_buffer *buf = &key->buf;
+    weir_match_buffer with_node;
+    weir_mb_node node;
+    weir_mb_edge edge;
+    run unpacked;
+    for (uint32_t i = 0; i < key->partial.n; i++) {
+        const run *r = key->partial.a[i];
+        if (is_start_tag(r)) {
+            versions[k++] = start_tag_version(r);
+            continue;
+        }
+        if (is_packed(r)) {
+            const packed_run *p = packed_of(r);
+            edge = (weir_mb_edge){.version = p->single.edge_version, .locks = p->single.edge_locks};
+            node = (weir_mb_node){.event = p->single.event, .edges = &edge, .edges_tail = &edge,
+                                  .step = p->single.step, .locks = p->single.node_locks};
+            packed_fill(&unpacked, p, &node);
+            with_node = key->buf;
+            with_node.live = &node;
+            with_node.n_nodes = 1;
+            with_node.n_edges = 1;
+            buf = &with_node;
+            r = &unpacked;
+        }
+        versions[k++] = r->version;
+    }
     for (uint32_t i = 0; i < key->completed.n; i++)
         versions[k++] = key->completed.a[i]->version;
     snap_put_time(o, key->now);
     snap_put_u8(o, key->has_now);
     snap_put_uvar(o, key->next_anchor);
     weir_mb_saved ids;
-    int rc = weir_mb_save(&key->buf, versions, n, stream_layout, rt, o, &ids);
+    int rc = weir_mb_save(buf, versions, n, stream_layout, rt, o, &ids);
     if (rc == 0) {
-        save_runs(o, &key->partial, &ids);
-        save_runs(o, &key->completed, &ids);
+        save_runs(rt, o, &key->partial, &ids, &unpacked);
+        save_runs(rt, o, &key->completed, &ids, &unpacked);
     }
     return rc == 0 && !o->failed ? 0 : -1;
 }
@@ -1516,7 +1751,7 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
         if (snap_in_ok(in) &&
             (state >= rt->nfa->n_states || anchor > UINT32_MAX || rel_count > UINT32_MAX ||
              depth > INT32_MAX || has_start > 1 || node > ld->n_nodes ||
-             version >= ld->n_deweys))
+             version >= ld->n_deweys || (has_start && sid_ts != start_ts)))
             snap_fail(in, "bad partial match");
         if (!snap_in_ok(in))
             return -1;
@@ -1531,7 +1766,6 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
             ld->refs[node - 1]++; /* n_runs of a key: below 2^32 */
         r->version = weir_dewey_ref(ld->deweys[version]);
         r->start_ts = start_ts;
-        r->sid_ts = sid_ts;
         r->sid_seq = sid_seq;
         h->a[h->n++] = r;
     }
@@ -1571,6 +1805,8 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
         weir_pattern_key_free(rt, key);
         return NULL;
     }
+    start_tags_fold(rt, key);
+    key_pack(rt, key);
     return key;
 }
 
@@ -1723,6 +1959,16 @@ static void find_reluctant(weir_pattern_runtime *rt)
         rt->has_reluctant |= rt->rel_elem[s] != 0;
 }
 
+/* Stored copies of the stream's events hold its first `width` fields. */
+static void stream_set_width(stream_info *si, uint32_t width)
+{
+    si->lay.width = width < si->lay.n_fields ? width : si->lay.n_fields;
+    uint32_t n = 0;
+    while (n < si->n_all_strings && si->strings[n] < si->lay.width)
+        n++;
+    si->lay.n_strings = n;
+}
+
 static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_stream *as)
 {
     if (find_stream(rt, stream))
@@ -1730,9 +1976,9 @@ static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_strea
     stream_info *si = &rt->streams[rt->n_streams];
     memset(si, 0, sizeof *si);
     si->stream = stream;
-    si->n_fields = as ? as->n_fields : 0;
-    si->strings = calloc(si->n_fields ? si->n_fields : 1, sizeof *si->strings);
-    si->types = calloc(si->n_fields ? si->n_fields : 1, sizeof *si->types);
+    uint32_t n = as ? as->n_fields : 0;
+    si->strings = calloc(n ? n : 1, sizeof *si->strings);
+    si->types = calloc(n ? n : 1, sizeof *si->types);
     if (!si->strings || !si->types) {
         free(si->strings);
         free(si->types);
@@ -1740,13 +1986,29 @@ static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_strea
     }
     rt->n_streams++;
     if (as)
-        for (const ast_field *f = as->fields; f; f = f->next) {
-            if (f->index < si->n_fields)
+        for (const ast_field *f = as->fields; f; f = f->next)
+            if (f->index < n)
                 si->types[f->index] = f->type;
-            if (f->type == WEIR_T_STRING && f->index < si->n_fields)
-                si->strings[si->n_strings++] = f->index;
-        }
+    for (uint32_t i = 0; i < n; i++)
+        if (si->types[i] == WEIR_T_STRING)
+            si->strings[si->n_all_strings++] = i;
+    si->lay = (weir_mb_layout){
+        .n_fields = n,
+        .types = si->types,
+        .strings = si->strings,
+        .time_field = as && as->event_time && as->time_field_ref && as->time_field_ref->index < n
+                          ? as->time_field_ref->index
+                          : UINT32_MAX,
+    };
+    stream_set_width(si, n);
     return 0;
+}
+
+void weir_pattern_runtime_store_width(weir_pattern_runtime *rt, unsigned stream, uint32_t width)
+{
+    for (uint32_t i = 0; i < rt->n_streams; i++)
+        if (rt->streams[i].stream == stream)
+            stream_set_width(&rt->streams[i], width);
 }
 
 weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
@@ -1762,7 +2024,12 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
     rt->n_steps = nfa->n_steps;
     rt->n_groups = nfa->n_groups;
     weir_mb_shared_init(&rt->sh);
+    _Static_assert(_Alignof(run) <= WEIR_MB_POOL_ALIGN &&
+                       _Alignof(weir_pattern_key) <= WEIR_MB_POOL_ALIGN &&
+                       _Alignof(run *) <= WEIR_MB_POOL_ALIGN,
+                   "pooled blocks need no more than WEIR_MB_POOL_ALIGN");
     weir_mb_pool_init(&rt->runs, sizeof(run), 128);
+    weir_mb_pool_init(&rt->packs, sizeof(packed_run), 128);
     weir_mb_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
     for (size_t k = 0, cap = JHEAP_MIN; k < JHEAP_CLASSES; k++, cap *= 2)
         weir_mb_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
@@ -1848,6 +2115,7 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
         return;
     weir_mb_shared_fini(&rt->sh);
     weir_mb_pool_fini(&rt->runs);
+    weir_mb_pool_fini(&rt->packs);
     free(rt->ctree);
     free(rt->edge_root);
     free(rt->leaf_prog);
@@ -1895,7 +2163,7 @@ void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)
 {
     size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes +
-               rt->keys.slab_bytes;
+               rt->packs.slab_bytes + rt->keys.slab_bytes;
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
         n += rt->heap_pool[k].slab_bytes;
     n += rt->n_ctree * sizeof *rt->ctree + rt->nfa->n_edges * sizeof *rt->edge_root;

@@ -46,7 +46,11 @@ typedef struct weir_pattern_event {
     int64_t ts;                /* event time, ms */
     uint64_t seq;              /* the sequence number it was fed with */
     unsigned stream;           /* index in the rule set's streams */
-    const weir_value *fields;  /* indexed by ast_field.index */
+    /* indexed by ast_field.index, below n_fields: the fields of the stream
+     * up to the last one any rule reads (weir_pattern_runtime_store_width);
+     * past it every field is missing but the event-time field, which is ts */
+    const weir_value *fields;
+    uint32_t n_fields;
 } weir_pattern_event;
 
 /* A match, a timed-out partial match, or an absence match. */
@@ -84,6 +88,12 @@ typedef void (*weir_match_cb)(void *user, const weir_pattern_match *m);
 weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan);
 /* Frees the runtime. Accepts NULL. Every key must have been freed. */
 void weir_pattern_runtime_free(weir_pattern_runtime *rt);
+/* Stored copies of stream `stream`'s events keep its first `width` fields
+ * (at most all of them, the default): the engine passes 1 + the last field
+ * any of its rules reads, so a copy does not carry the many missing fields
+ * after it. Events stored before keep their own width. The event-time
+ * field is not stored past the width: it is the event's ts. */
+void weir_pattern_runtime_store_width(weir_pattern_runtime *rt, unsigned stream, uint32_t width);
 /* The memory (`keep`, engine/key_memory.h) of the key about to be run:
  * the conditions that later calls evaluate read it (MEM_VALUE, MEM_IN).
  * The rule runner sets it before weir_pattern_process() and

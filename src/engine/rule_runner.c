@@ -53,7 +53,9 @@ static void on_match(void *user, const weir_pattern_match *m)
         const uint32_t *map = r->remap[m->last->stream];
         unsigned n = call->e->rs->streams[r->first_input]->n_fields;
         for (unsigned i = 0; i < n; i++)
-            r->remapped[i] = map[i] == WEIR_NO_FIELD ? weir_value_missing() : event[map[i]];
+            r->remapped[i] = map[i] == WEIR_NO_FIELD || map[i] >= m->last->n_fields
+                                 ? weir_value_missing()
+                                 : event[map[i]];
         event = r->remapped;
     }
     weir_eval_ctx ctx = {
@@ -198,6 +200,14 @@ int weir_rule_runner_init(weir_engine *e, engine_rule *r)
     else
         r->runtime = weir_pattern_runtime_new(r->plan);
     return r->runtime ? 0 : -1;
+}
+
+void weir_rule_store_widths(const weir_engine *e, engine_rule *r)
+{
+    if (r->plan->window || !r->runtime)
+        return;
+    for (size_t s = 0; s < e->n_streams; s++)
+        weir_pattern_runtime_store_width(r->runtime, (unsigned)s, e->streams[s].store_width);
 }
 
 void weir_rule_runner_fini(engine_rule *r)

@@ -1528,3 +1528,77 @@ Test(streams, input_without_steps_still_breaks_next)
               "[a:a2 b:b2]");
     teardown_rule();
 }
+
+/* ------------------------------------------------ a live key's memory */
+
+/* One event of stream s, kind from its id's letters, v 0. */
+static void push_s(const char *id, int64_t ts, uint64_t seq)
+{
+    size_t kl = 0;
+    while (isalpha((unsigned char)id[kl]))
+        kl++;
+    weir_value f[S_N] = {weir_value_int(1), weir_value_string(id, kl),
+                         weir_value_string(id, strlen(id)), weir_value_int(0),
+                         weir_value_millis(ts)};
+    cr_assert_eq(weir_pattern_process(fx.rt, fx.key, f, 0, ts, seq, on_match, NULL), 0);
+}
+
+/* Between events, a key keeps its start run as a tag in its heap, and a
+ * partial match that has taken one event packed (32 bytes for a run, a
+ * buffer node and an edge). Each is made whole again for the next event
+ * or deadline, and the matches are the same. */
+Test(memory, a_key_with_one_partial_match_of_one_event_is_packed)
+{
+    setup_rule("s by k", A " then " B " within 10s");
+    size_t empty = weir_pattern_key_bytes(fx.key);
+    /* the key, its heap's array; no 48-byte run for the start state */
+    cr_assert_lt(empty, 128, "an empty key takes %zu bytes", empty);
+    push_s("a1", 1000, 1);
+    size_t one = weir_pattern_key_bytes(fx.key);
+    cr_assert_eq(weir_pattern_key_partials(fx.key), 1);
+    cr_assert_eq(weir_pattern_key_events(fx.key), 1);
+    /* the event's copy (a 32-byte header, 5 fields of 16 bytes, "a" and
+     * "a1": a 120-byte block) and the packed run; unpacked, the run, node
+     * and edge would take 128 bytes */
+    cr_assert_leq(one - empty, 120 + 32, "one partial match takes %zu bytes", one - empty);
+    cr_assert_eq(weir_pattern_key_next_deadline(fx.rt, fx.key), 11000);
+    push_s("x1", 2000, 2); /* taken by no step: the key stays as it was */
+    cr_assert_eq(weir_pattern_key_bytes(fx.key), one);
+    cr_assert_eq(weir_pattern_advance(fx.rt, fx.key, 5000, on_match, NULL), 0);
+    cr_assert_eq(weir_pattern_key_bytes(fx.key), one, "nothing timed out");
+    push_s("b1", 6000, 3);
+    cr_assert_str_eq(fx.out, "[a:a1 b:b1]");
+    cr_assert(weir_pattern_key_idle(fx.key));
+    cr_assert_eq(weir_pattern_key_events(fx.key), 0);
+    cr_assert_eq(weir_pattern_key_bytes(fx.key), empty);
+
+    /* a packed partial match times out like any other */
+    push_s("a2", 7000, 4);
+    cr_assert_eq(weir_pattern_key_bytes(fx.key), one);
+    cr_assert_eq(weir_pattern_advance(fx.rt, fx.key, 17000, on_match, NULL), 0);
+    cr_assert(weir_pattern_key_idle(fx.key));
+    cr_assert_eq(weir_pattern_key_events(fx.key), 0);
+    cr_assert_str_eq(fx.out, "[a:a1 b:b1]");
+    teardown_rule();
+}
+
+/* A second partial match, or a second event, and the key is not packed:
+ * what it holds is whole until it is down to one run of one event again. */
+Test(memory, a_key_packs_again_when_it_is_down_to_one_partial_match)
+{
+    setup_rule("s by k", "a+ where kind == \"a\" then " B " within 10s");
+    push_s("a1", 1000, 1);
+    size_t one = weir_pattern_key_bytes(fx.key);
+    push_s("a2", 2000, 2); /* a1 a2 and a2: two runs, two events */
+    cr_assert_eq(weir_pattern_key_partials(fx.key), 3);
+    cr_assert_gt(weir_pattern_key_bytes(fx.key), one + 128);
+    /* a1's runs time out at 11000; a2's run alone is left, and packed */
+    cr_assert_eq(weir_pattern_advance(fx.rt, fx.key, 11500, on_match, NULL), 0);
+    cr_assert_eq(weir_pattern_key_partials(fx.key), 1);
+    /* packed again; the heap's array keeps the 4 slots it grew to */
+    cr_assert_leq(weir_pattern_key_bytes(fx.key), one + 2 * sizeof(void *), "%zu bytes, %zu",
+                  weir_pattern_key_bytes(fx.key), one);
+    push_s("b1", 11800, 3);
+    cr_assert_str_eq(fx.out, "[a:a2 b:b1]");
+    teardown_rule();
+}
