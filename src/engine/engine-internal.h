@@ -222,6 +222,7 @@ struct weir_engine {
     /* the key being processed, for alerts: its value, and its entry and
      * block when it has them (NULL while an event runs on a spare state) */
     const weir_value *cur_key;
+    weir_value cur_key_value; /* where cur_key points when it is an entry's */
     weir_key_entry *cur_entry;
     key_block *cur_block;
 };

@@ -695,7 +695,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
                 return -1;
             continue;
         }
-        e->cur_key = &entry->key;
+        e->cur_key = key; /* the entry's key, equal to the event's */
         e->cur_entry = entry;
         e->cur_block = b;
         size_t before = weir_rule_partials(r, b->states[r->pos]);
@@ -722,7 +722,8 @@ static int fire_timer(weir_engine *e, weir_timer t)
     if (key_clean(e, m, entry) != 0)
         return -1;
     key_block *b = entry->state;
-    e->cur_key = &entry->key;
+    e->cur_key_value = weir_key_entry_key(m->keys.key_type, entry);
+    e->cur_key = &e->cur_key_value;
     e->cur_entry = entry;
     e->cur_block = b;
     uint32_t n = key_block_min(m->n_rules, key_block_rules(b));

@@ -176,8 +176,8 @@ static int move_keys(adopt_ctx *c, weir_restore_report *rep)
                 engine_rule *r = &e->rules[ri];
                 if (!to) {
                     engine_map *em = &e->maps[c->map_of[mi]];
-                    to = weir_engine_key_entry(e, em, &from->key,
-                                               weir_key_hash(m->keys.key_type, &from->key));
+                    weir_value key = weir_key_entry_key(m->keys.key_type, from);
+                    to = weir_engine_key_entry(e, em, &key, weir_key_hash(m->keys.key_type, &key));
                     if (!to)
                         return -1;
                     to->timer_at = from->timer_at;

@@ -124,10 +124,11 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
                 continue;
             ordinals[mi][k] = ordinal++;
             key_block *b = entry->state;
-            snap_put_value(o, m->keys.key_type, &entry->key);
+            weir_value key = weir_key_entry_key(m->keys.key_type, entry);
+            snap_put_value(o, m->keys.key_type, &key);
             snap_put_time(o, entry->timer_at);
             /* the key's events hold the key again: written as a reference */
-            o->key = m->keys.key_type == WEIR_T_STRING ? &entry->key : NULL;
+            o->key = m->keys.key_type == WEIR_T_STRING ? &key : NULL;
             uint32_t n = 0, room = key_block_min(m->n_rules, key_block_rules(b));
             for (uint32_t i = 0; i < room; i++)
                 n += b->states[i] || b->last_alert[i] != INT64_MIN;
@@ -144,8 +145,10 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
                     snap_put_time(o, b->last_alert[i]);
                 if (b->states[i]) {
                     size_t mark = snap_begin_section(o);
-                    if (weir_rule_key_save(r, b->states[i], o) != 0)
+                    if (weir_rule_key_save(r, b->states[i], o) != 0) {
+                        o->key = NULL; /* it points at `key` */
                         return -1;
+                    }
                     snap_end_short_section(o, mark);
                 }
             }

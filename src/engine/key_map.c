@@ -13,17 +13,25 @@ void weir_key_map_init(weir_key_map *m, weir_type key_type)
 }
 
 /* A string key too long for the entry lives in its own allocation. */
-static bool is_long(const weir_key_entry *e)
+static bool is_long(const weir_key_map *m, const weir_key_entry *e)
 {
-    return e->key.len > WEIR_KEY_INLINE;
+    return m->key_type == WEIR_T_STRING && !e->key_missing && e->key_len > WEIR_KEY_INLINE;
+}
+
+static void free_long(const weir_key_map *m, weir_key_entry *e)
+{
+    if (!is_long(m, e))
+        return;
+    char *p;
+    memcpy(&p, e->key_bytes, sizeof p);
+    free(p);
 }
 
 void weir_key_map_clear(weir_key_map *m)
 {
     for (size_t i = 0; i < m->n_slots; i++)
-        if (m->slots[i].live && m->key_type == WEIR_T_STRING && !m->slots[i].key.missing &&
-            is_long(&m->slots[i]))
-            free((void *)m->slots[i].key.u.s);
+        if (m->slots[i].live)
+            free_long(m, &m->slots[i]);
     free(m->slots);
     free(m->table);
     weir_key_map_init(m, m->key_type);
@@ -75,9 +83,10 @@ uint64_t weir_key_hash(weir_type t, const weir_value *key)
     return hash_bytes(&bits, sizeof bits);
 }
 
-static bool same_key(weir_type t, const weir_value *a, const weir_value *b)
+static bool same_key(weir_type t, const weir_key_entry *e, const weir_value *key)
 {
-    return weir_value_equal(t, a, b);
+    weir_value k = weir_key_entry_key(t, e);
+    return weir_value_equal(t, &k, key);
 }
 
 static uint32_t *probe(weir_key_map *m, const weir_value *key, uint64_t hash)
@@ -88,7 +97,7 @@ static uint32_t *probe(weir_key_map *m, const weir_value *key, uint64_t hash)
         if (!s)
             return &m->table[i];
         weir_key_entry *e = &m->slots[s - 1];
-        if (e->hash == (uint32_t)hash && same_key(m->key_type, &e->key, key))
+        if (e->hash == (uint32_t)hash && same_key(m->key_type, e, key))
             return &m->table[i];
     }
 }
@@ -138,11 +147,6 @@ static int take_slot(weir_key_map *m, uint32_t *slot)
             return -1;
         m->slots = slots;
         m->cap_slots = cap;
-        /* short string keys live inside their entry, which just moved */
-        if (m->key_type == WEIR_T_STRING)
-            for (size_t i = 0; i < m->n_slots; i++)
-                if (slots[i].live && !slots[i].key.missing && !is_long(&slots[i]))
-                    slots[i].key.u.s = slots[i].inline_key;
     }
     *slot = (uint32_t)m->n_slots++;
     m->slots[*slot].generation = 0;
@@ -152,6 +156,8 @@ static int take_slot(weir_key_map *m, uint32_t *slot)
 weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint64_t hash,
                                     uint32_t *slot)
 {
+    if (m->key_type == WEIR_T_STRING && !key->missing && key->len > WEIR_KEY_MAX_LEN)
+        return NULL;
     if ((m->live + 1) * 4 > m->table_cap * 3 && grow_table(m) != 0)
         return NULL;
     uint32_t *cell = probe(m, key, hash);
@@ -166,19 +172,25 @@ weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint
     memset(e, 0, sizeof *e);
     e->generation = generation;
     e->hash = (uint32_t)hash;
-    e->key = *key;
-    if (m->key_type == WEIR_T_STRING && !key->missing) {
-        char *dst = e->inline_key;
-        if (is_long(e)) {
-            dst = malloc(key->len);
-            if (!dst) {
-                e->timer_at = m->free_head;
-                m->free_head = *slot;
-                return NULL;
-            }
+    e->key_missing = key->missing;
+    if (key->missing) {
+        /* nothing to copy */
+    } else if (m->key_type != WEIR_T_STRING) {
+        memcpy(e->key_bytes, &key->u, sizeof key->u);
+    } else if (key->len <= WEIR_KEY_INLINE) {
+        e->key_len = key->len;
+        if (key->len)
+            memcpy(e->key_bytes, key->u.s, key->len);
+    } else {
+        char *dst = malloc(key->len);
+        if (!dst) {
+            e->timer_at = m->free_head;
+            m->free_head = *slot;
+            return NULL;
         }
         memcpy(dst, key->u.s, key->len);
-        e->key.u.s = dst;
+        e->key_len = key->len;
+        memcpy(e->key_bytes, &dst, sizeof dst);
     }
     e->timer_at = INT64_MAX;
     e->live = true;
@@ -209,9 +221,9 @@ void weir_key_map_remove(weir_key_map *m, weir_key_entry *e)
     while (m->table[i] != slot + 1)
         i = (i + 1) & mask;
     weir_probe_remove(m->table, mask, i, entry_home, m);
-    if (m->key_type == WEIR_T_STRING && !e->key.missing && is_long(e))
-        free((void *)e->key.u.s);
-    e->key = weir_value_missing();
+    free_long(m, e);
+    e->key_missing = true;
+    e->key_len = 0;
     e->live = false;
     e->state = NULL;
     e->timer_at = m->free_head;
@@ -223,8 +235,7 @@ size_t weir_key_map_bytes(const weir_key_map *m)
 {
     size_t bytes = m->table_cap * sizeof(uint32_t) + m->cap_slots * sizeof(weir_key_entry);
     for (size_t i = 0; i < m->n_slots; i++)
-        if (m->slots[i].live && m->key_type == WEIR_T_STRING && !m->slots[i].key.missing &&
-            is_long(&m->slots[i]))
-            bytes += m->slots[i].key.len;
+        if (m->slots[i].live && is_long(m, &m->slots[i]))
+            bytes += m->slots[i].key_len;
     return bytes;
 }

@@ -5,24 +5,22 @@
  * Slot numbers stay valid while the entry lives, so timers can refer to an
  * entry by (slot, generation) and notice when it was freed and reused.
  * String keys are copied into the entry: short ones inline, longer ones
- * into their own allocation. */
+ * into their own allocation. Keys are read back with weir_key_entry_key. */
 #ifndef WEIR_ENGINE_KEY_MAP_H
 #define WEIR_ENGINE_KEY_MAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "compile/expr.h"
 
-/* One entry per live key of a key type, so 64 bytes with the key inline
- * when it fits in 23 bytes (card tokens, account ids, addresses). */
-#define WEIR_KEY_INLINE 23
+/* One entry per live key of a key type: 48 bytes, with a string key of up
+ * to WEIR_KEY_INLINE bytes inside it (card tokens, account ids). */
+#define WEIR_KEY_INLINE 20
 
 typedef struct weir_key_entry {
-    weir_value key;          /* a string points at inline_key, or, longer
-                                than WEIR_KEY_INLINE, at its own allocation
-                                (owned) */
     void *state;             /* the engine's per-key block (states of
                                 every rule keyed on this value) */
     int64_t timer_at;        /* deadline registered with the timers, or
@@ -30,14 +28,42 @@ typedef struct weir_key_entry {
     uint32_t hash;           /* the key's hash, low half: tables have fewer
                                 than 2^32 cells */
     uint32_t generation;     /* bumped each time the slot is reused */
-    char inline_key[WEIR_KEY_INLINE];
-    bool live : 1;
+    uint32_t key_len : 29;   /* a string key's length */
+    uint32_t key_missing : 1;
+    uint32_t live : 1;
     /* the engine's: whether the key was swept of the states of rules a
      * swap dropped (it matches its map's sweep_bit when it was) */
-    bool swept : 1;
+    uint32_t swept : 1;
+    /* The key (read it with weir_key_entry_key): a string of up to
+     * WEIR_KEY_INLINE bytes itself; a longer one's own allocation (owned),
+     * or a value of another type, in the first 8 bytes. */
+    unsigned char key_bytes[WEIR_KEY_INLINE];
 } weir_key_entry;
 
-_Static_assert(sizeof(weir_key_entry) == 64, "a key entry is one cache line");
+_Static_assert(sizeof(weir_key_entry) == 48, "a key entry is 48 bytes");
+
+/* String keys are at most this long (2^29 - 1 bytes). */
+#define WEIR_KEY_MAX_LEN ((1u << 29) - 1)
+
+/* The entry's key, a value of the map's key type; a string points into
+ * the entry (or its own allocation), valid while the entry is not moved
+ * (by an upsert) or removed. */
+static inline weir_value weir_key_entry_key(weir_type key_type, const weir_key_entry *e)
+{
+    if (e->key_missing)
+        return weir_value_missing();
+    weir_value v = {.len = 0, .missing = false};
+    if (key_type != WEIR_T_STRING) {
+        memcpy(&v.u, e->key_bytes, sizeof v.u);
+        return v;
+    }
+    v.len = e->key_len;
+    if (e->key_len > WEIR_KEY_INLINE)
+        memcpy(&v.u.s, e->key_bytes, sizeof v.u.s);
+    else
+        v.u.s = (const char *)e->key_bytes;
+    return v;
+}
 
 typedef struct weir_key_map {
     uint32_t *table;        /* slot + 1, 0 = empty */

@@ -18,6 +18,13 @@
 
 /* ------------------------------------------------------------------ pools */
 
+/* A block's size in a buffer's held8 units (every pooled block is a
+ * multiple of 8 bytes; a malloc'd event rounds up, both ways alike). */
+static inline uint32_t held8(size_t bytes)
+{
+    return (uint32_t)((bytes + 7) / 8);
+}
+
 void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab)
 {
     memset(p, 0, sizeof *p);
@@ -199,8 +206,7 @@ static weir_dewey dewey_make(weir_match_buffer *b, weir_dewey parent, uint32_t d
         weir_dewey_release(b, parent);
         return 0;
     }
-    b->n_deweys++;
-    b->bytes += b->sh->dewey.block;
+    b->held8 += held8(b->sh->dewey.block);
     x->parent = parent;
     x->digit = digit;
     x->len = n;
@@ -239,8 +245,7 @@ void weir_dewey_release(weir_match_buffer *b, weir_dewey d)
         weir_dewey_node *x = node_of(d);
         d = x->parent;
         weir_mb_pool_put(&b->sh->dewey, x);
-        b->n_deweys--;
-        b->bytes -= b->sh->dewey.block;
+        b->held8 -= held8(b->sh->dewey.block);
     }
 }
 
@@ -322,7 +327,7 @@ weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *field
         bytes_at += v->len;
     }
     b->n_events++;
-    b->bytes += bytes;
+    b->held8 += held8(bytes);
     return ev;
 }
 
@@ -337,7 +342,7 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
         return;
     b->n_events--;
     if (ev->block >= WEIR_MB_EVENT_CLASSES) {
-        b->bytes -= ev->block;
+        b->held8 -= held8(ev->block);
         /* keep it as the spare if it is the larger one */
         if (ev->block > b->sh->big_size) {
             free(b->sh->big);
@@ -347,7 +352,7 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
             free(ev);
         }
     } else {
-        b->bytes -= class_size(ev->block);
+        b->held8 -= held8(class_size(ev->block));
         weir_mb_pool_put(&b->sh->event[ev->block], ev);
     }
 }
@@ -425,7 +430,7 @@ static void free_edge(weir_match_buffer *b, weir_mb_edge *e)
     weir_dewey_release(b, e->version);
     weir_mb_pool_put(&b->sh->edge, e);
     b->n_edges--;
-    b->bytes -= b->sh->edge.block;
+    b->held8 -= held8(b->sh->edge.block);
 }
 
 /* Removes a node from the buffer (Flink's removeEntry + releaseEvent):
@@ -449,7 +454,7 @@ static void free_node(weir_match_buffer *b, weir_mb_node *n)
     weir_mb_event_release(b, n->event);
     weir_mb_pool_put(&b->sh->node, n);
     b->n_nodes--;
-    b->bytes -= b->sh->node.block;
+    b->held8 -= held8(b->sh->node.block);
 }
 
 void weir_match_buffer_clear(weir_match_buffer *b)
@@ -538,7 +543,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
             b->live->live_prev = n;
         b->live = n;
         b->n_nodes++;
-        b->bytes += sh->node.block;
+        b->held8 += held8(sh->node.block);
         *slot = n;
     }
     weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
@@ -554,7 +559,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
         n->edges = e;
     n->edges_tail = e;
     b->n_edges++;
-    b->bytes += sh->edge.block;
+    b->held8 += held8(sh->edge.block);
     return n;
 }
 
@@ -576,7 +581,7 @@ bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_singl
     b->live = NULL;
     b->n_nodes = 0;
     b->n_edges = 0;
-    b->bytes -= sh->node.block + sh->edge.block;
+    b->held8 -= held8(sh->node.block + sh->edge.block);
     return true;
 }
 
@@ -598,7 +603,7 @@ weir_mb_node *weir_mb_unpack_single(weir_match_buffer *b, const weir_mb_single *
     b->live = n;
     b->n_nodes = 1;
     b->n_edges = 1;
-    b->bytes += sh->node.block + sh->edge.block;
+    b->held8 += held8(sh->node.block + sh->edge.block);
     return n;
 }
 
@@ -980,7 +985,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
             b->live->live_prev = n;
         b->live = n;
         b->n_nodes++;
-        b->bytes += sh->node.block;
+        b->held8 += held8(sh->node.block);
         out->nodes[out->n_nodes++] = n;
     }
     for (size_t i = 0; i < n_nodes; i++) {
@@ -1012,7 +1017,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
                 n->edges = e;
             n->edges_tail = e;
             b->n_edges++;
-            b->bytes += sh->edge.block;
+            b->held8 += held8(sh->edge.block);
         }
     }
     for (size_t i = 0; i < made_events; i++)

@@ -224,9 +224,17 @@ size_t weir_mb_shared_bytes(const weir_mb_shared *sh);
 typedef struct weir_match_buffer {
     weir_mb_shared *sh;   /* borrowed */
     weir_mb_node *live;   /* every node, newest first */
-    uint32_t n_nodes, n_edges, n_events, n_deweys; /* one buffer per key */
-    size_t bytes;         /* blocks held: nodes, edges, Deweys, events */
+    uint32_t n_nodes, n_edges, n_events; /* one buffer per key */
+    uint32_t held8;       /* bytes of the blocks held (nodes, edges, Dewey
+                             nodes, events) in 8-byte units: 32 bits reach
+                             32 GiB, and a key's state is 8 bytes smaller */
 } weir_match_buffer;
+
+/* Bytes of the blocks the buffer holds. */
+static inline size_t weir_match_buffer_bytes(const weir_match_buffer *b)
+{
+    return (size_t)b->held8 * 8;
+}
 
 void weir_match_buffer_init(weir_match_buffer *b, weir_mb_shared *sh);
 /* Frees every node, edge and event of the buffer, whatever their locks

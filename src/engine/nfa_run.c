@@ -178,13 +178,25 @@ static void packed_fill(run *r, const packed_run *p, weir_mb_node *node)
  * key has two heaps of a few runs, and a malloc'd array of 2 or 4 pointers
  * would cost a malloc chunk's header and rounding on top. */
 typedef struct jheap {
-    run **a;
-    uint32_t n, cap; /* cap: 0, or a power of two >= JHEAP_MIN */
+    union {
+        struct run **a;                 /* cap > JHEAP_INLINE */
+        struct run *inl[2];             /* cap <= JHEAP_INLINE */
+    } u;
+    uint32_t n, cap; /* cap: 0 or JHEAP_INLINE (the array in place), or a
+                        power of two above it */
 } jheap;
 
-#define JHEAP_MIN 2
-/* Arrays of 2, 4, 8 and 16 runs come from pools; larger ones from malloc. */
+/* A key's heap mostly holds its start run and one partial match: two
+ * runs fit in place (8 bytes more than a pointer, and no 16-byte block) */
+#define JHEAP_INLINE 2
+/* Arrays of 4, 8, 16 and 32 runs come from pools; larger ones from malloc. */
 #define JHEAP_CLASSES 4
+
+/* The heap's array. (Like strchr, a const heap gives a plain pointer.) */
+static inline struct run **jheap_arr(const jheap *h)
+{
+    return h->cap > JHEAP_INLINE ? h->u.a : (struct run **)h->u.inl;
+}
 
 /* One node of an edge's condition, as a tree. */
 typedef struct ctree {
@@ -237,13 +249,21 @@ typedef struct timeout_rec {
 struct weir_pattern_key {
     weir_match_buffer buf;
     jheap partial;        /* Flink's NFAState.partialMatches */
-    jheap completed;      /* Flink's NFAState.completedMatches */
+    /* Flink's NFAState.completedMatches. During a call, the runtime's
+     * completed_work, unless the key kept some between calls (a skip
+     * strategy waiting on an earlier start): then a heap of its own, from
+     * the runtime's held_heaps. NULL between calls when empty, as it
+     * nearly always is. */
+    jheap *completed;
     int64_t now;          /* the last time advanced to */
     uint32_t next_anchor : 31; /* reluctant families */
-    uint32_t has_now : 1; /* (bit fields: 88 bytes a live key, not 104) */
+    uint32_t has_now : 1;
     uint32_t n_runs : 31; /* run blocks it holds */
     uint32_t packed : 1;  /* a heap entry is a packed_run */
 };
+
+_Static_assert(sizeof(struct weir_pattern_key) == 80 || sizeof(void *) != 8,
+               "a live key's pattern state is 80 bytes on 64-bit hosts");
 
 struct weir_pattern_runtime {
     const weir_rule_plan *plan;
@@ -313,10 +333,11 @@ struct weir_pattern_runtime {
     size_t out_cap, n_out;
     jheap newp, pot;
     /* The completed heap lent to the key being processed: between events
-     * a key's is nearly always empty, and holding an array for it cost
-     * every key 32 to 64 bytes. A key keeps the array only while it holds
-     * completed matches (a skip strategy waiting on an earlier start). */
-    jheap completed_spare;
+     * a key's is nearly always empty, and holding one cost every key 16
+     * bytes and an array. A key keeps its own only while it holds
+     * completed matches. */
+    jheap completed_work;
+    weir_mb_pool held_heaps; /* jheap blocks of keys that keep some */
     /* the versions of the key being saved (weir_pattern_key_save), kept
      * from one key to the next */
     weir_dewey *save_versions;
@@ -366,13 +387,13 @@ static void jheap_sift_up(jheap *h, size_t k, run *x)
 {
     while (k > 0) {
         size_t parent = (k - 1) >> 1;
-        run *e = h->a[parent];
+        run *e = jheap_arr(h)[parent];
         if (run_cmp(x, e) >= 0)
             break;
-        h->a[k] = e;
+        jheap_arr(h)[k] = e;
         k = parent;
     }
-    h->a[k] = x;
+    jheap_arr(h)[k] = x;
 }
 
 /* PriorityQueue.siftDownUsingComparator */
@@ -381,16 +402,16 @@ static void jheap_sift_down(jheap *h, size_t k, run *x, size_t n)
     size_t half = n >> 1;
     while (k < half) {
         size_t child = (k << 1) + 1;
-        run *c = h->a[child];
+        run *c = jheap_arr(h)[child];
         size_t right = child + 1;
-        if (right < n && run_cmp(c, h->a[right]) > 0)
-            c = h->a[child = right];
+        if (right < n && run_cmp(c, jheap_arr(h)[right]) > 0)
+            c = jheap_arr(h)[child = right];
         if (run_cmp(x, c) <= 0)
             break;
-        h->a[k] = c;
+        jheap_arr(h)[k] = c;
         k = child;
     }
-    h->a[k] = x;
+    jheap_arr(h)[k] = x;
 }
 
 /* PriorityQueue.offer; capacity reserved by the caller. */
@@ -405,10 +426,10 @@ static run *jheap_poll(jheap *h)
 {
     if (h->n == 0)
         return NULL;
-    run *result = h->a[0];
+    run *result = jheap_arr(h)[0];
     size_t n = --h->n;
-    run *x = h->a[n];
-    h->a[n] = NULL;
+    run *x = jheap_arr(h)[n];
+    jheap_arr(h)[n] = NULL;
     if (n > 0)
         jheap_sift_down(h, 0, x, n);
     return result;
@@ -419,28 +440,28 @@ static void jheap_heapify(jheap *h)
 {
     size_t n = h->n;
     for (size_t i = n >> 1; i-- > 0;)
-        jheap_sift_down(h, i, h->a[i], n);
+        jheap_sift_down(h, i, jheap_arr(h)[i], n);
 }
 
 /* The pool of arrays of `cap` runs, or NULL when they are malloc'd. */
 static weir_mb_pool *heap_pool_for(weir_pattern_runtime *rt, size_t cap)
 {
     size_t k = 0;
-    for (size_t c = JHEAP_MIN; c < cap; c *= 2)
+    for (size_t c = 2 * JHEAP_INLINE; c < cap; c *= 2)
         k++;
     return k < JHEAP_CLASSES ? &rt->heap_pool[k] : NULL;
 }
 
 static void jheap_fini(weir_pattern_runtime *rt, jheap *h)
 {
-    if (h->cap) {
+    if (h->cap > JHEAP_INLINE) {
         weir_mb_pool *p = heap_pool_for(rt, h->cap);
         if (p)
-            weir_mb_pool_put(p, h->a);
+            weir_mb_pool_put(p, h->u.a);
         else
-            free(h->a);
+            free(h->u.a);
     }
-    h->a = NULL;
+    h->u.a = NULL;
     h->n = h->cap = 0;
 }
 
@@ -452,9 +473,13 @@ static int jheap_reserve(weir_pattern_runtime *rt, jheap *h, size_t need)
 {
     if (need <= h->cap)
         return 0;
+    if (need <= JHEAP_INLINE) {
+        h->cap = JHEAP_INLINE; /* the array in place */
+        return 0;
+    }
     if (need > UINT32_MAX / 2)
         return -1;
-    size_t cap = h->cap ? (size_t)h->cap * 2 : JHEAP_MIN;
+    size_t cap = h->cap > JHEAP_INLINE ? (size_t)h->cap * 2 : 2 * JHEAP_INLINE;
     while (cap < need)
         cap *= 2;
     weir_mb_pool *p = heap_pool_for(rt, cap);
@@ -462,10 +487,10 @@ static int jheap_reserve(weir_pattern_runtime *rt, jheap *h, size_t need)
     if (!a)
         return -1;
     if (h->n)
-        memcpy(a, h->a, h->n * sizeof *a);
+        memcpy(a, jheap_arr(h), h->n * sizeof *a);
     uint32_t n = h->n;
     jheap_fini(rt, h);
-    h->a = a;
+    h->u.a = a;
     h->n = n;
     h->cap = (uint32_t)cap;
     return 0;
@@ -521,12 +546,12 @@ static run *start_tag_run(weir_pattern_runtime *rt, const run *tag)
 static void start_tags_fold(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     for (uint32_t i = 0; i < key->partial.n; i++) {
-        run *r = key->partial.a[i];
+        run *r = jheap_arr(&key->partial)[i];
         if (is_start_tag(r) || r->state != rt->nfa->start || r->node || r->has_start ||
             r->depth || r->anchor || r->rel_count || r->start_ts != -1 || r->sid_seq ||
             !is_start_tag(start_tag(r->version)))
             continue;
-        key->partial.a[i] = start_tag(r->version); /* the tag holds the version */
+        jheap_arr(&key->partial)[i] = start_tag(r->version); /* the tag holds the version */
         weir_mb_pool_put(&rt->runs, r);
         key->n_runs--;
     }
@@ -1032,7 +1057,7 @@ static void prune(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, int
     size_t w = 0;
     bool any = false;
     for (size_t i = 0; i < h->n; i++) {
-        run *r = h->a[i];
+        run *r = jheap_arr(h)[i];
         bool drop = false;
         if (!is_start_tag(r) && r->has_start) {
             int c = r->start_ts != pts ? (r->start_ts < pts ? -1 : 1)
@@ -1043,13 +1068,13 @@ static void prune(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, int
             run_drop(rt, key, r);
             any = true;
         } else {
-            h->a[w++] = r;
+            jheap_arr(h)[w++] = r;
         }
     }
     if (!any)
         return;
     for (size_t i = w; i < h->n; i++)
-        h->a[i] = NULL;
+        jheap_arr(h)[i] = NULL;
     h->n = w;
     jheap_heapify(h); /* JDK 11+ PriorityQueue.bulkRemove */
 }
@@ -1084,20 +1109,20 @@ static void process_matches(weir_pattern_runtime *rt, weir_pattern_key *key, jhe
     const weir_nfa *nfa = rt->nfa;
     bool skipping = nfa->skip != AST_SKIP_NO_SKIP && nfa->skip != AST_SKIP_DEFAULT;
     for (size_t i = 0; i < potential->n; i++)
-        jheap_add(&key->completed, potential->a[i]);
+        jheap_add(key->completed, jheap_arr(potential)[i]);
     potential->n = 0;
-    while (key->completed.n > 0) {
-        run *m = key->completed.a[0];
-        if (skipping && partials->n > 0 && run_cmp(m, partials->a[0]) > 0)
+    while (key->completed->n > 0) {
+        run *m = jheap_arr(key->completed)[0];
+        if (skipping && partials->n > 0 && run_cmp(m, jheap_arr(partials)[0]) > 0)
             break;
-        jheap_poll(&key->completed);
+        jheap_poll(key->completed);
         weir_mb_paths paths;
         weir_mb_extract(&key->buf, m->node, m->version, WEIR_MB_MAX_PATHS, &paths);
         int64_t pts = 0;
         uint64_t pseq = 0;
         if (skipping && pruning_id(rt, &paths, &pts, &pseq)) {
             prune(rt, key, partials, pts, pseq);
-            prune(rt, key, &key->completed, pts, pseq);
+            prune(rt, key, key->completed, pts, pseq);
         }
         size_t n = paths.n_paths ? paths.first[1] : 0;
         if (n > rt->mpairs_cap)
@@ -1140,7 +1165,7 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
 {
     size_t runs = 0, takes = 0;
     for (size_t i = 0; i < key->partial.n; i++) {
-        const run *r = key->partial.a[i];
+        const run *r = jheap_arr(&key->partial)[i];
         uint32_t s = is_start_tag(r) ? rt->nfa->start : r->state;
         runs += (size_t)rt->max_out[s] + rt->max_take[s] + 1;
         takes += rt->max_take[s];
@@ -1152,7 +1177,7 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                         takes) != 0 ||
         weir_mb_grow((void **)&rt->out, &rt->out_cap, runs, sizeof *rt->out) != 0 ||
         jheap_reserve(rt, &rt->newp, runs) != 0 || jheap_reserve(rt, &rt->pot, runs) != 0 ||
-        jheap_reserve(rt, &key->completed, key->completed.n + runs) != 0 ||
+        jheap_reserve(rt, key->completed, key->completed->n + runs) != 0 ||
         reserve_views(rt, key->buf.n_nodes + rt->n_steps) != 0)
         return -1;
     return 0;
@@ -1183,18 +1208,18 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
     if (!key->packed)
         return 0;
     for (uint32_t i = 0; i < key->partial.n; i++) {
-        if (!is_packed(key->partial.a[i]))
+        if (!is_packed(jheap_arr(&key->partial)[i]))
             continue;
         if (weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
             weir_mb_reserve(&key->buf, 0, 1, 1, 0, 0, 0) != 0)
             return -1;
-        packed_run *p = packed_of(key->partial.a[i]);
+        packed_run *p = packed_of(jheap_arr(&key->partial)[i]);
         weir_mb_node *node = weir_mb_unpack_single(&key->buf, &p->single);
         if (!node)
             return -1; /* not reached: reserved */
         run *r = run_new(rt, key);
         packed_fill(r, p, node);
-        key->partial.a[i] = r;
+        jheap_arr(&key->partial)[i] = r;
         key->packed = false;
         weir_mb_pool_put(&rt->packs, p);
         return 0;
@@ -1206,11 +1231,11 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
  * taken one event keeps it packed. */
 static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    if (key->completed.n || key->buf.n_nodes != 1)
+    if ((key->completed && key->completed->n) || key->buf.n_nodes != 1)
         return;
     uint32_t at = UINT32_MAX;
     for (uint32_t i = 0; i < key->partial.n; i++) {
-        if (is_start_tag(key->partial.a[i]))
+        if (is_start_tag(jheap_arr(&key->partial)[i]))
             continue;
         if (at != UINT32_MAX)
             return;
@@ -1218,7 +1243,7 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     }
     if (at == UINT32_MAX)
         return;
-    run *r = key->partial.a[at];
+    run *r = jheap_arr(&key->partial)[at];
     const weir_mb_event *ev = r->node ? r->node->event : NULL;
     if (!ev || !r->has_start || r->depth != 1 || r->anchor || r->rel_count ||
         r->start_ts != ev->ts || r->sid_seq != ev->seq || r->state > UINT16_MAX)
@@ -1232,7 +1257,7 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     }
     p->single.user = (uint16_t)r->state;
     p->version = r->version; /* the reference moves */
-    key->partial.a[at] = packed_entry(p);
+    jheap_arr(&key->partial)[at] = packed_entry(p);
     key->packed = true;
     weir_mb_pool_put(&rt->runs, r);
     key->n_runs--;
@@ -1254,23 +1279,31 @@ static void swap_heaps(jheap *a, jheap *b)
  * it is. */
 static void jheap_trim(weir_pattern_runtime *rt, jheap *h)
 {
-    size_t cap = h->n ? JHEAP_MIN : 0;
-    while (cap < h->n)
-        cap *= 2;
-    if (cap >= h->cap || !heap_pool_for(rt, h->cap))
-        return; /* malloc'd arrays stay: they trade places with the
-                   runtime's, where a smaller one would be grown again */
-    if (cap == 0) {
+    if (h->cap <= JHEAP_INLINE || !heap_pool_for(rt, h->cap))
+        return; /* in place already; or malloc'd, which stays: it trades
+                   places with the runtime's, where a smaller one would be
+                   grown again */
+    uint32_t n = h->n;
+    if (n <= JHEAP_INLINE) {
+        run *in_place[JHEAP_INLINE];
+        memcpy(in_place, h->u.a, n * sizeof *in_place); /* the union: copy out first */
         jheap_fini(rt, h);
+        memcpy(h->u.inl, in_place, n * sizeof *in_place);
+        h->n = n;
+        h->cap = JHEAP_INLINE;
         return;
     }
+    size_t cap = 2 * JHEAP_INLINE;
+    while (cap < n)
+        cap *= 2;
+    if (cap >= h->cap)
+        return;
     run **a = weir_mb_pool_get(heap_pool_for(rt, cap));
     if (!a)
         return;
-    memcpy(a, h->a, h->n * sizeof *a);
-    uint32_t n = h->n;
+    memcpy(a, h->u.a, n * sizeof *a);
     jheap_fini(rt, h);
-    h->a = a;
+    h->u.a = a;
     h->n = n;
     h->cap = (uint32_t)cap;
 }
@@ -1282,9 +1315,11 @@ static void jheap_trim(weir_pattern_runtime *rt, jheap *h)
  * empty. */
 static void take_heap(weir_pattern_runtime *rt, jheap *to, jheap *from)
 {
-    if (from->n <= to->cap) {
+    if (from->n <= (to->cap > JHEAP_INLINE ? to->cap : JHEAP_INLINE)) {
+        if (to->cap < JHEAP_INLINE)
+            to->cap = JHEAP_INLINE;
         if (from->n)
-            memcpy(to->a, from->a, from->n * sizeof *to->a);
+            memcpy(jheap_arr(to), jheap_arr(from), from->n * sizeof(run *));
         to->n = from->n;
     } else {
         swap_heaps(to, from);
@@ -1301,9 +1336,9 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     size_t n = key->partial.n;
     size_t tpairs = 0, n_out = 0;
     for (size_t i = 0; i < n; i++)
-        if (timed_out(rt, key->partial.a[i], t)) {
+        if (timed_out(rt, jheap_arr(&key->partial)[i], t)) {
             n_out++;
-            tpairs += is_packed(key->partial.a[i]) ? 1 : key->partial.a[i]->depth;
+            tpairs += is_packed(jheap_arr(&key->partial)[i]) ? 1 : jheap_arr(&key->partial)[i]->depth;
         }
     if (n_out == 0) {
         /* Flink would rebuild the same heap and find nothing to emit: the
@@ -1316,7 +1351,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     if (key_unpack(rt, key) != 0 ||
         weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
         jheap_reserve(rt, &rt->pot, n) != 0 ||
-        jheap_reserve(rt, &key->completed, key->completed.n + n) != 0 ||
+        jheap_reserve(rt, key->completed, key->completed->n + n) != 0 ||
         weir_mb_grow((void **)&rt->tpairs, &rt->tpairs_cap, tpairs + 1, sizeof *rt->tpairs) != 0 ||
         weir_mb_grow((void **)&rt->tmo, &rt->tmo_cap, n + 1, sizeof *rt->tmo) != 0 ||
         reserve_views(rt, key->buf.n_nodes) != 0)
@@ -1329,7 +1364,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
     rt->n_tpairs = 0;
     rt->n_tmo = 0;
     for (size_t i = 0; i < n; i++) {
-        run *r = key->partial.a[i];
+        run *r = jheap_arr(&key->partial)[i];
         if (!timed_out(rt, r, t)) {
             jheap_add(&rt->newp, r);
             continue;
@@ -1377,26 +1412,40 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
 }
 
 /* The runtime's completed heap to the key, for one call, when the key has
- * none of its own (see weir_pattern_runtime.completed_spare). */
-static void completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
+ * none of its own (see weir_pattern_runtime.completed_work); and a block
+ * for the key to keep it in after the call. */
+static int completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    if (key->completed.cap == 0 && rt->completed_spare.cap) {
-        key->completed = rt->completed_spare;
-        rt->completed_spare = (jheap){0};
-    }
+    if (weir_mb_pool_reserve(&rt->held_heaps, 1) != 0)
+        return -1;
+    if (!key->completed)
+        key->completed = &rt->completed_work;
+    return 0;
 }
 
-/* After the call: an empty heap goes back (or to its pool when the
- * runtime has one already); a key holding completed matches keeps it. */
+/* After the call: a key holding completed matches keeps them in a heap of
+ * its own; an empty one is given back. */
 static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    if (key->completed.n > 0 || key->completed.cap == 0)
+    jheap *h = key->completed;
+    if (h == &rt->completed_work) {
+        key->completed = NULL;
+        if (h->n == 0)
+            return;
+        jheap *own = weir_mb_pool_get(&rt->held_heaps); /* reserved */
+        *own = *h;
+        *h = (jheap){0};
+        key->completed = own;
         return;
-    if (rt->completed_spare.cap == 0)
-        rt->completed_spare = key->completed;
+    }
+    if (h->n > 0)
+        return;
+    if (rt->completed_work.cap == 0)
+        rt->completed_work = *h; /* its array serves the next keys */
     else
-        jheap_fini(rt, &key->completed);
-    key->completed = (jheap){0};
+        jheap_fini(rt, h);
+    weir_mb_pool_put(&rt->held_heaps, h);
+    key->completed = NULL;
 }
 
 int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t time,
@@ -1404,7 +1453,8 @@ int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_
 {
     if (key->has_now && time < key->now)
         return 0;
-    completed_borrow(rt, key);
+    if (completed_borrow(rt, key) != 0)
+        return -1;
     int rc = advance_time(rt, key, time, cb, user);
     completed_return(rt, key);
     return rc;
@@ -1418,7 +1468,8 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts,
                          uint64_t seq, weir_match_cb cb, void *user)
 {
-    completed_borrow(rt, key);
+    if (completed_borrow(rt, key) != 0)
+        return -1;
     int rc = process_event(rt, key, fields, stream, ts, seq, cb, user);
     completed_return(rt, key);
     return rc;
@@ -1460,7 +1511,7 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
      * one that reaches a stop state discards the others from its parent */
     size_t n = key->partial.n;
     for (size_t i = 0; i < n; i++) {
-        run *cs = key->partial.a[i];
+        run *cs = jheap_arr(&key->partial)[i];
         if (is_start_tag(cs))
             cs = start_tag_run(rt, cs);
         size_t first = rt->n_out;
@@ -1551,7 +1602,7 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
     if (!key)
         return;
     for (size_t i = 0; i < key->partial.n; i++) {
-        run *r = key->partial.a[i];
+        run *r = jheap_arr(&key->partial)[i];
         if (is_packed(r)) {
             packed_run *p = packed_of(r);
             weir_mb_event_release(&key->buf, p->single.event);
@@ -1562,11 +1613,17 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
             run_free(rt, key, r);
         }
     }
-    for (size_t i = 0; i < key->completed.n; i++)
-        run_free(rt, key, key->completed.a[i]);
+    jheap *done = key->completed;
+    for (size_t i = 0; done && i < done->n; i++)
+        run_free(rt, key, jheap_arr(done)[i]);
     weir_match_buffer_clear(&key->buf);
     jheap_fini(rt, &key->partial);
-    jheap_fini(rt, &key->completed);
+    if (done == &rt->completed_work) {
+        done->n = 0; /* freed during a call: the array stays the runtime's */
+    } else if (done) {
+        jheap_fini(rt, done);
+        weir_mb_pool_put(&rt->held_heaps, done);
+    }
     weir_mb_pool_put(&rt->keys, key);
 }
 
@@ -1578,7 +1635,7 @@ int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
     if (within_ms <= 0)
         return best;
     for (size_t i = 0; i < key->partial.n; i++) {
-        const run *r = key->partial.a[i];
+        const run *r = jheap_arr(&key->partial)[i];
         if (is_start_tag(r))
             continue;
         run unpacked;
@@ -1607,30 +1664,34 @@ int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
 
 bool weir_pattern_key_idle(const weir_pattern_key *key)
 {
-    if (key->completed.n > 0)
+    if (key->completed && key->completed->n > 0)
         return false;
     for (size_t i = 0; i < key->partial.n; i++)
-        if (is_packed(key->partial.a[i]) ||
-            (!is_start_tag(key->partial.a[i]) &&
-             (key->partial.a[i]->has_start || key->partial.a[i]->node)))
+        if (is_packed(jheap_arr(&key->partial)[i]) ||
+            (!is_start_tag(jheap_arr(&key->partial)[i]) &&
+             (jheap_arr(&key->partial)[i]->has_start || jheap_arr(&key->partial)[i]->node)))
             return false;
     return true;
 }
 
 size_t weir_pattern_key_bytes(const weir_pattern_key *key)
 {
-    return sizeof *key + key->buf.bytes + key->n_runs * sizeof(run) +
+    return sizeof *key + weir_match_buffer_bytes(&key->buf) + key->n_runs * sizeof(run) +
            key->packed * sizeof(packed_run) +
-           (key->partial.cap + key->completed.cap) * sizeof(run *);
+           (key->partial.cap > JHEAP_INLINE ? key->partial.cap * sizeof(run *) : 0) +
+           (key->completed ? sizeof(jheap) + (key->completed->cap > JHEAP_INLINE
+                                                  ? key->completed->cap * sizeof(run *)
+                                                  : 0)
+                           : 0);
 }
 
 size_t weir_pattern_key_partials(const weir_pattern_key *key)
 {
-    size_t n = key->completed.n;
+    size_t n = key->completed ? key->completed->n : 0;
     for (size_t i = 0; i < key->partial.n; i++)
-        if (is_packed(key->partial.a[i]) ||
-            (!is_start_tag(key->partial.a[i]) &&
-             (key->partial.a[i]->has_start || key->partial.a[i]->node)))
+        if (is_packed(jheap_arr(&key->partial)[i]) ||
+            (!is_start_tag(jheap_arr(&key->partial)[i]) &&
+             (jheap_arr(&key->partial)[i]->has_start || jheap_arr(&key->partial)[i]->node)))
             n++;
     return n;
 }
@@ -1654,7 +1715,7 @@ static void save_runs(const weir_pattern_runtime *rt, snap_out *o, const jheap *
 {
     snap_put_uvar(o, h->n);
     for (uint32_t i = 0; i < h->n; i++) { /* array order: the heap as it is */
-        const run *r = h->a[i];
+        const run *r = jheap_arr(h)[i];
         run start;
         if (is_start_tag(r)) {
             start = (run){.state = rt->nfa->start, .version = start_tag_version(r), .start_ts = -1};
@@ -1682,7 +1743,9 @@ static void save_runs(const weir_pattern_runtime *rt, snap_out *o, const jheap *
 
 int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key, snap_out *o)
 {
-    size_t n = (size_t)key->partial.n + key->completed.n;
+    static const jheap no_runs = {0};
+    const jheap *done = key->completed ? key->completed : &no_runs;
+    size_t n = (size_t)key->partial.n + done->n;
     if (weir_mb_grow((void **)&rt->save_versions, &rt->save_versions_cap, n ? n : 1,
                      sizeof *rt->save_versions) != 0)
         return -1;
@@ -1696,7 +1759,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
     weir_mb_edge edge;
     run unpacked;
     for (uint32_t i = 0; i < key->partial.n; i++) {
-        const run *r = key->partial.a[i];
+        const run *r = jheap_arr(&key->partial)[i];
         if (is_start_tag(r)) {
             versions[k++] = start_tag_version(r);
             continue;
@@ -1716,8 +1779,8 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
         }
         versions[k++] = r->version;
     }
-    for (uint32_t i = 0; i < key->completed.n; i++)
-        versions[k++] = key->completed.a[i]->version;
+    for (uint32_t i = 0; i < done->n; i++)
+        versions[k++] = jheap_arr(done)[i]->version;
     snap_put_time(o, key->now);
     snap_put_u8(o, key->has_now);
     snap_put_uvar(o, key->next_anchor);
@@ -1725,7 +1788,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
     int rc = weir_mb_save(buf, versions, n, stream_layout, rt, o, &ids);
     if (rc == 0) {
         save_runs(rt, o, &key->partial, &ids, &unpacked);
-        save_runs(rt, o, &key->completed, &ids, &unpacked);
+        save_runs(rt, o, done, &ids, &unpacked);
     }
     return rc == 0 && !o->failed ? 0 : -1;
 }
@@ -1767,7 +1830,7 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
         r->version = weir_dewey_ref(ld->deweys[version]);
         r->start_ts = start_ts;
         r->sid_seq = sid_seq;
-        h->a[h->n++] = r;
+        jheap_arr(h)[h->n++] = r;
     }
     return 0;
 }
@@ -1789,9 +1852,14 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
         weir_mb_pool_put(&rt->keys, key);
         return NULL;
     }
-    int rc = load_runs(rt, key, &key->partial, in, &ld);
+    int rc = weir_mb_pool_reserve(&rt->held_heaps, 1);
+    if (rc == 0) {
+        key->completed = weir_mb_pool_get(&rt->held_heaps);
+        *key->completed = (jheap){0};
+        rc = load_runs(rt, key, &key->partial, in, &ld);
+    }
     if (rc == 0)
-        rc = load_runs(rt, key, &key->completed, in, &ld);
+        rc = load_runs(rt, key, key->completed, in, &ld);
     if (rc == 0)
         rc = weir_mb_loaded_check_locks(&ld, in);
     weir_mb_loaded_fini(&key->buf, &ld);
@@ -1799,8 +1867,11 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
         snap_fail(in, "pattern state without its start state");
         rc = -1;
     }
-    if (rc == 0 && key->completed.n == 0)
-        jheap_fini(rt, &key->completed); /* lent by the runtime when needed */
+    if (rc == 0 && key->completed->n == 0) { /* lent by the runtime when needed */
+        jheap_fini(rt, key->completed);
+        weir_mb_pool_put(&rt->held_heaps, key->completed);
+        key->completed = NULL;
+    }
     if (rc != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
@@ -2030,8 +2101,9 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
                    "pooled blocks need no more than WEIR_MB_POOL_ALIGN");
     weir_mb_pool_init(&rt->runs, sizeof(run), 128);
     weir_mb_pool_init(&rt->packs, sizeof(packed_run), 128);
+    weir_mb_pool_init(&rt->held_heaps, sizeof(jheap), 64);
     weir_mb_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
-    for (size_t k = 0, cap = JHEAP_MIN; k < JHEAP_CLASSES; k++, cap *= 2)
+    for (size_t k = 0, cap = 2 * JHEAP_INLINE; k < JHEAP_CLASSES; k++, cap *= 2)
         weir_mb_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
     rt->scratch.buf = rt->scratch_buf;
     rt->scratch.cap = sizeof rt->scratch_buf;
@@ -2142,7 +2214,8 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     free(rt->out);
     jheap_fini(rt, &rt->newp);
     jheap_fini(rt, &rt->pot);
-    jheap_fini(rt, &rt->completed_spare);
+    jheap_fini(rt, &rt->completed_work);
+    weir_mb_pool_fini(&rt->held_heaps);
     free(rt->save_versions);
     weir_mb_pool_fini(&rt->keys);
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
@@ -2163,7 +2236,7 @@ void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)
 {
     size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes +
-               rt->packs.slab_bytes + rt->keys.slab_bytes;
+               rt->packs.slab_bytes + rt->held_heaps.slab_bytes + rt->keys.slab_bytes;
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
         n += rt->heap_pool[k].slab_bytes;
     n += rt->n_ctree * sizeof *rt->ctree + rt->nfa->n_edges * sizeof *rt->edge_root;
