@@ -191,6 +191,14 @@ bool weir_dewey_compatible(weir_dewey a, weir_dewey b)
     return false;
 }
 
+weir_dewey weir_dewey_held_stage(weir_dewey d)
+{
+    uint32_t n = weir_dewey_len(d) + 1;
+    if (!d || !is_held(d) || n > WEIR_DEWEY_HELD_DIGITS)
+        return 0;
+    return (d & ~UINT64_C(7)) | (uint64_t)n << 1 | 1; /* the new digit is 0 */
+}
+
 /* parent (an owned reference, or 0) with `digit` appended: held when it
  * fits, else a node that takes the parent's reference. 0 (and the parent
  * released) when a node was needed and none was reserved. */
@@ -567,14 +575,11 @@ bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_singl
 {
     weir_mb_edge *e = node->edges;
     if (b->n_nodes != 1 || b->n_edges != 1 || b->live != node || !e || e->next || e->target ||
-        node->event->refs != 1 || node->step > UINT16_MAX || node->locks > UINT16_MAX ||
-        e->locks > UINT16_MAX)
+        node->event->refs != 1 || node->step > UINT16_MAX || node->locks != 1 || e->locks != 1)
         return false;
     out->event = node->event;
     out->edge_version = e->version;
     out->step = (uint16_t)node->step;
-    out->node_locks = (uint16_t)node->locks;
-    out->edge_locks = (uint16_t)e->locks;
     weir_mb_shared *sh = b->sh;
     weir_mb_pool_put(&sh->edge, e);
     weir_mb_pool_put(&sh->node, node);
@@ -597,9 +602,9 @@ weir_mb_node *weir_mb_unpack_single(weir_match_buffer *b, const weir_mb_single *
             weir_mb_pool_put(&sh->edge, e);
         return NULL;
     }
-    *e = (weir_mb_edge){.version = in->edge_version, .locks = in->edge_locks};
+    *e = (weir_mb_edge){.version = in->edge_version, .locks = 1};
     *n = (weir_mb_node){.event = in->event, .edges = e, .edges_tail = e, .step = in->step,
-                        .locks = in->node_locks};
+                        .locks = 1};
     b->live = n;
     b->n_nodes = 1;
     b->n_edges = 1;

@@ -124,6 +124,9 @@ bool weir_dewey_compatible(weir_dewey a, weir_dewey b);
 uint32_t weir_dewey_len(weir_dewey d);
 uint32_t weir_dewey_digit(weir_dewey d);
 weir_dewey weir_dewey_parent(weir_dewey d);
+/* d.0 (Flink's addStage) when it is held and d is: d held with fewer than
+ * WEIR_DEWEY_HELD_DIGITS digits. Else 0. Needs no buffer. */
+weir_dewey weir_dewey_held_stage(weir_dewey d);
 /* A version as a key of snapshot id tables (never NULL for a version). */
 static inline const void *weir_dewey_key(weir_dewey d)
 {
@@ -280,22 +283,22 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev);
  * `version` first. */
 weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step,
                           weir_mb_node *prev, weir_dewey version);
-/* A buffer of one node with one edge (to no node): a key with one partial
- * match that has taken one event, the most common live key. Packed, it
- * keeps what the two blocks held that is not implied (80 bytes become 22):
- * the event (its reference), the edge's version (its reference), the step
- * and both lock counts. `user` is the caller's. */
+/* A buffer of one node with one edge (to no node), each locked once: a key
+ * with one partial match that has taken one event, the most common live
+ * key. Packed, it keeps what the two blocks held that is not implied (80
+ * bytes become 20): the event (its reference), the edge's version (its
+ * reference) and the step. `user` is the caller's. */
 typedef struct weir_mb_single {
     weir_mb_event *event;
     weir_dewey edge_version;
-    uint16_t step, node_locks, edge_locks;
+    uint16_t step;
     uint16_t user;
 } weir_mb_single;
 
-/* When node is b's only node, with one edge to no node, its event held by
- * it alone and the counts below 2^16: frees the node and edge into *out
- * and returns true (b is then empty but for the event). Else false, and
- * nothing changes. */
+/* When node is b's only node, with one edge to no node, each locked once,
+ * its event held by it alone and its step below 2^16: frees the node and
+ * edge into *out and returns true (b is then empty but for the event).
+ * Else false, and nothing changes. */
 bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_single *out);
 /* The node and edge again, as they were packed, into the empty b (one node
  * and one edge reserved). Returns the node; NULL, with nothing changed,

@@ -144,11 +144,12 @@ static inline run *start_tag(weir_dewey version)
  * (deadlines, idleness, counts, memory, snapshots, freeing) reads the
  * packed form. A key holds at most one. */
 typedef struct packed_run {
-    weir_mb_single single; /* the node and edge; user: the run's state */
-    weir_dewey version;    /* the run's (owned reference) */
+    weir_mb_single single; /* the node and edge; user: the run's state. The
+                              run's version is the edge's plus a stage (it
+                              is packed only then, both held) */
 } packed_run;
 
-_Static_assert(sizeof(packed_run) == 32 || sizeof(void *) != 8, "a packed run is 32 bytes");
+_Static_assert(sizeof(packed_run) == 24 || sizeof(void *) != 8, "a packed run is 24 bytes");
 
 static inline bool is_packed(const run *r)
 {
@@ -169,8 +170,8 @@ static inline run *packed_entry(packed_run *p)
 static void packed_fill(run *r, const packed_run *p, weir_mb_node *node)
 {
     *r = (run){.state = p->single.user, .depth = 1, .has_start = 1, .node = node,
-               .version = p->version, .start_ts = p->single.event->ts,
-               .sid_seq = p->single.event->seq};
+               .version = weir_dewey_held_stage(p->single.edge_version),
+               .start_ts = p->single.event->ts, .sid_seq = p->single.event->seq};
 }
 
 /* A java.util.PriorityQueue<ComputationState> with Flink's comparator.
@@ -1246,7 +1247,8 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     run *r = jheap_arr(&key->partial)[at];
     const weir_mb_event *ev = r->node ? r->node->event : NULL;
     if (!ev || !r->has_start || r->depth != 1 || r->anchor || r->rel_count ||
-        r->start_ts != ev->ts || r->sid_seq != ev->seq || r->state > UINT16_MAX)
+        r->start_ts != ev->ts || r->sid_seq != ev->seq || r->state > UINT16_MAX ||
+        !r->node->edges || r->version != weir_dewey_held_stage(r->node->edges->version))
         return;
     packed_run *p = weir_mb_pool_get(&rt->packs);
     if (!p)
@@ -1255,8 +1257,7 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
         weir_mb_pool_put(&rt->packs, p);
         return;
     }
-    p->single.user = (uint16_t)r->state;
-    p->version = r->version; /* the reference moves */
+    p->single.user = (uint16_t)r->state; /* its version is held: no reference */
     jheap_arr(&key->partial)[at] = packed_entry(p);
     key->packed = true;
     weir_mb_pool_put(&rt->runs, r);
@@ -1607,7 +1608,6 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
             packed_run *p = packed_of(r);
             weir_mb_event_release(&key->buf, p->single.event);
             weir_dewey_release(&key->buf, p->single.edge_version);
-            weir_dewey_release(&key->buf, p->version);
             weir_mb_pool_put(&rt->packs, p);
         } else if (!is_start_tag(r)) {
             run_free(rt, key, r);
@@ -1766,9 +1766,9 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
         }
         if (is_packed(r)) {
             const packed_run *p = packed_of(r);
-            edge = (weir_mb_edge){.version = p->single.edge_version, .locks = p->single.edge_locks};
+            edge = (weir_mb_edge){.version = p->single.edge_version, .locks = 1};
             node = (weir_mb_node){.event = p->single.event, .edges = &edge, .edges_tail = &edge,
-                                  .step = p->single.step, .locks = p->single.node_locks};
+                                  .step = p->single.step, .locks = 1};
             packed_fill(&unpacked, p, &node);
             with_node = key->buf;
             with_node.live = &node;

@@ -167,3 +167,42 @@ Test(dewey, a_short_version_takes_no_block)
     cr_assert_eq(weir_match_buffer_bytes(&b), 0, "no node");
     weir_mb_shared_fini(&sh);
 }
+
+/* weir_dewey_held_stage is addStage for the numbers whose child is held,
+ * and 0 (no answer) for the others. */
+Test(dewey, held_stage_is_add_stage_where_it_is_held)
+{
+    weir_mb_shared sh;
+    weir_mb_shared_init(&sh);
+    weir_match_buffer b;
+    weir_match_buffer_init(&b, &sh);
+    static const uint32_t digits[] = {0, 1, 7, (1u << 20) - 1, 1u << 20};
+    size_t n = sizeof digits / sizeof *digits, checked = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < n; k++) {
+            cr_assert_eq(weir_mb_reserve(&b, 8, 0, 0, 0, 0, 0), 0);
+            weir_dewey one = weir_dewey_new(&b, digits[i]);
+            weir_dewey staged = weir_dewey_add_stage(&b, one);
+            weir_dewey two = weir_dewey_increase(&b, staged, digits[k]);
+            weir_dewey_release(&b, staged);
+            weir_dewey three = weir_dewey_add_stage(&b, two);
+            weir_dewey nums[] = {one, two, three};
+            for (size_t j = 0; j < 3; j++) {
+                weir_dewey want = weir_dewey_add_stage(&b, nums[j]);
+                weir_dewey got = weir_dewey_held_stage(nums[j]);
+                if (want & 1) { /* held */
+                    cr_assert_eq(got, want, "digits %u %u, length %zu", digits[i], digits[k], j + 1);
+                    checked++;
+                } else {
+                    cr_assert_eq(got, 0);
+                }
+                weir_dewey_release(&b, want);
+            }
+            weir_dewey_release(&b, three);
+            weir_dewey_release(&b, two);
+            weir_dewey_release(&b, one);
+        }
+    cr_assert_gt(checked, 10);
+    cr_assert_eq(weir_match_buffer_bytes(&b), 0);
+    weir_mb_shared_fini(&sh);
+}
