@@ -433,6 +433,25 @@ void weir_match_buffer_init(weir_match_buffer *b, weir_mb_shared *sh)
     b->sh = sh;
 }
 
+size_t weir_mb_event_bytes(const weir_mb_event *ev)
+{
+    return ev->block < WEIR_MB_EVENT_CLASSES ? class_size(ev->block) : ev->block;
+}
+
+void weir_match_buffer_init_holding(weir_match_buffer *b, weir_mb_shared *sh,
+                                    const weir_mb_event *ev)
+{
+    weir_match_buffer_init(b, sh);
+    b->n_events = 1;
+    b->held8 = held8(weir_mb_event_bytes(ev));
+}
+
+bool weir_match_buffer_holds_only(const weir_match_buffer *b, const weir_mb_event *ev)
+{
+    return !b->live && b->n_nodes == 0 && b->n_edges == 0 && b->n_events == 1 &&
+           b->held8 == held8(weir_mb_event_bytes(ev));
+}
+
 static void free_edge(weir_match_buffer *b, weir_mb_edge *e)
 {
     weir_dewey_release(b, e->version);

@@ -240,6 +240,15 @@ static inline size_t weir_match_buffer_bytes(const weir_match_buffer *b)
 }
 
 void weir_match_buffer_init(weir_match_buffer *b, weir_mb_shared *sh);
+/* The bytes of the event's block. */
+size_t weir_mb_event_bytes(const weir_mb_event *ev);
+/* A buffer with no node that holds ev (one reference, counted in its
+ * bytes): what a buffer packed by weir_mb_pack_single is. */
+void weir_match_buffer_init_holding(weir_match_buffer *b, weir_mb_shared *sh,
+                                    const weir_mb_event *ev);
+/* Whether b is such a buffer: no node, no edge, no Dewey node, ev its one
+ * event. Then it can be dropped, and made again with the call above. */
+bool weir_match_buffer_holds_only(const weir_match_buffer *b, const weir_mb_event *ev);
 /* Frees every node, edge and event of the buffer, whatever their locks
  * (the key is being dropped). Dewey numbers held elsewhere (by runs) must
  * be released by their holders. */

@@ -247,15 +247,23 @@ typedef struct timeout_rec {
     int64_t time;
 } timeout_rec;
 
-struct weir_pattern_key {
+/* What a key holds besides its heap, while it needs it: every call, and
+ * between calls unless the key is packed (key_shrink). A packed key's
+ * buffer is empty but for its packed event, which the packed run says, so
+ * it is made again from that (key_grow). */
+typedef struct key_ext {
     weir_match_buffer buf;
-    jheap partial;        /* Flink's NFAState.partialMatches */
     /* Flink's NFAState.completedMatches. During a call, the runtime's
      * completed_work, unless the key kept some between calls (a skip
      * strategy waiting on an earlier start): then a heap of its own, from
      * the runtime's held_heaps. NULL between calls when empty, as it
      * nearly always is. */
     jheap *completed;
+} key_ext;
+
+struct weir_pattern_key {
+    jheap partial;        /* Flink's NFAState.partialMatches */
+    key_ext *ext;         /* NULL between calls when packed */
     int64_t now;          /* the last time advanced to */
     uint32_t next_anchor : 31; /* reluctant families */
     uint32_t has_now : 1;
@@ -263,8 +271,8 @@ struct weir_pattern_key {
     uint32_t packed : 1;  /* a heap entry is a packed_run */
 };
 
-_Static_assert(sizeof(struct weir_pattern_key) == 80 || sizeof(void *) != 8,
-               "a live key's pattern state is 80 bytes on 64-bit hosts");
+_Static_assert(sizeof(struct weir_pattern_key) == 48 || sizeof(void *) != 8,
+               "a live key's pattern state is 48 bytes on 64-bit hosts");
 
 struct weir_pattern_runtime {
     const weir_rule_plan *plan;
@@ -339,6 +347,7 @@ struct weir_pattern_runtime {
      * completed matches. */
     jheap completed_work;
     weir_mb_pool held_heaps; /* jheap blocks of keys that keep some */
+    weir_mb_pool exts;       /* key_ext blocks */
     /* the versions of the key being saved (weir_pattern_key_save), kept
      * from one key to the next */
     weir_dewey *save_versions;
@@ -511,7 +520,7 @@ static run *run_new(weir_pattern_runtime *rt, weir_pattern_key *key)
 
 static void run_free(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
 {
-    weir_dewey_release(&key->buf, r->version);
+    weir_dewey_release(&key->ext->buf, r->version);
     if (r == &rt->start_run)
         return; /* a start tag's, made for one step */
     weir_mb_pool_put(&rt->runs, r);
@@ -525,7 +534,7 @@ static void run_drop(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
     if (is_start_tag(r))
         return; /* no event, and its version needs no release */
     if (r->node)
-        weir_mb_release(&key->buf, r->node, r->version);
+        weir_mb_release(&key->ext->buf, r->node, r->version);
     run_free(rt, key, r);
 }
 
@@ -757,7 +766,7 @@ static run *add_run(weir_pattern_runtime *rt, weir_pattern_key *key, const run *
 {
     run *r = run_new(rt, key);
     if (!r) { /* not reached: reserved */
-        weir_dewey_release(&key->buf, version);
+        weir_dewey_release(&key->ext->buf, version);
         return NULL;
     }
     r->state = state;
@@ -812,7 +821,7 @@ static weir_mb_event *stored_event(weir_pattern_runtime *rt, weir_pattern_key *k
 {
     if (!rt->ev_stored) {
         const stream_info *si = rt->ev_info;
-        rt->ev_stored = weir_mb_event_store(&key->buf, rt->ev_fields, si->lay.width,
+        rt->ev_stored = weir_mb_event_store(&key->ext->buf, rt->ev_fields, si->lay.width,
                                             si->lay.strings, si->lay.n_strings, rt->ev_stream,
                                             rt->ev_ts, rt->ev_seq);
     }
@@ -878,7 +887,7 @@ static int64_t find_final_after_proceed(weir_pattern_runtime *rt, uint32_t state
  * then releases cs's hold on the buffer (the caller frees cs). */
 static void compute_next_states(weir_pattern_runtime *rt, weir_pattern_key *key, run *cs)
 {
-    weir_match_buffer *b = &key->buf;
+    weir_match_buffer *b = &key->ext->buf;
     const weir_nfa *nfa = rt->nfa;
     rt->cur_run = cs;
     rt->cur_buf = b;
@@ -1110,20 +1119,20 @@ static void process_matches(weir_pattern_runtime *rt, weir_pattern_key *key, jhe
     const weir_nfa *nfa = rt->nfa;
     bool skipping = nfa->skip != AST_SKIP_NO_SKIP && nfa->skip != AST_SKIP_DEFAULT;
     for (size_t i = 0; i < potential->n; i++)
-        jheap_add(key->completed, jheap_arr(potential)[i]);
+        jheap_add(key->ext->completed, jheap_arr(potential)[i]);
     potential->n = 0;
-    while (key->completed->n > 0) {
-        run *m = jheap_arr(key->completed)[0];
+    while (key->ext->completed->n > 0) {
+        run *m = jheap_arr(key->ext->completed)[0];
         if (skipping && partials->n > 0 && run_cmp(m, jheap_arr(partials)[0]) > 0)
             break;
-        jheap_poll(key->completed);
+        jheap_poll(key->ext->completed);
         weir_mb_paths paths;
-        weir_mb_extract(&key->buf, m->node, m->version, WEIR_MB_MAX_PATHS, &paths);
+        weir_mb_extract(&key->ext->buf, m->node, m->version, WEIR_MB_MAX_PATHS, &paths);
         int64_t pts = 0;
         uint64_t pseq = 0;
         if (skipping && pruning_id(rt, &paths, &pts, &pseq)) {
             prune(rt, key, partials, pts, pseq);
-            prune(rt, key, key->completed, pts, pseq);
+            prune(rt, key, key->ext->completed, pts, pseq);
         }
         size_t n = paths.n_paths ? paths.first[1] : 0;
         if (n > rt->mpairs_cap)
@@ -1174,12 +1183,12 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     size_t event_bytes =
         si ? weir_mb_event_size(fields, si->lay.width, si->lay.strings, si->lay.n_strings) : 0;
     if (weir_mb_pool_reserve(&rt->runs, runs) != 0 ||
-        weir_mb_reserve(&key->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
+        weir_mb_reserve(&key->ext->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
                         takes) != 0 ||
         weir_mb_grow((void **)&rt->out, &rt->out_cap, runs, sizeof *rt->out) != 0 ||
         jheap_reserve(rt, &rt->newp, runs) != 0 || jheap_reserve(rt, &rt->pot, runs) != 0 ||
-        jheap_reserve(rt, key->completed, key->completed->n + runs) != 0 ||
-        reserve_views(rt, key->buf.n_nodes + rt->n_steps) != 0)
+        jheap_reserve(rt, key->ext->completed, key->ext->completed->n + runs) != 0 ||
+        reserve_views(rt, key->ext->buf.n_nodes + rt->n_steps) != 0)
         return -1;
     return 0;
 }
@@ -1212,10 +1221,10 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
         if (!is_packed(jheap_arr(&key->partial)[i]))
             continue;
         if (weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
-            weir_mb_reserve(&key->buf, 0, 1, 1, 0, 0, 0) != 0)
+            weir_mb_reserve(&key->ext->buf, 0, 1, 1, 0, 0, 0) != 0)
             return -1;
         packed_run *p = packed_of(jheap_arr(&key->partial)[i]);
-        weir_mb_node *node = weir_mb_unpack_single(&key->buf, &p->single);
+        weir_mb_node *node = weir_mb_unpack_single(&key->ext->buf, &p->single);
         if (!node)
             return -1; /* not reached: reserved */
         run *r = run_new(rt, key);
@@ -1232,7 +1241,7 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
  * taken one event keeps it packed. */
 static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    if ((key->completed && key->completed->n) || key->buf.n_nodes != 1)
+    if ((key->ext->completed && key->ext->completed->n) || key->ext->buf.n_nodes != 1)
         return;
     uint32_t at = UINT32_MAX;
     for (uint32_t i = 0; i < key->partial.n; i++) {
@@ -1253,7 +1262,7 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     packed_run *p = weir_mb_pool_get(&rt->packs);
     if (!p)
         return; /* it stays a run */
-    if (!weir_mb_pack_single(&key->buf, r->node, &p->single)) {
+    if (!weir_mb_pack_single(&key->ext->buf, r->node, &p->single)) {
         weir_mb_pool_put(&rt->packs, p);
         return;
     }
@@ -1262,6 +1271,57 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     key->packed = true;
     weir_mb_pool_put(&rt->runs, r);
     key->n_runs--;
+}
+
+/* The key's packed run, or NULL. */
+static const packed_run *key_packed(const weir_pattern_key *key)
+{
+    for (uint32_t i = 0; key->packed && i < key->partial.n; i++)
+        if (is_packed(jheap_arr(&key->partial)[i]))
+            return packed_of(jheap_arr(&key->partial)[i]);
+    return NULL;
+}
+
+/* Before a call: the key's buffer and completed heap, made again for a
+ * packed key. -1 when out of memory (nothing changed). */
+static int key_grow(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    if (key->ext)
+        return 0;
+    key_ext *x = weir_mb_pool_get(&rt->exts);
+    if (!x)
+        return -1;
+    const packed_run *p = key_packed(key);
+    if (p)
+        weir_match_buffer_init_holding(&x->buf, &rt->sh, p->single.event);
+    else
+        weir_match_buffer_init(&x->buf, &rt->sh); /* not reached: only packed keys shrink */
+    x->completed = NULL;
+    key->ext = x;
+    return 0;
+}
+
+/* After a call: a packed key holding nothing more lets its ext go. */
+static void key_shrink(weir_pattern_runtime *rt, weir_pattern_key *key)
+{
+    const packed_run *p = key_packed(key);
+    if (!key->ext || !p || key->ext->completed ||
+        !weir_match_buffer_holds_only(&key->ext->buf, p->single.event))
+        return;
+    weir_mb_pool_put(&rt->exts, key->ext);
+    key->ext = NULL;
+}
+
+/* A buffer for reading or releasing a shrunk key's packed event. */
+static weir_match_buffer shrunk_buffer(weir_pattern_runtime *rt, const weir_pattern_key *key)
+{
+    weir_match_buffer b;
+    const packed_run *p = key_packed(key);
+    if (p)
+        weir_match_buffer_init_holding(&b, &rt->sh, p->single.event);
+    else
+        weir_match_buffer_init(&b, &rt->sh);
+    return b;
 }
 
 static void swap_heaps(jheap *a, jheap *b)
@@ -1350,12 +1410,12 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
         return 0;
     }
     if (key_unpack(rt, key) != 0 ||
-        weir_mb_reserve(&key->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
+        weir_mb_reserve(&key->ext->buf, 0, 0, 0, 0, 0, 0) != 0 || jheap_reserve(rt, &rt->newp, n) != 0 ||
         jheap_reserve(rt, &rt->pot, n) != 0 ||
-        jheap_reserve(rt, key->completed, key->completed->n + n) != 0 ||
+        jheap_reserve(rt, key->ext->completed, key->ext->completed->n + n) != 0 ||
         weir_mb_grow((void **)&rt->tpairs, &rt->tpairs_cap, tpairs + 1, sizeof *rt->tpairs) != 0 ||
         weir_mb_grow((void **)&rt->tmo, &rt->tmo_cap, n + 1, sizeof *rt->tmo) != 0 ||
-        reserve_views(rt, key->buf.n_nodes) != 0)
+        reserve_views(rt, key->ext->buf.n_nodes) != 0)
         return -1;
 
     key->now = t;
@@ -1379,7 +1439,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
              * the matches: hold the events meanwhile */
             weir_mb_paths paths;
             size_t len = 0;
-            if (r->node && weir_mb_extract(&key->buf, r->node, r->version, 1, &paths) > 0)
+            if (r->node && weir_mb_extract(&key->ext->buf, r->node, r->version, 1, &paths) > 0)
                 len = paths.first[1];
             if (len > rt->tpairs_cap - rt->n_tpairs)
                 len = rt->tpairs_cap - rt->n_tpairs; /* collision: truncated */
@@ -1405,7 +1465,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
         emit(rt, rt->tpairs + rec->first, rec->n, true, false, rec->time, cb, user);
     }
     for (size_t i = 0; i < rt->n_tpairs; i++)
-        weir_mb_event_release(&key->buf, rt->tpairs[i].ev);
+        weir_mb_event_release(&key->ext->buf, rt->tpairs[i].ev);
     rt->n_tpairs = 0;
     rt->n_tmo = 0;
     key_pack(rt, key);
@@ -1419,8 +1479,8 @@ static int completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     if (weir_mb_pool_reserve(&rt->held_heaps, 1) != 0)
         return -1;
-    if (!key->completed)
-        key->completed = &rt->completed_work;
+    if (!key->ext->completed)
+        key->ext->completed = &rt->completed_work;
     return 0;
 }
 
@@ -1428,15 +1488,15 @@ static int completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
  * its own; an empty one is given back. */
 static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    jheap *h = key->completed;
+    jheap *h = key->ext->completed;
     if (h == &rt->completed_work) {
-        key->completed = NULL;
+        key->ext->completed = NULL;
         if (h->n == 0)
             return;
         jheap *own = weir_mb_pool_get(&rt->held_heaps); /* reserved */
         *own = *h;
         *h = (jheap){0};
-        key->completed = own;
+        key->ext->completed = own;
         return;
     }
     if (h->n > 0)
@@ -1446,7 +1506,7 @@ static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
     else
         jheap_fini(rt, h);
     weir_mb_pool_put(&rt->held_heaps, h);
-    key->completed = NULL;
+    key->ext->completed = NULL;
 }
 
 int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t time,
@@ -1454,10 +1514,11 @@ int weir_pattern_advance(weir_pattern_runtime *rt, weir_pattern_key *key, int64_
 {
     if (key->has_now && time < key->now)
         return 0;
-    if (completed_borrow(rt, key) != 0)
+    if (key_grow(rt, key) != 0 || completed_borrow(rt, key) != 0)
         return -1;
     int rc = advance_time(rt, key, time, cb, user);
     completed_return(rt, key);
+    key_shrink(rt, key);
     return rc;
 }
 
@@ -1469,10 +1530,11 @@ int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts,
                          uint64_t seq, weir_match_cb cb, void *user)
 {
-    if (completed_borrow(rt, key) != 0)
+    if (key_grow(rt, key) != 0 || completed_borrow(rt, key) != 0)
         return -1;
     int rc = process_event(rt, key, fields, stream, ts, seq, cb, user);
     completed_return(rt, key);
+    key_shrink(rt, key);
     return rc;
 }
 
@@ -1556,7 +1618,7 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
 
     rt->sh.slots = NULL;
     if (rt->ev_stored)
-        weir_mb_event_release(&key->buf, rt->ev_stored); /* EventWrapper.close */
+        weir_mb_event_release(&key->ext->buf, rt->ev_stored); /* EventWrapper.close */
     rt->ev_stored = NULL;
     key_pack(rt, key); /* its event held by its node alone now */
     rt->ev_fields = NULL;
@@ -1573,7 +1635,13 @@ static weir_pattern_key *key_alloc(weir_pattern_runtime *rt)
     if (!key)
         return NULL;
     memset(key, 0, sizeof *key);
-    weir_match_buffer_init(&key->buf, &rt->sh);
+    key->ext = weir_mb_pool_get(&rt->exts);
+    if (!key->ext) {
+        weir_mb_pool_put(&rt->keys, key);
+        return NULL;
+    }
+    weir_match_buffer_init(&key->ext->buf, &rt->sh);
+    key->ext->completed = NULL;
     return key;
 }
 
@@ -1583,7 +1651,7 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
     if (!key)
         return NULL;
     if (jheap_reserve(rt, &key->partial, 2) != 0 || weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
-        weir_mb_reserve(&key->buf, 1, 0, 0, 0, 0, 0) != 0) {
+        weir_mb_reserve(&key->ext->buf, 1, 0, 0, 0, 0, 0) != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
     }
@@ -1591,7 +1659,7 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
      * (a tag: "1" is held in its 64 bits) */
     run *s = run_new(rt, key);
     s->state = rt->nfa->start;
-    s->version = weir_dewey_new(&key->buf, 1);
+    s->version = weir_dewey_new(&key->ext->buf, 1);
     s->start_ts = -1;
     jheap_add(&key->partial, s);
     start_tags_fold(rt, key);
@@ -1602,21 +1670,32 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     if (!key)
         return;
+    if (key_grow(rt, key) != 0) { /* no block for it: release the packed event alone */
+        weir_match_buffer b = shrunk_buffer(rt, key);
+        const packed_run *p = key_packed(key);
+        weir_mb_event_release(&b, p->single.event);
+        weir_dewey_release(&b, p->single.edge_version);
+        weir_mb_pool_put(&rt->packs, (void *)p);
+        jheap_fini(rt, &key->partial);
+        weir_mb_pool_put(&rt->keys, key);
+        return;
+    }
     for (size_t i = 0; i < key->partial.n; i++) {
         run *r = jheap_arr(&key->partial)[i];
         if (is_packed(r)) {
             packed_run *p = packed_of(r);
-            weir_mb_event_release(&key->buf, p->single.event);
-            weir_dewey_release(&key->buf, p->single.edge_version);
+            weir_mb_event_release(&key->ext->buf, p->single.event);
+            weir_dewey_release(&key->ext->buf, p->single.edge_version);
             weir_mb_pool_put(&rt->packs, p);
         } else if (!is_start_tag(r)) {
             run_free(rt, key, r);
         }
     }
-    jheap *done = key->completed;
+    jheap *done = key->ext->completed;
     for (size_t i = 0; done && i < done->n; i++)
         run_free(rt, key, jheap_arr(done)[i]);
-    weir_match_buffer_clear(&key->buf);
+    weir_match_buffer_clear(&key->ext->buf);
+    weir_mb_pool_put(&rt->exts, key->ext);
     jheap_fini(rt, &key->partial);
     if (done == &rt->completed_work) {
         done->n = 0; /* freed during a call: the array stays the runtime's */
@@ -1664,7 +1743,7 @@ int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
 
 bool weir_pattern_key_idle(const weir_pattern_key *key)
 {
-    if (key->completed && key->completed->n > 0)
+    if (key->ext && key->ext->completed && key->ext->completed->n > 0)
         return false;
     for (size_t i = 0; i < key->partial.n; i++)
         if (is_packed(jheap_arr(&key->partial)[i]) ||
@@ -1676,18 +1755,21 @@ bool weir_pattern_key_idle(const weir_pattern_key *key)
 
 size_t weir_pattern_key_bytes(const weir_pattern_key *key)
 {
-    return sizeof *key + weir_match_buffer_bytes(&key->buf) + key->n_runs * sizeof(run) +
+    const packed_run *p = key->ext ? NULL : key_packed(key);
+    size_t buf = key->ext ? sizeof(key_ext) + weir_match_buffer_bytes(&key->ext->buf)
+                 : p      ? weir_mb_event_bytes(p->single.event)
+                          : 0;
+    const jheap *done = key->ext ? key->ext->completed : NULL;
+    return sizeof *key + buf + key->n_runs * sizeof(run) +
            key->packed * sizeof(packed_run) +
            (key->partial.cap > JHEAP_INLINE ? key->partial.cap * sizeof(run *) : 0) +
-           (key->completed ? sizeof(jheap) + (key->completed->cap > JHEAP_INLINE
-                                                  ? key->completed->cap * sizeof(run *)
-                                                  : 0)
-                           : 0);
+           (done ? sizeof(jheap) + (done->cap > JHEAP_INLINE ? done->cap * sizeof(run *) : 0)
+                 : 0);
 }
 
 size_t weir_pattern_key_partials(const weir_pattern_key *key)
 {
-    size_t n = key->completed ? key->completed->n : 0;
+    size_t n = key->ext && key->ext->completed ? key->ext->completed->n : 0;
     for (size_t i = 0; i < key->partial.n; i++)
         if (is_packed(jheap_arr(&key->partial)[i]) ||
             (!is_start_tag(jheap_arr(&key->partial)[i]) &&
@@ -1698,7 +1780,7 @@ size_t weir_pattern_key_partials(const weir_pattern_key *key)
 
 size_t weir_pattern_key_events(const weir_pattern_key *key)
 {
-    return key->buf.n_events;
+    return key->ext ? key->ext->buf.n_events : key->packed;
 }
 
 /* ----------------------------------------------------------- snapshots */
@@ -1744,7 +1826,7 @@ static void save_runs(const weir_pattern_runtime *rt, snap_out *o, const jheap *
 int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key, snap_out *o)
 {
     static const jheap no_runs = {0};
-    const jheap *done = key->completed ? key->completed : &no_runs;
+    const jheap *done = key->ext && key->ext->completed ? key->ext->completed : &no_runs;
     size_t n = (size_t)key->partial.n + done->n;
     if (weir_mb_grow((void **)&rt->save_versions, &rt->save_versions_cap, n ? n : 1,
                      sizeof *rt->save_versions) != 0)
@@ -1753,7 +1835,10 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
     size_t k = 0;
     /* a packed run is saved as the run, node and edge it stands for, made
      * on the stack: the key itself does not change */
-    const weir_match_buffer *buf = &key->buf;
+    weir_match_buffer shrunk;
+    if (!key->ext)
+        shrunk = shrunk_buffer(rt, key);
+    const weir_match_buffer *buf = key->ext ? &key->ext->buf : &shrunk;
     weir_match_buffer with_node;
     weir_mb_node node;
     weir_mb_edge edge;
@@ -1770,7 +1855,7 @@ int weir_pattern_key_save(weir_pattern_runtime *rt, const weir_pattern_key *key,
             node = (weir_mb_node){.event = p->single.event, .edges = &edge, .edges_tail = &edge,
                                   .step = p->single.step, .locks = 1};
             packed_fill(&unpacked, p, &node);
-            with_node = key->buf;
+            with_node = *buf;
             with_node.live = &node;
             with_node.n_nodes = 1;
             with_node.n_edges = 1;
@@ -1848,29 +1933,29 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     key->has_now = has_now != 0;
     key->next_anchor = (uint32_t)anchor;
     weir_mb_loaded ld;
-    if (!snap_in_ok(in) || weir_mb_load(&key->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {
+    if (!snap_in_ok(in) || weir_mb_load(&key->ext->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {
         weir_mb_pool_put(&rt->keys, key);
         return NULL;
     }
     int rc = weir_mb_pool_reserve(&rt->held_heaps, 1);
     if (rc == 0) {
-        key->completed = weir_mb_pool_get(&rt->held_heaps);
-        *key->completed = (jheap){0};
+        key->ext->completed = weir_mb_pool_get(&rt->held_heaps);
+        *key->ext->completed = (jheap){0};
         rc = load_runs(rt, key, &key->partial, in, &ld);
     }
     if (rc == 0)
-        rc = load_runs(rt, key, key->completed, in, &ld);
+        rc = load_runs(rt, key, key->ext->completed, in, &ld);
     if (rc == 0)
         rc = weir_mb_loaded_check_locks(&ld, in);
-    weir_mb_loaded_fini(&key->buf, &ld);
+    weir_mb_loaded_fini(&key->ext->buf, &ld);
     if (rc == 0 && key->partial.n == 0) {
         snap_fail(in, "pattern state without its start state");
         rc = -1;
     }
-    if (rc == 0 && key->completed->n == 0) { /* lent by the runtime when needed */
-        jheap_fini(rt, key->completed);
-        weir_mb_pool_put(&rt->held_heaps, key->completed);
-        key->completed = NULL;
+    if (rc == 0 && key->ext->completed->n == 0) { /* lent by the runtime when needed */
+        jheap_fini(rt, key->ext->completed);
+        weir_mb_pool_put(&rt->held_heaps, key->ext->completed);
+        key->ext->completed = NULL;
     }
     if (rc != 0) {
         weir_pattern_key_free(rt, key);
@@ -1878,6 +1963,7 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     }
     start_tags_fold(rt, key);
     key_pack(rt, key);
+    key_shrink(rt, key);
     return key;
 }
 
@@ -2102,6 +2188,7 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
     weir_mb_pool_init(&rt->runs, sizeof(run), 128);
     weir_mb_pool_init(&rt->packs, sizeof(packed_run), 128);
     weir_mb_pool_init(&rt->held_heaps, sizeof(jheap), 64);
+    weir_mb_pool_init(&rt->exts, sizeof(key_ext), 128);
     weir_mb_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
     for (size_t k = 0, cap = 2 * JHEAP_INLINE; k < JHEAP_CLASSES; k++, cap *= 2)
         weir_mb_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
@@ -2216,6 +2303,7 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     jheap_fini(rt, &rt->pot);
     jheap_fini(rt, &rt->completed_work);
     weir_mb_pool_fini(&rt->held_heaps);
+    weir_mb_pool_fini(&rt->exts);
     free(rt->save_versions);
     weir_mb_pool_fini(&rt->keys);
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
@@ -2236,7 +2324,8 @@ void weir_pattern_runtime_set_memory(weir_pattern_runtime *rt,
 size_t weir_pattern_runtime_bytes(const weir_pattern_runtime *rt)
 {
     size_t n = sizeof *rt + weir_mb_shared_bytes(&rt->sh) + rt->runs.slab_bytes +
-               rt->packs.slab_bytes + rt->held_heaps.slab_bytes + rt->keys.slab_bytes;
+               rt->packs.slab_bytes + rt->held_heaps.slab_bytes + rt->exts.slab_bytes +
+               rt->keys.slab_bytes;
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
         n += rt->heap_pool[k].slab_bytes;
     n += rt->n_ctree * sizeof *rt->ctree + rt->nfa->n_edges * sizeof *rt->edge_root;
