@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         weir_window_key *k = keys[c];
         weir_millis ts = t0 + (weir_millis)i * 10;
         if (ts >= weir_window_key_next_deadline(k))
-            weir_window_advance(rt, k, ts, on_alert, &cnt);
+            weir_window_advance(rt, k, NULL, ts, on_alert, &cnt);
         ev[F_CARD] = weir_value_string(names[c].s, names[c].len);
         ev[F_AMOUNT] = weir_value_decimal((int64_t)ev_cents[i] * 100);
         ev[F_TS] = weir_value_millis(ts);
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
     double flush_start = now_s(), cpu_flush_start = cpu_s();
     uint64_t flushed = 0;
     for (size_t c = 0; c < n_cards; c++)
-        flushed += weir_window_advance(rt, keys[c], INT64_MAX, on_alert, &cnt);
+        flushed += weir_window_advance(rt, keys[c], NULL, INT64_MAX, on_alert, &cnt);
     double end = now_s(), cpu_end = cpu_s();
 
     double secs = (fed - start) + (end - flush_start);

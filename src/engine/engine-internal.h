@@ -257,7 +257,9 @@ size_t weir_rule_partials(const engine_rule *r, const void *state);
 size_t weir_rule_key_bytes(const engine_rule *r, const void *state);
 void weir_rule_prefetch(const engine_rule *r, const void *state);
 /* Snapshots of one key's state of the rule (engine_snapshot.c). */
-int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o);
+/* key: the value the state is kept under (a window state does not keep it) */
+int weir_rule_key_save(const engine_rule *r, const void *state, const weir_value *key,
+                       snap_out *o);
 void *weir_rule_key_load(engine_rule *r, snap_in *in);
 
 /* alert.c: one detection, as the runners report it. */

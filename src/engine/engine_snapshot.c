@@ -145,7 +145,7 @@ static int save_keys(weir_engine *e, snap_out *o, uint32_t **ordinals)
                     snap_put_time(o, b->last_alert[i]);
                 if (b->states[i]) {
                     size_t mark = snap_begin_section(o);
-                    if (weir_rule_key_save(r, b->states[i], o) != 0) {
+                    if (weir_rule_key_save(r, b->states[i], &key, o) != 0) {
                         o->key = NULL; /* it points at `key` */
                         return -1;
                     }

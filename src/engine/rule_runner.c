@@ -261,7 +261,7 @@ int weir_rule_advance(weir_engine *e, engine_rule *r, void *state, int64_t water
 {
     runner_call call = {e, r, 0, NULL};
     if (r->plan->window) {
-        weir_window_advance(r->runtime, state, watermark, on_window, &call);
+        weir_window_advance(r->runtime, state, e->cur_key, watermark, on_window, &call);
         return call.rc;
     }
     if (r->plan->keep)
@@ -318,10 +318,11 @@ void weir_rule_prefetch(const engine_rule *r, const void *state)
 }
 
 /* A keep rule's key: its NFA state, then its memory. */
-int weir_rule_key_save(const engine_rule *r, const void *state, snap_out *o)
+int weir_rule_key_save(const engine_rule *r, const void *state, const weir_value *key,
+                       snap_out *o)
 {
     if (r->plan->window)
-        return weir_window_key_save(r->runtime, state, o);
+        return weir_window_key_save(r->runtime, state, key, o);
     if (r->plan->keep) {
         const keep_key *k = state;
         if (weir_pattern_key_save(r->runtime, k->nfa, o) != 0)

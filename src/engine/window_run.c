@@ -41,8 +41,6 @@
 /* Estimated bytes per member of a count distinct set (the slot and a share
  * of the table's slack): only for weir_window_key_bytes(). */
 #define SET_MEMBER_BYTES 32
-/* Bytes of a string key kept in the key state itself. */
-#define KEY_SMALL 16
 /* Slots of a key's first ring; it doubles when full. */
 #define RING_MIN 1
 
@@ -84,6 +82,10 @@ struct weir_window_runtime {
     weir_value *emit;    /* owned, plan->n_emit */
     char *scratch_buf;   /* owned, SCRATCH_BYTES */
     weir_eval_scratch scratch;
+    /* The value of the key being run, for `when` and emit: the event's key
+     * field while an event is added, the caller's while time passes (a
+     * key does not keep a copy: the engine's entry has it). */
+    const weir_value *cur_key;
 };
 
 struct weir_window_key {
@@ -91,8 +93,8 @@ struct weir_window_key {
     uint32_t cap;        /* slots */
     uint32_t first;      /* slot of the oldest pane */
     uint32_t n;          /* panes in use, from `first` on, wrapping */
-    bool has_key;        /* key was set from the first event (here: in
-                            the padding before next_k) */
+    bool has_key;        /* an event was taken (here: in the padding
+                            before next_k) */
     __int128 next_k;     /* time windows: first window not fired yet */
     weir_millis deadline;/* cached weir_window_key_next_deadline() */
     weir_millis last_ts; /* newest event seen (taken or filtered);
@@ -101,11 +103,6 @@ struct weir_window_key {
     int64_t since_fire;  /* count windows: events taken since the last
                             firing, < count_slide */
     size_t bytes;        /* weir_window_key_bytes() */
-    weir_value key;      /* the key value; a string points to key_small
-                            or, longer, to key_buf */
-    char *key_buf;       /* owned; NULL while the key fits key_small */
-    char key_small[KEY_SMALL]; /* card numbers and most ids: a separate
-                            copy would cost a malloc chunk per key */
 };
 
 /* ------------------------------------------------------------------ */
@@ -338,7 +335,6 @@ weir_window_key *weir_window_key_new(weir_window_runtime *rt)
     key->deadline = INT64_MAX;
     key->last_ts = INT64_MIN;
     key->watermark = INT64_MIN;
-    key->key = weir_value_missing();
     key->bytes = sizeof *key;
     return key;
 }
@@ -355,7 +351,6 @@ void weir_window_key_free(weir_window_runtime *rt, weir_window_key *key)
             free(sc[j].buf);
     }
     free(key->ring);
-    free(key->key_buf);
     free(key);
 }
 
@@ -372,33 +367,6 @@ size_t weir_window_key_bytes(const weir_window_key *key)
 weir_millis weir_window_key_next_deadline(const weir_window_key *key)
 {
     return key->deadline;
-}
-
-/* Keeps a copy of the key value v (the key has none yet). */
-static int keep_key(const weir_window_runtime *rt, weir_window_key *key, weir_value v)
-{
-    if (!v.missing && rt->plan->key_type == WEIR_T_STRING) {
-        char *buf = key->key_small;
-        if (v.len > KEY_SMALL) {
-            buf = key->key_buf = malloc(v.len);
-            if (!buf)
-                return -1;
-            key->bytes += v.len;
-        }
-        if (v.len)
-            memcpy(buf, v.u.s, v.len);
-        v.u.s = buf;
-    }
-    key->key = v;
-    key->has_key = true;
-    return 0;
-}
-
-/* Copies the key value out of the first event taken, so `when` and emit
- * can read it after the event is gone. */
-static int set_key(const weir_window_runtime *rt, weir_window_key *key, const weir_value *fields)
-{
-    return keep_key(rt, key, fields[rt->plan->key_field]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -528,18 +496,12 @@ weir_window_status weir_window_add(weir_window_runtime *rt, weir_window_key *key
         key->last_ts = ts;
 
     weir_eval_scratch_reset(&rt->scratch);
-    weir_eval_ctx ctx = {.event = fields,
-                         .key = key->has_key ? key->key : fields[plan->key_field],
-                         .scratch = &rt->scratch};
+    rt->cur_key = &fields[plan->key_field];
+    weir_eval_ctx ctx = {.event = fields, .key = *rt->cur_key, .scratch = &rt->scratch};
     if (plan->filter && !weir_eval_condition(plan->filter, &ctx))
         return WEIR_WINDOW_FILTERED;
-    /* the key is kept from the first event taken, not merely seen: a key
-     * whose events were all filtered holds nothing of them */
-    if (!key->has_key) {
-        if (set_key(rt, key, fields) != 0)
-            return WEIR_WINDOW_ERROR;
-        ctx.key = key->key;
-    }
+    /* a key whose events were all filtered holds nothing of them */
+    key->has_key = true;
 
     pane *p = pane_for(rt, key, ts);
     if (!p)
@@ -599,7 +561,7 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
 
     weir_eval_scratch_reset(&rt->scratch);
     weir_eval_ctx ctx = {.aggs = rt->results,
-                         .key = key->key,
+                         .key = *rt->cur_key,
                          .window_start = start,
                          .window_end = end,
                          .scratch = &rt->scratch};
@@ -613,7 +575,7 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
                                .n_events = n_events,
                                .first_seq = p0->first_seq,
                                .last_seq = last_seq,
-                               .key = key->key,
+                               .key = *rt->cur_key,
                                .aggs = rt->results,
                                .n_aggs = rt->n_aggs,
                                .emit = plan->n_emit ? rt->emit : NULL,
@@ -670,13 +632,16 @@ static size_t advance_session(weir_window_runtime *rt, weir_window_key *key, wei
     return fired;
 }
 
-size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key, weir_millis watermark,
-                           weir_window_cb cb, void *user)
+size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
+                           const weir_value *key_value, weir_millis watermark, weir_window_cb cb,
+                           void *user)
 {
+    static const weir_value none = {.missing = true};
     if (watermark > key->watermark)
         key->watermark = watermark;
     if (key->n == 0 || key->watermark < key->deadline)
         return 0;
+    rt->cur_key = key_value ? key_value : &none;
     size_t fired = 0;
     switch (rt->kind) {
     case AST_WINDOW_TUMBLING:
@@ -739,11 +704,13 @@ static void save_state(snap_out *o, const weir_window_agg *ag, const weir_agg_st
     }
 }
 
-int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key, snap_out *o)
+int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key,
+                         const weir_value *key_value, snap_out *o)
 {
+    weir_value none = weir_value_missing();
     snap_put_u8(o, key->has_key);
     if (key->has_key)
-        snap_put_value(o, rt->plan->key_type, &key->key);
+        snap_put_value(o, rt->plan->key_type, key_value ? key_value : &none);
     snap_put_u64(o, (uint64_t)key->next_k);
     snap_put_u64(o, (uint64_t)(key->next_k >> 64));
     snap_put_time(o, key->last_ts);
@@ -837,12 +804,11 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
     if (has_key > 1)
         snap_fail(in, "bad window state");
     if (has_key) {
-        weir_value v;
+        weir_value v; /* the engine keeps the key: the saved copy is not needed */
         snap_get_value(in, rt->plan->key_type, &v);
         if (!snap_in_ok(in))
             goto fail;
-        if (keep_key(rt, key, v) != 0)
-            goto fail;
+        key->has_key = true;
     }
     uint64_t lo = snap_get_u64(in);
     uint64_t hi = snap_get_u64(in);

@@ -124,9 +124,11 @@ weir_window_status weir_window_add(weir_window_runtime *rt, weir_window_key *key
  * advancing it to that time. Does nothing for count windows. Returns the
  * number of callbacks made.
  * weir_window_advance(rt, key, INT64_MAX, ...) flushes every time window
- * (end of input). */
+ * (end of input). key_value is the key's value, which `when` and emit read
+ * (a key does not keep a copy: its caller has it); NULL reads as missing. */
 size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
-                           weir_millis watermark, weir_window_cb cb, void *user);
+                           const weir_value *key_value, weir_millis watermark, weir_window_cb cb,
+                           void *user);
 
 /* The end of the key's earliest pending time window: advancing the
  * watermark to it fires that window (which `when` may still reject).
@@ -142,17 +144,19 @@ void weir_window_key_prefetch(const weir_window_key *key);
 /* True when the key holds no pending window: freeing it loses nothing. */
 bool weir_window_key_idle(const weir_window_key *key);
 
-/* Bytes the key holds: the key object and its value, its ring of panes
+/* Bytes the key holds: the key object, its ring of panes
  * (every slot, used or not) and their string copies, and an estimate for
  * count distinct sets (32 bytes per member). Kept up to date as the key
  * changes, so this is O(1). */
 size_t weir_window_key_bytes(const weir_window_key *key);
 
-/* Snapshots (doc/state-format.md): the key's value, its panes with their
+/* Snapshots (doc/state-format.md): the key's value (key_value, as the key
+ * does not keep it; read back and dropped by load), its panes with their
  * aggregate states (count distinct sets member by member) and its
  * progress. Save returns 0, or -1 when out of memory. Load returns the
  * key, or NULL: on bad input in->error says why, else memory ran out. */
-int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key, snap_out *o);
+int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *key,
+                         const weir_value *key_value, snap_out *o);
 weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in);
 
 #endif

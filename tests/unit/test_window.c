@@ -101,6 +101,10 @@ static void record(const weir_window_fired *w, void *user)
     }
 }
 
+/* The key's value, as the engine would pass it when time passes: "c1"
+ * unless a test says otherwise (a key keeps no copy of it). */
+static const char *fx_card = "c1";
+
 static weir_value str(const char *s)
 {
     return weir_value_string(s, strlen(s));
@@ -125,6 +129,7 @@ static void setup(const char *rest)
     cr_assert_not_null(fx.key);
     fx.n_recs = 0;
     fx.seq = 0;
+    fx_card = "c1";
 }
 
 static void teardown(void)
@@ -169,7 +174,8 @@ static void add_m(weir_millis ts, int64_t amount, const char *merchant)
 
 static size_t advance(weir_millis wm)
 {
-    return weir_window_advance(fx.rt, fx.key, wm, record, NULL);
+    weir_value card = str(fx_card);
+    return weir_window_advance(fx.rt, fx.key, &card, wm, record, NULL);
 }
 
 static void expect_window(size_t i, weir_millis start, weir_millis end, int64_t n)
@@ -727,6 +733,7 @@ Test(window, strings_outlive_the_input_buffer)
           " f: first(merchant), l: last(merchant), n: count(distinct merchant) }");
     static const char *const names[] = {"mango", "banana", "cherry", "pear"};
     char card[16], merchant[32];
+    fx_card = "card-7";
     for (int i = 0; i < 4; i++) {
         snprintf(card, sizeof card, "card-7");
         snprintf(merchant, sizeof merchant, "%s", names[i]);
@@ -836,7 +843,8 @@ Test(window, keys_share_a_runtime_and_stay_apart)
     cr_assert_eq(weir_window_add(fx.rt, k2, fx.ev, SECONDS(2), 99, record, NULL),
                  WEIR_WINDOW_TAKEN);
     add(SECONDS(3), 5);
-    cr_expect_eq(weir_window_advance(fx.rt, k2, MINUTES(1), record, NULL), 1);
+    weir_value c2 = str("c2");
+    cr_expect_eq(weir_window_advance(fx.rt, k2, &c2, MINUTES(1), record, NULL), 1);
     cr_expect_eq(advance(MINUTES(1)), 1);
     expect_str(0, 0, "c2");
     cr_expect_eq(emit_i(0, 1), D(7));
@@ -877,7 +885,7 @@ Test(window, steady_state_does_not_allocate)
         fx.ev[F_MERCHANT] = str(i % 2 ? "merchant-a" : "merchant-bb");
         refused += weir_window_add(fx.rt, fx.key, fx.ev, t, ++fx.seq, count_fired, &fired) !=
                    WEIR_WINDOW_TAKEN;
-        weir_window_advance(fx.rt, fx.key, t, count_fired, &fired);
+        weir_window_advance(fx.rt, fx.key, NULL, t, count_fired, &fired);
     }
     alloc_counting = 0;
     cr_expect_eq(refused, 0);
