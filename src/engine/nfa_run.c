@@ -557,7 +557,8 @@ static void start_tags_fold(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     for (uint32_t i = 0; i < key->partial.n; i++) {
         run *r = jheap_arr(&key->partial)[i];
-        if (is_start_tag(r) || r->state != rt->nfa->start || r->node || r->has_start ||
+        if (is_start_tag(r) || is_packed(r) || r->state != rt->nfa->start || r->node ||
+            r->has_start ||
             r->depth || r->anchor || r->rel_count || r->start_ts != -1 || r->sid_seq ||
             !is_start_tag(start_tag(r->version)))
             continue;
