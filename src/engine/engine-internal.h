@@ -244,6 +244,13 @@ key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_e
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);
 void weir_rule_runner_fini(engine_rule *r);
+/* Held events copied with fewer fields than their stream's store_width now
+ * (taken over from an engine whose rules read less) copied again, wide
+ * enough: the fields past a copy are missing, but for the event time.
+ * Returns 0, or -1 when out of memory (the queue is unchanged). */
+int weir_engine_held_fit(weir_engine *e);
+/* Field f of a held event, whatever its copy's width. */
+weir_value weir_engine_held_field(const weir_engine *e, const weir_held_event *ev, uint32_t f);
 /* Passes the streams' store_width to a pattern rule's runtime. */
 void weir_rule_store_widths(const weir_engine *e, engine_rule *r);
 void *weir_rule_key_new(engine_rule *r);

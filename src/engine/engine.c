@@ -416,6 +416,64 @@ void weir_engine_free(weir_engine *e)
     free(e);
 }
 
+/* ------------------------------------------------------------ held events */
+
+/* A held event keeps the fields up to its stream's store_width (as the
+ * stored copies of pattern rules do): what any rule reads. The event-time
+ * field past them is the event's ts (weir_engine_held_field). */
+weir_value weir_engine_held_field(const weir_engine *e, const weir_held_event *ev, uint32_t f)
+{
+    if (f < ev->n_fields)
+        return ev->fields[f];
+    const engine_stream *st = &e->streams[ev->stream];
+    if (!st->processing_time && st->ast->time_field_ref && f == st->ast->time_field_ref->index)
+        return weir_value_millis(ev->ts);
+    return weir_value_missing();
+}
+
+int weir_engine_held_fit(weir_engine *e)
+{
+    size_t n = weir_held_queue_size(e->held);
+    bool narrow = false;
+    for (size_t i = 0; i < n && !narrow; i++) {
+        const weir_held_event *ev = weir_held_queue_at(e->held, i);
+        narrow = ev->n_fields < e->streams[ev->stream].store_width;
+    }
+    if (!narrow)
+        return 0;
+    weir_held_queue *q = weir_held_queue_new();
+    weir_value *fields = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; q && i < n; i++) {
+        const weir_held_event *ev = weir_held_queue_at(e->held, i);
+        uint32_t width = e->streams[ev->stream].store_width;
+        if (width < ev->n_fields)
+            width = ev->n_fields;
+        if (width > cap) {
+            weir_value *grown = realloc(fields, width * sizeof *fields);
+            if (!grown)
+                goto fail;
+            fields = grown;
+            cap = width;
+        }
+        for (uint32_t f = 0; f < width; f++)
+            fields[f] = weir_engine_held_field(e, ev, f);
+        /* pushing them in any order gives the same queue */
+        if (weir_held_queue_push(q, fields, width, ev->stream, ev->ts, ev->seq) != 0)
+            goto fail;
+    }
+    if (!q)
+        return -1;
+    free(fields);
+    weir_held_queue_free(e->held);
+    e->held = q;
+    return 0;
+fail:
+    free(fields);
+    weir_held_queue_free(q);
+    return -1;
+}
+
 /* ------------------------------------------------------------ keys */
 
 key_block *weir_engine_new_block(uint32_t n_rules)
@@ -1111,7 +1169,8 @@ static int push(weir_engine *e, const char *json, size_t len, uint64_t line_no, 
         e->released = ts > e->released ? ts : e->released;
         if (dispatch(e, d.fields, d.stream, ts, line_no) != 0)
             return -1;
-    } else if (weir_held_queue_push(e->held, d.fields, st->ast->n_fields, d.stream, ts,
+    } else if (/* the fields any rule reads (weir_engine_held_field) */
+               weir_held_queue_push(e->held, d.fields, st->store_width, d.stream, ts,
                                     line_no) != 0) {
         return -1;
     }

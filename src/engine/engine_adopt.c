@@ -439,6 +439,9 @@ held:;
     old->held = held;
     rep->held_events = weir_held_queue_size(e->held);
     e->stats.held_events = rep->held_events;
+    /* copied as old read them: e's rules may read further */
+    if (weir_engine_held_fit(e) != 0)
+        goto done;
     rc = 0;
 done:
     ctx_free(&c);

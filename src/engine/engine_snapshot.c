@@ -99,8 +99,11 @@ static void save_held(const weir_engine *e, snap_out *o)
         snap_put_uvar(o, ev->stream);
         snap_put_time(o, ev->ts);
         snap_put_uvar(o, ev->seq);
-        for (uint32_t f = 0; f < ev->n_fields; f++)
-            snap_put_value(o, field_type(s, f), &ev->fields[f]);
+        /* every declared field, as the header says: a copy keeps fewer */
+        for (uint32_t f = 0; f < s->n_fields; f++) {
+            weir_value v = weir_engine_held_field(e, ev, f);
+            snap_put_value(o, field_type(s, f), &v);
+        }
     }
 }
 

@@ -1202,3 +1202,45 @@ Test(snapshot, stored_events_move_between_rule_sets_that_read_more_or_fewer_fiel
     lines_free(&in);
     weir_ruleset_free(rs);
 }
+
+/* Events waiting for the watermark are copied with the fields the rule set
+ * reads; a rule set that reads more after a take-over or a restore must
+ * find them, the event time included (here `ts`, which only b reads). */
+#define HELD_STREAM                                                                     \
+    "stream pay event time ts, lateness 1m { card string, amount decimal, ts time }\n"
+#define HELD_RULE_A "rule a on pay by card match p where amount < 2 emit { card }\n"
+#define HELD_RULE_B "rule b on pay by card match x where amount > 100 emit { card, at: ts }\n"
+
+Test(snapshot, held_events_widen_for_a_rule_set_that_reads_more)
+{
+    const char *narrow = HELD_STREAM HELD_RULE_A, *wide = HELD_STREAM HELD_RULE_A HELD_RULE_B;
+    static const char *const events[] = {
+        "{\"card\":\"c1\",\"amount\":500,\"ts\":\"2026-01-05T10:00:00Z\"}",
+        "{\"card\":\"c2\",\"amount\":1,\"ts\":\"2026-01-05T10:00:10Z\"}",
+    };
+    lines in = {0};
+    for (size_t i = 0; i < 2; i++)
+        lines_add(&in, events[i], strlen(events[i]));
+    weir_ruleset *rs_wide = compile_text(wide);
+    lines want = run(rs_wide, &in, 0);
+    cr_assert_eq(want.n, 2);
+    cr_assert(strstr(want.v[0], "\"at\":\"2026-01-05T10:00:00.000Z\""), "%s", want.v[0]);
+    for (int adopt = 0; adopt < 2; adopt++) {
+        weir_ruleset *rs_narrow = compile_text(narrow);
+        lines got = {0};
+        weir_engine *e = new_engine(rs_narrow, &got);
+        for (size_t i = 0; i < in.n; i++)
+            weir_engine_push(e, in.v[i], strlen(in.v[i]), i + 1);
+        weir_restore_report rep;
+        e = adopt ? adopt_into(e, rs_wide, &got, &rep) : save_restore(e, rs_wide, &got, &rep);
+        cr_assert_eq(rep.held_events, 2, "both wait for the watermark");
+        weir_engine_finish(e);
+        weir_engine_free(e);
+        assert_same(&want, &got, adopt ? "taken over" : "restored");
+        lines_free(&got);
+        weir_ruleset_free(rs_narrow);
+    }
+    lines_free(&want);
+    lines_free(&in);
+    weir_ruleset_free(rs_wide);
+}
