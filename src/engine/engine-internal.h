@@ -67,6 +67,12 @@ typedef struct key_block {
     void *states[];       /* n_rules of the map, or fewer: see below */
 } key_block;
 
+/* The bytes of a block with room for n_rules. */
+static inline size_t key_block_bytes(uint32_t n_rules)
+{
+    return sizeof(key_block) + n_rules * (sizeof(void *) + sizeof(int64_t));
+}
+
 /* Rules a block has room for. A rule swap that only adds rules to a map
  * keeps its blocks as they are (weir_engine_adopt), so a block may end
  * before the map's last rules: those have nothing for that key yet, and
@@ -235,11 +241,14 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
                                       uint64_t hash);
 int weir_engine_settle_key(weir_engine *e, uint32_t map_index, weir_key_entry *entry, int64_t now);
 /* An empty block for a map of n_rules rules (one allocation: free()). */
-key_block *weir_engine_new_block(uint32_t n_rules);
+/* A key block of map m with room for n_rules, from m's pools; NULL when
+ * out of memory. Free it with weir_engine_free_block and the same map. */
+key_block *weir_engine_new_block(engine_map *m, uint32_t n_rules);
+void weir_engine_free_block(engine_map *m, key_block *b);
 /* The entry's block with room for every rule of map m: grown (moved) when
  * it was short, e->cur_block following it. NULL when out of memory (the
  * block stays as it was). */
-key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_entry *entry);
+key_block *weir_engine_block_fit(weir_engine *e, engine_map *m, weir_key_entry *entry);
 
 /* rule_runner.c: the pattern / window runtimes behind one interface. */
 int weir_rule_runner_init(weir_engine *e, engine_rule *r);

@@ -359,14 +359,14 @@ static void free_block(weir_engine *e, engine_map *m, const weir_key_entry *entr
                 weir_rule_key_free(&e->rules[m->rules[m->moved_to ? m->moved_to[i] : i]],
                                    b->states[i]);
         }
-        free(b);
+        weir_engine_free_block(m, b);
         return;
     }
     uint32_t n = key_block_min(m->n_rules, key_block_rules(b));
     for (uint32_t i = 0; i < n; i++)
         if (b->states[i])
             weir_rule_key_free(&e->rules[m->rules[i]], b->states[i]);
-    free(b);
+    weir_engine_free_block(m, b);
 }
 
 void weir_engine_free(weir_engine *e)
@@ -476,15 +476,24 @@ fail:
 
 /* ------------------------------------------------------------ keys */
 
-key_block *weir_engine_new_block(uint32_t n_rules)
+/* Blocks come from the map's pools: every live key has one, and a 24-byte
+ * block took a 32-byte malloc chunk. */
+key_block *weir_engine_new_block(engine_map *m, uint32_t n_rules)
 {
-    key_block *b = calloc(1, sizeof *b + n_rules * (sizeof(void *) + sizeof(int64_t)));
+    size_t bytes = key_block_bytes(n_rules);
+    key_block *b = weir_key_map_block_get(&m->keys, bytes);
     if (!b)
         return NULL;
+    memset(b, 0, bytes);
     b->last_alert = (int64_t *)(b->states + n_rules);
     for (uint32_t i = 0; i < n_rules; i++)
         b->last_alert[i] = INT64_MIN;
     return b;
+}
+
+void weir_engine_free_block(engine_map *m, key_block *b)
+{
+    weir_key_map_block_put(&m->keys, b, key_block_bytes(key_block_rules(b)));
 }
 
 /* ------------------------------------------------------------ sweep */
@@ -496,7 +505,7 @@ int weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
     /* a rule moved to a later place may not fit: a block in the new
      * order, made before anything is freed so that failing changes nothing */
     key_block *nb = b;
-    if (m->moves_later && !(nb = weir_engine_new_block(m->n_rules)))
+    if (m->moves_later && !(nb = weir_engine_new_block(m, m->n_rules)))
         return -1;
     for (uint32_t i = 0; i < room; i++) {
         if (m->grave_at[i] < 0)
@@ -523,7 +532,7 @@ int weir_engine_key_sweep(weir_engine *e, engine_map *m, weir_key_entry *entry)
         entry->state = nb;
         if (e->cur_block == b)
             e->cur_block = nb;
-        free(b);
+        weir_engine_free_block(m, b);
     }
     entry->swept = m->sweep_bit;
     return 0;
@@ -562,7 +571,7 @@ bool weir_engine_sweep(weir_engine *e, size_t budget)
             if (weir_engine_key_sweep(e, m, entry) != 0)
                 break; /* out of memory: this key waits for the next call */
             if (block_empty(entry->state)) { /* only dropped rules had something */
-                free(entry->state);
+                weir_engine_free_block(m, entry->state);
                 entry->state = NULL;
                 weir_key_map_remove(km, entry);
                 e->stats.keys--;
@@ -579,13 +588,13 @@ bool weir_engine_sweep(weir_engine *e, size_t budget)
     return left;
 }
 
-key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_entry *entry)
+key_block *weir_engine_block_fit(weir_engine *e, engine_map *m, weir_key_entry *entry)
 {
     key_block *b = entry->state;
     uint32_t have = key_block_rules(b);
     if (have >= m->n_rules)
         return b;
-    key_block *nb = weir_engine_new_block(m->n_rules);
+    key_block *nb = weir_engine_new_block(m, m->n_rules);
     if (!nb)
         return NULL;
     memcpy(nb->states, b->states, have * sizeof *b->states);
@@ -593,7 +602,7 @@ key_block *weir_engine_block_fit(weir_engine *e, const engine_map *m, weir_key_e
     entry->state = nb;
     if (e->cur_block == b)
         e->cur_block = nb;
-    free(b);
+    weir_engine_free_block(m, b);
     return nb;
 }
 
@@ -667,7 +676,7 @@ weir_key_entry *weir_engine_key_entry(weir_engine *e, engine_map *m, const weir_
     if (!entry)
         return NULL;
     if (!entry->state) {
-        entry->state = weir_engine_new_block(m->n_rules);
+        entry->state = weir_engine_new_block(m, m->n_rules);
         if (!entry->state) {
             weir_key_map_remove(&m->keys, entry);
             return NULL;
@@ -1266,7 +1275,7 @@ uint64_t weir_engine_rule_state_bytes(const weir_engine *e, size_t rule)
             bytes += weir_rule_key_bytes(r, b->states[at]);
     }
     /* the map and the per-key blocks serve every rule of the map alike */
-    uint64_t block = sizeof(key_block) + m->n_rules * (sizeof(void *) + sizeof(int64_t));
+    uint64_t block = key_block_bytes(m->n_rules);
     uint64_t shared = weir_key_map_bytes(&m->keys) + m->keys.live * block;
     return bytes + shared / (m->n_rules ? m->n_rules : 1);
 }

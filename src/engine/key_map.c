@@ -10,6 +10,30 @@ void weir_key_map_init(weir_key_map *m, weir_type key_type)
     memset(m, 0, sizeof *m);
     m->free_head = UINT32_MAX;
     m->key_type = key_type;
+    for (size_t k = 0; k < WEIR_KEY_MAP_POOLED / 8; k++)
+        weir_pool_init(&m->blocks[k], 8 * (k + 1), 64 * 1024 / (8 * (k + 1)));
+}
+
+/* The pool for blocks of `bytes`, or NULL when they are malloc'd. */
+static weir_pool *block_pool(weir_key_map *m, size_t bytes)
+{
+    return bytes && bytes <= WEIR_KEY_MAP_POOLED && bytes % 8 == 0 ? &m->blocks[bytes / 8 - 1]
+                                                                   : NULL;
+}
+
+void *weir_key_map_block_get(weir_key_map *m, size_t bytes)
+{
+    weir_pool *p = block_pool(m, bytes);
+    return p ? weir_pool_get(p) : malloc(bytes);
+}
+
+void weir_key_map_block_put(weir_key_map *m, void *block, size_t bytes)
+{
+    weir_pool *p = block_pool(m, bytes);
+    if (p)
+        weir_pool_put(p, block);
+    else
+        free(block);
 }
 
 /* A string key too long for the entry lives in its own allocation. */
@@ -34,6 +58,8 @@ void weir_key_map_clear(weir_key_map *m)
             free_long(m, &m->slots[i]);
     free(m->slots);
     free(m->table);
+    for (size_t k = 0; k < WEIR_KEY_MAP_POOLED / 8; k++)
+        weir_pool_fini(&m->blocks[k]);
     weir_key_map_init(m, m->key_type);
 }
 

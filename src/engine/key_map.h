@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "compile/expr.h"
+#include "engine/pool.h"
 
 /* One entry per live key of a key type: 48 bytes, with a string key of up
  * to WEIR_KEY_INLINE bytes inside it (card tokens, account ids). */
@@ -65,6 +66,10 @@ static inline weir_value weir_key_entry_key(weir_type key_type, const weir_key_e
     return v;
 }
 
+/* Blocks of up to this many bytes (multiples of 8) that the map's owner
+ * keeps per key come from the map's pools (weir_key_map_block_get). */
+#define WEIR_KEY_MAP_POOLED 256
+
 typedef struct weir_key_map {
     uint32_t *table;        /* slot + 1, 0 = empty */
     size_t table_cap;       /* power of two */
@@ -74,6 +79,11 @@ typedef struct weir_key_map {
                                UINT32_MAX: none */
     size_t live;
     weir_type key_type;
+    /* Per-key blocks of the owner (the engine's key blocks: 24 bytes for a
+     * map of one rule, which malloc would round to 32). They live with
+     * the map, not its owner, because a swap can hand a map over whole,
+     * blocks and all, to another owner. */
+    weir_pool blocks[WEIR_KEY_MAP_POOLED / 8];
 } weir_key_map;
 
 void weir_key_map_init(weir_key_map *m, weir_type key_type);
@@ -92,6 +102,12 @@ weir_key_entry *weir_key_map_upsert(weir_key_map *m, const weir_value *key, uint
 weir_key_entry *weir_key_map_slot(weir_key_map *m, uint32_t slot, uint32_t generation);
 /* Removes a live entry (its state must already be freed). */
 void weir_key_map_remove(weir_key_map *m, weir_key_entry *e);
+
+/* A block of `bytes` for the owner's per-key state, NULL when out of
+ * memory; back with weir_key_map_block_put and the same size. Blocks die
+ * with the map (weir_key_map_clear). */
+void *weir_key_map_block_get(weir_key_map *m, size_t bytes);
+void weir_key_map_block_put(weir_key_map *m, void *block, size_t bytes);
 
 /* Bytes used by the table and slab, key copies included. */
 size_t weir_key_map_bytes(const weir_key_map *m);

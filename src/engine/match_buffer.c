@@ -25,77 +25,6 @@ static inline uint32_t held8(size_t bytes)
     return (uint32_t)((bytes + 7) / 8);
 }
 
-void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab)
-{
-    memset(p, 0, sizeof *p);
-    /* Blocks are aligned to WEIR_MB_POOL_ALIGN, not to max_align_t: its
-     * size is 32 bytes here, and rounding to it made a 48-byte run or node
-     * take 64 bytes and a 104-byte event copy 128 (a sixth of a live key) */
-    p->block = (block + WEIR_MB_POOL_ALIGN - 1) / WEIR_MB_POOL_ALIGN * WEIR_MB_POOL_ALIGN;
-    if (p->block < sizeof(void *))
-        p->block = sizeof(void *);
-    p->per_slab = per_slab ? per_slab : 1;
-}
-
-void weir_mb_pool_fini(weir_mb_pool *p)
-{
-    void *s = p->slabs;
-    while (s) {
-        void *next = *(void **)s;
-        free(s);
-        s = next;
-    }
-    p->slabs = NULL;
-    p->free_list = NULL;
-    p->n_free = 0;
-    p->slab_bytes = 0;
-}
-
-/* One more slab; its blocks go on the free list. */
-static int pool_add_slab(weir_mb_pool *p)
-{
-    size_t head = _Alignof(max_align_t); /* the slab's link, padded */
-    size_t bytes = head + p->block * p->per_slab;
-    char *s = malloc(bytes);
-    if (!s)
-        return -1;
-    *(void **)s = p->slabs;
-    p->slabs = s;
-    p->slab_bytes += bytes;
-    for (size_t i = p->per_slab; i-- > 0;) {
-        void *b = s + head + i * p->block;
-        *(void **)b = p->free_list;
-        p->free_list = b;
-    }
-    p->n_free += p->per_slab;
-    return 0;
-}
-
-int weir_mb_pool_reserve_slow(weir_mb_pool *p, size_t n)
-{
-    while (p->n_free < n)
-        if (pool_add_slab(p) != 0)
-            return -1;
-    return 0;
-}
-
-void *weir_mb_pool_get(weir_mb_pool *p)
-{
-    if (!p->free_list && pool_add_slab(p) != 0)
-        return NULL;
-    void *b = p->free_list;
-    p->free_list = *(void **)b;
-    p->n_free--;
-    return b;
-}
-
-void weir_mb_pool_put(weir_mb_pool *p, void *block)
-{
-    *(void **)block = p->free_list;
-    p->free_list = block;
-    p->n_free++;
-}
-
 int weir_mb_grow_slow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -209,7 +138,7 @@ static weir_dewey dewey_make(weir_match_buffer *b, weir_dewey parent, uint32_t d
         uint64_t digits = parent ? parent & ~UINT64_C(7) : 0;
         return digits | (uint64_t)digit << held_shift(n) | (uint64_t)n << 1 | 1;
     }
-    weir_dewey_node *x = weir_mb_pool_get(&b->sh->dewey);
+    weir_dewey_node *x = weir_pool_get(&b->sh->dewey);
     if (!x) {
         weir_dewey_release(b, parent);
         return 0;
@@ -252,7 +181,7 @@ void weir_dewey_release(weir_match_buffer *b, weir_dewey d)
     while (d && !is_held(d) && --node_of(d)->refs == 0) {
         weir_dewey_node *x = node_of(d);
         d = x->parent;
-        weir_mb_pool_put(&b->sh->dewey, x);
+        weir_pool_put(&b->sh->dewey, x);
         b->held8 -= held8(b->sh->dewey.block);
     }
 }
@@ -312,7 +241,7 @@ weir_mb_event *weir_mb_event_store(weir_match_buffer *b, const weir_value *field
         sh->big = NULL;
         sh->big_size = 0;
     } else {
-        ev = weir_mb_pool_get(&sh->event[k]);
+        ev = weir_pool_get(&sh->event[k]);
         if (!ev)
             return NULL;
         bytes = sh->event[k].block;
@@ -361,7 +290,7 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
         }
     } else {
         b->held8 -= held8(class_size(ev->block));
-        weir_mb_pool_put(&b->sh->event[ev->block], ev);
+        weir_pool_put(&b->sh->event[ev->block], ev);
     }
 }
 
@@ -375,22 +304,22 @@ typedef struct weir_mb_xstate {
     size_t depth;                /* where node goes in xpath */
 } weir_mb_xstate;
 
-_Static_assert(_Alignof(weir_mb_event) <= WEIR_MB_POOL_ALIGN &&
-                   _Alignof(weir_mb_node) <= WEIR_MB_POOL_ALIGN &&
-                   _Alignof(weir_mb_edge) <= WEIR_MB_POOL_ALIGN &&
-                   _Alignof(weir_dewey_node) <= WEIR_MB_POOL_ALIGN,
-               "pooled blocks need no more than WEIR_MB_POOL_ALIGN");
+_Static_assert(_Alignof(weir_mb_event) <= WEIR_POOL_ALIGN &&
+                   _Alignof(weir_mb_node) <= WEIR_POOL_ALIGN &&
+                   _Alignof(weir_mb_edge) <= WEIR_POOL_ALIGN &&
+                   _Alignof(weir_dewey_node) <= WEIR_POOL_ALIGN,
+               "pooled blocks need no more than WEIR_POOL_ALIGN");
 
 void weir_mb_shared_init(weir_mb_shared *sh)
 {
     memset(sh, 0, sizeof *sh);
-    weir_mb_pool_init(&sh->dewey, sizeof(weir_dewey_node), 256);
-    weir_mb_pool_init(&sh->node, sizeof(weir_mb_node), 128);
-    weir_mb_pool_init(&sh->edge, sizeof(weir_mb_edge), 128);
+    weir_pool_init(&sh->dewey, sizeof(weir_dewey_node), 256);
+    weir_pool_init(&sh->node, sizeof(weir_mb_node), 128);
+    weir_pool_init(&sh->edge, sizeof(weir_mb_edge), 128);
     for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++) {
         size_t size = class_size(k);
         size_t per = (64 * 1024) / size;
-        weir_mb_pool_init(&sh->event[k], size, per ? per : 1);
+        weir_pool_init(&sh->event[k], size, per ? per : 1);
     }
 }
 
@@ -398,11 +327,11 @@ static void save_scratch_free(struct weir_mb_save_scratch *s);
 
 void weir_mb_shared_fini(weir_mb_shared *sh)
 {
-    weir_mb_pool_fini(&sh->dewey);
-    weir_mb_pool_fini(&sh->node);
-    weir_mb_pool_fini(&sh->edge);
+    weir_pool_fini(&sh->dewey);
+    weir_pool_fini(&sh->node);
+    weir_pool_fini(&sh->edge);
     for (uint32_t k = 0; k < WEIR_MB_EVENT_CLASSES; k++)
-        weir_mb_pool_fini(&sh->event[k]);
+        weir_pool_fini(&sh->event[k]);
     free(sh->big);
     free(sh->rel_nodes);
     free(sh->rel_versions);
@@ -455,7 +384,7 @@ bool weir_match_buffer_holds_only(const weir_match_buffer *b, const weir_mb_even
 static void free_edge(weir_match_buffer *b, weir_mb_edge *e)
 {
     weir_dewey_release(b, e->version);
-    weir_mb_pool_put(&b->sh->edge, e);
+    weir_pool_put(&b->sh->edge, e);
     b->n_edges--;
     b->held8 -= held8(b->sh->edge.block);
 }
@@ -479,7 +408,7 @@ static void free_node(weir_match_buffer *b, weir_mb_node *n)
     if (b->sh->slots && b->sh->slots[n->step] == n)
         b->sh->slots[n->step] = NULL; /* a later put for this event makes a new one */
     weir_mb_event_release(b, n->event);
-    weir_mb_pool_put(&b->sh->node, n);
+    weir_pool_put(&b->sh->node, n);
     b->n_nodes--;
     b->held8 -= held8(b->sh->node.block);
 }
@@ -494,14 +423,14 @@ int weir_mb_reserve(weir_match_buffer *b, size_t n_dewey, size_t n_node, size_t 
                     size_t event_bytes, size_t extra_nodes, size_t extra_edges)
 {
     weir_mb_shared *sh = b->sh;
-    if (weir_mb_pool_reserve(&sh->dewey, n_dewey) != 0 ||
-        weir_mb_pool_reserve(&sh->node, n_node) != 0 ||
-        weir_mb_pool_reserve(&sh->edge, n_edge) != 0)
+    if (weir_pool_reserve(&sh->dewey, n_dewey) != 0 ||
+        weir_pool_reserve(&sh->node, n_node) != 0 ||
+        weir_pool_reserve(&sh->edge, n_edge) != 0)
         return -1;
     if (event_bytes) {
         uint32_t k = class_for(event_bytes);
         if (k != WEIR_MB_EVENT_CLASSES) {
-            if (weir_mb_pool_reserve(&sh->event[k], 1) != 0)
+            if (weir_pool_reserve(&sh->event[k], 1) != 0)
                 return -1;
         } else if (event_bytes > UINT32_MAX) {
             return -1; /* a copy's header holds its size in 32 bits */
@@ -558,7 +487,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
     weir_mb_node **slot = &b->sh->slots[step];
     weir_mb_node *n = *slot;
     if (!n) {
-        n = weir_mb_pool_get(&sh->node);
+        n = weir_pool_get(&sh->node);
         if (!n)
             return NULL;
         memset(n, 0, sizeof *n);
@@ -573,7 +502,7 @@ weir_mb_node *weir_mb_put(weir_match_buffer *b, weir_mb_event *ev, uint32_t step
         b->held8 += held8(sh->node.block);
         *slot = n;
     }
-    weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+    weir_mb_edge *e = weir_pool_get(&sh->edge);
     if (!e)
         return n; /* not reached: callers reserve */
     e->next = NULL;
@@ -600,8 +529,8 @@ bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_singl
     out->edge_version = e->version;
     out->step = (uint16_t)node->step;
     weir_mb_shared *sh = b->sh;
-    weir_mb_pool_put(&sh->edge, e);
-    weir_mb_pool_put(&sh->node, node);
+    weir_pool_put(&sh->edge, e);
+    weir_pool_put(&sh->node, node);
     b->live = NULL;
     b->n_nodes = 0;
     b->n_edges = 0;
@@ -612,13 +541,13 @@ bool weir_mb_pack_single(weir_match_buffer *b, weir_mb_node *node, weir_mb_singl
 weir_mb_node *weir_mb_unpack_single(weir_match_buffer *b, const weir_mb_single *in)
 {
     weir_mb_shared *sh = b->sh;
-    weir_mb_node *n = weir_mb_pool_get(&sh->node);
-    weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+    weir_mb_node *n = weir_pool_get(&sh->node);
+    weir_mb_edge *e = weir_pool_get(&sh->edge);
     if (!n || !e) { /* not reached: reserved */
         if (n)
-            weir_mb_pool_put(&sh->node, n);
+            weir_pool_put(&sh->node, n);
         if (e)
-            weir_mb_pool_put(&sh->edge, e);
+            weir_pool_put(&sh->edge, e);
         return NULL;
     }
     *e = (weir_mb_edge){.version = in->edge_version, .locks = 1};
@@ -967,7 +896,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
     if (!snap_in_ok(in))
         goto fail;
     out->deweys = calloc(n_deweys ? n_deweys : 1, sizeof *out->deweys);
-    if (!out->deweys || weir_mb_pool_reserve(&sh->dewey, n_deweys) != 0)
+    if (!out->deweys || weir_pool_reserve(&sh->dewey, n_deweys) != 0)
         goto fail;
     for (size_t i = 0; i < n_deweys; i++) {
         uint64_t parent = snap_get_uvar(in);
@@ -988,7 +917,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
         goto fail;
     out->nodes = calloc(n_nodes ? n_nodes : 1, sizeof *out->nodes);
     out->refs = calloc(n_nodes ? n_nodes : 1, sizeof *out->refs);
-    if (!out->nodes || !out->refs || weir_mb_pool_reserve(&sh->node, n_nodes) != 0)
+    if (!out->nodes || !out->refs || weir_pool_reserve(&sh->node, n_nodes) != 0)
         goto fail;
     for (size_t i = 0; i < n_nodes; i++) {
         uint64_t ev = snap_get_uvar(in);
@@ -998,7 +927,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
             snap_fail(in, "bad buffer node");
         if (!snap_in_ok(in))
             goto fail;
-        weir_mb_node *n = weir_mb_pool_get(&sh->node);
+        weir_mb_node *n = weir_pool_get(&sh->node);
         memset(n, 0, sizeof *n);
         n->event = events[ev];
         weir_mb_event_hold(n->event);
@@ -1015,7 +944,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
     for (size_t i = 0; i < n_nodes; i++) {
         weir_mb_node *n = out->nodes[i];
         size_t n_edges = snap_get_count(in, 3);
-        if (!snap_in_ok(in) || weir_mb_pool_reserve(&sh->edge, n_edges) != 0)
+        if (!snap_in_ok(in) || weir_pool_reserve(&sh->edge, n_edges) != 0)
             goto fail;
         for (size_t k = 0; k < n_edges; k++) {
             uint64_t target = snap_get_uvar(in);
@@ -1028,7 +957,7 @@ int weir_mb_load(weir_match_buffer *b, snap_in *in, uint32_t n_steps, weir_mb_la
                 snap_fail(in, "bad buffer edge");
             if (!snap_in_ok(in))
                 goto fail;
-            weir_mb_edge *e = weir_mb_pool_get(&sh->edge);
+            weir_mb_edge *e = weir_pool_get(&sh->edge);
             e->next = NULL;
             e->target = target ? out->nodes[target - 1] : NULL;
             if (target)

@@ -53,40 +53,8 @@
 #include <stdint.h>
 
 #include "compile/expr.h"
+#include "engine/pool.h"
 #include "engine/snap_codec.h"
-
-/* ------------------------------------------------------------------ pools */
-
-/* Fixed-size blocks carved from slabs, kept on a free list. Blocks are
- * aligned to WEIR_MB_POOL_ALIGN bytes: enough for what weir pools (integers,
- * doubles, pointers; each user asserts it), and less than max_align_t. */
-#define WEIR_MB_POOL_ALIGN 8
-/* Fixed-size blocks carved from slabs, kept on a free list. */
-typedef struct weir_mb_pool {
-    size_t block;       /* bytes per block (>= sizeof(void *)) */
-    size_t per_slab;    /* blocks per slab */
-    void *free_list;    /* linked through each block's first word */
-    size_t n_free;
-    void *slabs;        /* linked through each slab's first word */
-    size_t slab_bytes;  /* bytes of all slabs */
-} weir_mb_pool;
-
-void weir_mb_pool_init(weir_mb_pool *p, size_t block, size_t per_slab);
-/* Frees every slab (blocks still in use become invalid). */
-void weir_mb_pool_fini(weir_mb_pool *p);
-/* Makes sure at least n blocks are free. Returns 0, or -1 when out of
- * memory (the pool is unchanged but may hold more free blocks). */
-int weir_mb_pool_reserve_slow(weir_mb_pool *p, size_t n);
-/* Reservations run before every event and nearly always find room: the
- * test is inline, only growing is a call. */
-static inline int weir_mb_pool_reserve(weir_mb_pool *p, size_t n)
-{
-    return p->n_free >= n ? 0 : weir_mb_pool_reserve_slow(p, n);
-}
-/* A free block; NULL only when none was reserved and a slab cannot be
- * allocated. */
-void *weir_mb_pool_get(weir_mb_pool *p);
-void weir_mb_pool_put(weir_mb_pool *p, void *block);
 
 /* A growable array of `elem`-sized items; used for scratch space. Returns
  * 0, or -1 when out of memory (the array is unchanged). */
@@ -185,8 +153,8 @@ typedef struct weir_mb_paths {
 
 /* What the keys of one runtime share: free lists and scratch space. */
 typedef struct weir_mb_shared {
-    weir_mb_pool dewey, node, edge;
-    weir_mb_pool event[WEIR_MB_EVENT_CLASSES];
+    weir_pool dewey, node, edge;
+    weir_pool event[WEIR_MB_EVENT_CLASSES];
     void *big;          /* one spare block for an event above the largest */
     size_t big_size;    /* class, reserved ahead; 0 when none */
 

@@ -279,13 +279,13 @@ struct weir_pattern_runtime {
     const weir_nfa *nfa;
     uint32_t n_steps, n_groups;
     weir_mb_shared sh;
-    weir_mb_pool runs;
-    weir_mb_pool packs;                      /* packed_run blocks */
+    weir_pool runs;
+    weir_pool packs;                      /* packed_run blocks */
     run start_run;        /* the start run a tag stands for, while the event
                              is processed: a tag is made a run for one step
                              of one key, so this needs no block */
-    weir_mb_pool keys;                       /* weir_pattern_key blocks */
-    weir_mb_pool heap_pool[JHEAP_CLASSES];  /* jheap arrays by capacity */
+    weir_pool keys;                       /* weir_pattern_key blocks */
+    weir_pool heap_pool[JHEAP_CLASSES];  /* jheap arrays by capacity */
 
     /* conditions */
     ctree *ctree;
@@ -346,8 +346,8 @@ struct weir_pattern_runtime {
      * bytes and an array. A key keeps its own only while it holds
      * completed matches. */
     jheap completed_work;
-    weir_mb_pool held_heaps; /* jheap blocks of keys that keep some */
-    weir_mb_pool exts;       /* key_ext blocks */
+    weir_pool held_heaps; /* jheap blocks of keys that keep some */
+    weir_pool exts;       /* key_ext blocks */
     /* the versions of the key being saved (weir_pattern_key_save), kept
      * from one key to the next */
     weir_dewey *save_versions;
@@ -454,7 +454,7 @@ static void jheap_heapify(jheap *h)
 }
 
 /* The pool of arrays of `cap` runs, or NULL when they are malloc'd. */
-static weir_mb_pool *heap_pool_for(weir_pattern_runtime *rt, size_t cap)
+static weir_pool *heap_pool_for(weir_pattern_runtime *rt, size_t cap)
 {
     size_t k = 0;
     for (size_t c = 2 * JHEAP_INLINE; c < cap; c *= 2)
@@ -465,9 +465,9 @@ static weir_mb_pool *heap_pool_for(weir_pattern_runtime *rt, size_t cap)
 static void jheap_fini(weir_pattern_runtime *rt, jheap *h)
 {
     if (h->cap > JHEAP_INLINE) {
-        weir_mb_pool *p = heap_pool_for(rt, h->cap);
+        weir_pool *p = heap_pool_for(rt, h->cap);
         if (p)
-            weir_mb_pool_put(p, h->u.a);
+            weir_pool_put(p, h->u.a);
         else
             free(h->u.a);
     }
@@ -492,8 +492,8 @@ static int jheap_reserve(weir_pattern_runtime *rt, jheap *h, size_t need)
     size_t cap = h->cap > JHEAP_INLINE ? (size_t)h->cap * 2 : 2 * JHEAP_INLINE;
     while (cap < need)
         cap *= 2;
-    weir_mb_pool *p = heap_pool_for(rt, cap);
-    run **a = p ? weir_mb_pool_get(p) : malloc(cap * sizeof *a);
+    weir_pool *p = heap_pool_for(rt, cap);
+    run **a = p ? weir_pool_get(p) : malloc(cap * sizeof *a);
     if (!a)
         return -1;
     if (h->n)
@@ -510,7 +510,7 @@ static int jheap_reserve(weir_pattern_runtime *rt, jheap *h, size_t need)
 
 static run *run_new(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    run *r = weir_mb_pool_get(&rt->runs);
+    run *r = weir_pool_get(&rt->runs);
     if (r) {
         memset(r, 0, sizeof *r);
         key->n_runs++;
@@ -523,7 +523,7 @@ static void run_free(weir_pattern_runtime *rt, weir_pattern_key *key, run *r)
     weir_dewey_release(&key->ext->buf, r->version);
     if (r == &rt->start_run)
         return; /* a start tag's, made for one step */
-    weir_mb_pool_put(&rt->runs, r);
+    weir_pool_put(&rt->runs, r);
     key->n_runs--;
 }
 
@@ -563,7 +563,7 @@ static void start_tags_fold(weir_pattern_runtime *rt, weir_pattern_key *key)
             !is_start_tag(start_tag(r->version)))
             continue;
         jheap_arr(&key->partial)[i] = start_tag(r->version); /* the tag holds the version */
-        weir_mb_pool_put(&rt->runs, r);
+        weir_pool_put(&rt->runs, r);
         key->n_runs--;
     }
 }
@@ -1183,7 +1183,7 @@ static int reserve_process(weir_pattern_runtime *rt, weir_pattern_key *key,
     }
     size_t event_bytes =
         si ? weir_mb_event_size(fields, si->lay.width, si->lay.strings, si->lay.n_strings) : 0;
-    if (weir_mb_pool_reserve(&rt->runs, runs) != 0 ||
+    if (weir_pool_reserve(&rt->runs, runs) != 0 ||
         weir_mb_reserve(&key->ext->buf, 2 * runs + 2, rt->n_steps, takes, event_bytes, rt->n_steps,
                         takes) != 0 ||
         weir_mb_grow((void **)&rt->out, &rt->out_cap, runs, sizeof *rt->out) != 0 ||
@@ -1221,7 +1221,7 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
     for (uint32_t i = 0; i < key->partial.n; i++) {
         if (!is_packed(jheap_arr(&key->partial)[i]))
             continue;
-        if (weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
+        if (weir_pool_reserve(&rt->runs, 1) != 0 ||
             weir_mb_reserve(&key->ext->buf, 0, 1, 1, 0, 0, 0) != 0)
             return -1;
         packed_run *p = packed_of(jheap_arr(&key->partial)[i]);
@@ -1232,7 +1232,7 @@ static int key_unpack(weir_pattern_runtime *rt, weir_pattern_key *key)
         packed_fill(r, p, node);
         jheap_arr(&key->partial)[i] = r;
         key->packed = false;
-        weir_mb_pool_put(&rt->packs, p);
+        weir_pool_put(&rt->packs, p);
         return 0;
     }
     return 0;
@@ -1260,17 +1260,17 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
         r->start_ts != ev->ts || r->sid_seq != ev->seq || r->state > UINT16_MAX ||
         !r->node->edges || r->version != weir_dewey_held_stage(r->node->edges->version))
         return;
-    packed_run *p = weir_mb_pool_get(&rt->packs);
+    packed_run *p = weir_pool_get(&rt->packs);
     if (!p)
         return; /* it stays a run */
     if (!weir_mb_pack_single(&key->ext->buf, r->node, &p->single)) {
-        weir_mb_pool_put(&rt->packs, p);
+        weir_pool_put(&rt->packs, p);
         return;
     }
     p->single.user = (uint16_t)r->state; /* its version is held: no reference */
     jheap_arr(&key->partial)[at] = packed_entry(p);
     key->packed = true;
-    weir_mb_pool_put(&rt->runs, r);
+    weir_pool_put(&rt->runs, r);
     key->n_runs--;
 }
 
@@ -1289,7 +1289,7 @@ static int key_grow(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     if (key->ext)
         return 0;
-    key_ext *x = weir_mb_pool_get(&rt->exts);
+    key_ext *x = weir_pool_get(&rt->exts);
     if (!x)
         return -1;
     const packed_run *p = key_packed(key);
@@ -1309,7 +1309,7 @@ static void key_shrink(weir_pattern_runtime *rt, weir_pattern_key *key)
     if (!key->ext || !p || key->ext->completed ||
         !weir_match_buffer_holds_only(&key->ext->buf, p->single.event))
         return;
-    weir_mb_pool_put(&rt->exts, key->ext);
+    weir_pool_put(&rt->exts, key->ext);
     key->ext = NULL;
 }
 
@@ -1360,7 +1360,7 @@ static void jheap_trim(weir_pattern_runtime *rt, jheap *h)
         cap *= 2;
     if (cap >= h->cap)
         return;
-    run **a = weir_mb_pool_get(heap_pool_for(rt, cap));
+    run **a = weir_pool_get(heap_pool_for(rt, cap));
     if (!a)
         return;
     memcpy(a, h->u.a, n * sizeof *a);
@@ -1478,7 +1478,7 @@ static int advance_time(weir_pattern_runtime *rt, weir_pattern_key *key, int64_t
  * for the key to keep it in after the call. */
 static int completed_borrow(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
-    if (weir_mb_pool_reserve(&rt->held_heaps, 1) != 0)
+    if (weir_pool_reserve(&rt->held_heaps, 1) != 0)
         return -1;
     if (!key->ext->completed)
         key->ext->completed = &rt->completed_work;
@@ -1494,7 +1494,7 @@ static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
         key->ext->completed = NULL;
         if (h->n == 0)
             return;
-        jheap *own = weir_mb_pool_get(&rt->held_heaps); /* reserved */
+        jheap *own = weir_pool_get(&rt->held_heaps); /* reserved */
         *own = *h;
         *h = (jheap){0};
         key->ext->completed = own;
@@ -1506,7 +1506,7 @@ static void completed_return(weir_pattern_runtime *rt, weir_pattern_key *key)
         rt->completed_work = *h; /* its array serves the next keys */
     else
         jheap_fini(rt, h);
-    weir_mb_pool_put(&rt->held_heaps, h);
+    weir_pool_put(&rt->held_heaps, h);
     key->ext->completed = NULL;
 }
 
@@ -1632,13 +1632,13 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
  * runtime's pool rather than one malloc each (no chunk header). */
 static weir_pattern_key *key_alloc(weir_pattern_runtime *rt)
 {
-    weir_pattern_key *key = weir_mb_pool_get(&rt->keys);
+    weir_pattern_key *key = weir_pool_get(&rt->keys);
     if (!key)
         return NULL;
     memset(key, 0, sizeof *key);
-    key->ext = weir_mb_pool_get(&rt->exts);
+    key->ext = weir_pool_get(&rt->exts);
     if (!key->ext) {
-        weir_mb_pool_put(&rt->keys, key);
+        weir_pool_put(&rt->keys, key);
         return NULL;
     }
     weir_match_buffer_init(&key->ext->buf, &rt->sh);
@@ -1651,7 +1651,7 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
     weir_pattern_key *key = key_alloc(rt);
     if (!key)
         return NULL;
-    if (jheap_reserve(rt, &key->partial, 2) != 0 || weir_mb_pool_reserve(&rt->runs, 1) != 0 ||
+    if (jheap_reserve(rt, &key->partial, 2) != 0 || weir_pool_reserve(&rt->runs, 1) != 0 ||
         weir_mb_reserve(&key->ext->buf, 1, 0, 0, 0, 0, 0) != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
@@ -1676,9 +1676,9 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
         const packed_run *p = key_packed(key);
         weir_mb_event_release(&b, p->single.event);
         weir_dewey_release(&b, p->single.edge_version);
-        weir_mb_pool_put(&rt->packs, (void *)p);
+        weir_pool_put(&rt->packs, (void *)p);
         jheap_fini(rt, &key->partial);
-        weir_mb_pool_put(&rt->keys, key);
+        weir_pool_put(&rt->keys, key);
         return;
     }
     for (size_t i = 0; i < key->partial.n; i++) {
@@ -1687,7 +1687,7 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
             packed_run *p = packed_of(r);
             weir_mb_event_release(&key->ext->buf, p->single.event);
             weir_dewey_release(&key->ext->buf, p->single.edge_version);
-            weir_mb_pool_put(&rt->packs, p);
+            weir_pool_put(&rt->packs, p);
         } else if (!is_start_tag(r)) {
             run_free(rt, key, r);
         }
@@ -1696,15 +1696,15 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
     for (size_t i = 0; done && i < done->n; i++)
         run_free(rt, key, jheap_arr(done)[i]);
     weir_match_buffer_clear(&key->ext->buf);
-    weir_mb_pool_put(&rt->exts, key->ext);
+    weir_pool_put(&rt->exts, key->ext);
     jheap_fini(rt, &key->partial);
     if (done == &rt->completed_work) {
         done->n = 0; /* freed during a call: the array stays the runtime's */
     } else if (done) {
         jheap_fini(rt, done);
-        weir_mb_pool_put(&rt->held_heaps, done);
+        weir_pool_put(&rt->held_heaps, done);
     }
-    weir_mb_pool_put(&rt->keys, key);
+    weir_pool_put(&rt->keys, key);
 }
 
 int64_t weir_pattern_key_next_deadline(const weir_pattern_runtime *rt,
@@ -1884,7 +1884,7 @@ static int load_runs(weir_pattern_runtime *rt, weir_pattern_key *key, jheap *h, 
 {
     size_t n = snap_get_count(in, 10);
     if (!snap_in_ok(in) || jheap_reserve(rt, h, n ? n : 1) != 0 ||
-        weir_mb_pool_reserve(&rt->runs, n) != 0)
+        weir_pool_reserve(&rt->runs, n) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         uint64_t state = snap_get_uvar(in);
@@ -1935,12 +1935,12 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     key->next_anchor = (uint32_t)anchor;
     weir_mb_loaded ld;
     if (!snap_in_ok(in) || weir_mb_load(&key->ext->buf, in, rt->n_steps, stream_layout, rt, &ld) != 0) {
-        weir_mb_pool_put(&rt->keys, key);
+        weir_pool_put(&rt->keys, key);
         return NULL;
     }
-    int rc = weir_mb_pool_reserve(&rt->held_heaps, 1);
+    int rc = weir_pool_reserve(&rt->held_heaps, 1);
     if (rc == 0) {
-        key->ext->completed = weir_mb_pool_get(&rt->held_heaps);
+        key->ext->completed = weir_pool_get(&rt->held_heaps);
         *key->ext->completed = (jheap){0};
         rc = load_runs(rt, key, &key->partial, in, &ld);
     }
@@ -1955,7 +1955,7 @@ weir_pattern_key *weir_pattern_key_load(weir_pattern_runtime *rt, snap_in *in)
     }
     if (rc == 0 && key->ext->completed->n == 0) { /* lent by the runtime when needed */
         jheap_fini(rt, key->ext->completed);
-        weir_mb_pool_put(&rt->held_heaps, key->ext->completed);
+        weir_pool_put(&rt->held_heaps, key->ext->completed);
         key->ext->completed = NULL;
     }
     if (rc != 0) {
@@ -2182,17 +2182,17 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
     rt->n_steps = nfa->n_steps;
     rt->n_groups = nfa->n_groups;
     weir_mb_shared_init(&rt->sh);
-    _Static_assert(_Alignof(run) <= WEIR_MB_POOL_ALIGN &&
-                       _Alignof(weir_pattern_key) <= WEIR_MB_POOL_ALIGN &&
-                       _Alignof(run *) <= WEIR_MB_POOL_ALIGN,
-                   "pooled blocks need no more than WEIR_MB_POOL_ALIGN");
-    weir_mb_pool_init(&rt->runs, sizeof(run), 128);
-    weir_mb_pool_init(&rt->packs, sizeof(packed_run), 128);
-    weir_mb_pool_init(&rt->held_heaps, sizeof(jheap), 64);
-    weir_mb_pool_init(&rt->exts, sizeof(key_ext), 128);
-    weir_mb_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
+    _Static_assert(_Alignof(run) <= WEIR_POOL_ALIGN &&
+                       _Alignof(weir_pattern_key) <= WEIR_POOL_ALIGN &&
+                       _Alignof(run *) <= WEIR_POOL_ALIGN,
+                   "pooled blocks need no more than WEIR_POOL_ALIGN");
+    weir_pool_init(&rt->runs, sizeof(run), 128);
+    weir_pool_init(&rt->packs, sizeof(packed_run), 128);
+    weir_pool_init(&rt->held_heaps, sizeof(jheap), 64);
+    weir_pool_init(&rt->exts, sizeof(key_ext), 128);
+    weir_pool_init(&rt->keys, sizeof(weir_pattern_key), 128);
     for (size_t k = 0, cap = 2 * JHEAP_INLINE; k < JHEAP_CLASSES; k++, cap *= 2)
-        weir_mb_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
+        weir_pool_init(&rt->heap_pool[k], cap * sizeof(run *), 4096 / (cap * sizeof(run *)));
     rt->scratch.buf = rt->scratch_buf;
     rt->scratch.cap = sizeof rt->scratch_buf;
     rt->gen_event = rt->gen_run = 1;
@@ -2274,8 +2274,8 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     if (!rt)
         return;
     weir_mb_shared_fini(&rt->sh);
-    weir_mb_pool_fini(&rt->runs);
-    weir_mb_pool_fini(&rt->packs);
+    weir_pool_fini(&rt->runs);
+    weir_pool_fini(&rt->packs);
     free(rt->ctree);
     free(rt->edge_root);
     free(rt->leaf_prog);
@@ -2303,12 +2303,12 @@ void weir_pattern_runtime_free(weir_pattern_runtime *rt)
     jheap_fini(rt, &rt->newp);
     jheap_fini(rt, &rt->pot);
     jheap_fini(rt, &rt->completed_work);
-    weir_mb_pool_fini(&rt->held_heaps);
-    weir_mb_pool_fini(&rt->exts);
+    weir_pool_fini(&rt->held_heaps);
+    weir_pool_fini(&rt->exts);
     free(rt->save_versions);
-    weir_mb_pool_fini(&rt->keys);
+    weir_pool_fini(&rt->keys);
     for (size_t k = 0; k < JHEAP_CLASSES; k++)
-        weir_mb_pool_fini(&rt->heap_pool[k]);
+        weir_pool_fini(&rt->heap_pool[k]);
     free(rt->mev);
     free(rt->mpairs);
     free(rt->tpairs);
