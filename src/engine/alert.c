@@ -11,6 +11,7 @@
 #include "compile/nfa.h"
 #include "compile/window_plan.h"
 #include "engine/alert_json.h"
+#include "engine/copy_width.h"
 #include "engine/engine-internal.h"
 #include "engine/nfa_run.h"
 
@@ -39,19 +40,15 @@ static void write_key(yajl_gen g, const char *key, weir_type t, const weir_value
     weir_json_value(g, t, v);
 }
 
-/* One matched event: its stream's fields that the rules read. A stored
- * event holds none past its width but its time, which is its ts. */
+/* One matched event: its stream's fields that the rules read. */
 static void write_event(yajl_gen g, const ast_stream *s, const weir_pattern_event *ev)
 {
+    uint32_t time_field = weir_stream_time_field(s);
     yajl_gen_map_open(g);
     for (const ast_field *f = s->fields; f; f = f->next) {
-        if (f->index < ev->n_fields) {
-            if (!ev->fields[f->index].missing)
-                write_key(g, f->name.name, f->type, &ev->fields[f->index]);
-        } else if (s->event_time && f == s->time_field_ref) {
-            weir_value t = weir_value_millis(ev->ts);
-            write_key(g, f->name.name, f->type, &t);
-        }
+        weir_value v = weir_copy_field(ev->fields, ev->n_fields, f->index, time_field, ev->ts);
+        if (!v.missing)
+            write_key(g, f->name.name, f->type, &v);
     }
     yajl_gen_map_close(g);
 }

@@ -23,6 +23,7 @@
 #include "compile/nfa.h"
 #include "compile/window_plan.h"
 #include "engine/alert_json.h"
+#include "engine/copy_width.h"
 #include "engine/engine-internal.h"
 
 static int64_t system_clock(void *user)
@@ -418,17 +419,12 @@ void weir_engine_free(weir_engine *e)
 
 /* ------------------------------------------------------------ held events */
 
-/* A held event keeps the fields up to its stream's store_width (as the
- * stored copies of pattern rules do): what any rule reads. The event-time
- * field past them is the event's ts (weir_engine_held_field). */
+/* A held event keeps the fields up to its stream's store_width, as the
+ * stored copies of pattern rules do (engine/copy_width.h). */
 weir_value weir_engine_held_field(const weir_engine *e, const weir_held_event *ev, uint32_t f)
 {
-    if (f < ev->n_fields)
-        return ev->fields[f];
-    const engine_stream *st = &e->streams[ev->stream];
-    if (!st->processing_time && st->ast->time_field_ref && f == st->ast->time_field_ref->index)
-        return weir_value_millis(ev->ts);
-    return weir_value_missing();
+    return weir_copy_field(ev->fields, ev->n_fields, f,
+                           weir_stream_time_field(e->streams[ev->stream].ast), ev->ts);
 }
 
 int weir_engine_held_fit(weir_engine *e)

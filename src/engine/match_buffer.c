@@ -13,10 +13,12 @@
  * strictly older at each step back). */
 #include "engine/match_buffer.h"
 
+#include "engine/copy_width.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------ pools */
+/* ------------------------------------------------------------ accounting */
 
 /* A block's size in a buffer's held8 units (every pooled block is a
  * multiple of 8 bytes; a malloc'd event rounds up, both ways alike). */
@@ -278,8 +280,8 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
     if (--ev->refs > 0)
         return;
     b->n_events--;
+    b->held8 -= held8(weir_mb_event_bytes(ev));
     if (ev->block >= WEIR_MB_EVENT_CLASSES) {
-        b->held8 -= held8(ev->block);
         /* keep it as the spare if it is the larger one */
         if (ev->block > b->sh->big_size) {
             free(b->sh->big);
@@ -289,7 +291,6 @@ void weir_mb_event_release(weir_match_buffer *b, weir_mb_event *ev)
             free(ev);
         }
     } else {
-        b->held8 -= held8(class_size(ev->block));
         weir_pool_put(&b->sh->event[ev->block], ev);
     }
 }
@@ -690,14 +691,11 @@ static int number_dewey(snap_ids *ids, ptr_vec *order, ptr_vec *chain, weir_dewe
     return 0;
 }
 
-/* The declared fields of a stored event: those past its width are missing,
- * but for the event-time field, which is the event's ts. */
+/* Declared field i of a stored event, whatever the copy's width. */
 static inline const weir_value *saved_field(const weir_mb_event *ev, const weir_mb_layout *l,
                                             uint32_t i, weir_value *scratch)
 {
-    if (i < ev->n_fields)
-        return &ev->fields[i];
-    *scratch = i == l->time_field ? weir_value_millis(ev->ts) : weir_value_missing();
+    *scratch = weir_copy_field(ev->fields, ev->n_fields, i, l->time_field, ev->ts);
     return scratch;
 }
 

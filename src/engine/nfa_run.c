@@ -86,6 +86,7 @@
 #include <string.h>
 
 #include "compile/nfa.h"
+#include "engine/copy_width.h"
 #include "engine/match_buffer.h"
 
 /* ---------------------------------------------------------------- types */
@@ -1274,8 +1275,9 @@ static void key_pack(weir_pattern_runtime *rt, weir_pattern_key *key)
     key->n_runs--;
 }
 
-/* The key's packed run, or NULL. */
-static const packed_run *key_packed(const weir_pattern_key *key)
+/* The key's packed run, or NULL. (Like strchr, a const key gives a plain
+ * pointer: freeing a key puts it back.) */
+static packed_run *key_packed(const weir_pattern_key *key)
 {
     for (uint32_t i = 0; key->packed && i < key->partial.n; i++)
         if (is_packed(jheap_arr(&key->partial)[i]))
@@ -1651,19 +1653,13 @@ weir_pattern_key *weir_pattern_key_new(weir_pattern_runtime *rt)
     weir_pattern_key *key = key_alloc(rt);
     if (!key)
         return NULL;
-    if (jheap_reserve(rt, &key->partial, 2) != 0 || weir_pool_reserve(&rt->runs, 1) != 0 ||
-        weir_mb_reserve(&key->ext->buf, 1, 0, 0, 0, 0, 0) != 0) {
+    if (jheap_reserve(rt, &key->partial, 2) != 0) {
         weir_pattern_key_free(rt, key);
         return NULL;
     }
-    /* NFA.createInitialNFAState: one run in the start state, version 1
-     * (a tag: "1" is held in its 64 bits) */
-    run *s = run_new(rt, key);
-    s->state = rt->nfa->start;
-    s->version = weir_dewey_new(&key->ext->buf, 1);
-    s->start_ts = -1;
-    jheap_add(&key->partial, s);
-    start_tags_fold(rt, key);
+    /* NFA.createInitialNFAState: one run in the start state, version 1,
+     * which is held in 64 bits: a tag */
+    jheap_add(&key->partial, start_tag(weir_dewey_new(&key->ext->buf, 1)));
     return key;
 }
 
@@ -1671,12 +1667,12 @@ void weir_pattern_key_free(weir_pattern_runtime *rt, weir_pattern_key *key)
 {
     if (!key)
         return;
-    if (key_grow(rt, key) != 0) { /* no block for it: release the packed event alone */
+    if (!key->ext) { /* shrunk: start tags and its packed run alone */
         weir_match_buffer b = shrunk_buffer(rt, key);
-        const packed_run *p = key_packed(key);
+        packed_run *p = key_packed(key);
         weir_mb_event_release(&b, p->single.event);
         weir_dewey_release(&b, p->single.edge_version);
-        weir_pool_put(&rt->packs, (void *)p);
+        weir_pool_put(&rt->packs, p);
         jheap_fini(rt, &key->partial);
         weir_pool_put(&rt->keys, key);
         return;
@@ -2154,9 +2150,7 @@ static int add_stream(weir_pattern_runtime *rt, unsigned stream, const ast_strea
         .n_fields = n,
         .types = si->types,
         .strings = si->strings,
-        .time_field = as && as->event_time && as->time_field_ref && as->time_field_ref->index < n
-                          ? as->time_field_ref->index
-                          : UINT32_MAX,
+        .time_field = weir_stream_time_field(as),
     };
     stream_set_width(si, n);
     return 0;

@@ -74,4 +74,3 @@ void weir_pool_put(weir_pool *p, void *block)
     p->free_list = block;
     p->n_free++;
 }
-

@@ -1122,6 +1122,15 @@ Test(adopt, a_changed_stream_is_refused_and_nothing_is_touched)
 
 /* ----------------------------------------------- stored events' width */
 
+/* The n lines of v. */
+static lines lines_of(const char *const *v, size_t n)
+{
+    lines l = {0};
+    for (size_t i = 0; i < n; i++)
+        lines_add(&l, v[i], strlen(v[i]));
+    return l;
+}
+
 /* Rule a reads card and amount; with b, the rule set also reads note. A
  * stored copy of an event keeps the fields up to the last one the rule set
  * reads, and a snapshot holds all of them: a partial match carries over
@@ -1165,9 +1174,7 @@ static char *width_alert(const char *from, const char *to, bool adopt)
 Test(snapshot, stored_events_move_between_rule_sets_that_read_more_or_fewer_fields)
 {
     const char *narrow = WIDTH_STREAM WIDTH_RULE_A, *wide = WIDTH_STREAM WIDTH_RULE_A WIDTH_RULE_B;
-    lines in = {0};
-    for (size_t i = 0; i < 2; i++)
-        lines_add(&in, WIDTH_EVENTS[i], strlen(WIDTH_EVENTS[i]));
+    lines in = lines_of(WIDTH_EVENTS, 2);
     weir_ruleset *rs = compile_text(narrow);
     lines want = run(rs, &in, 0);
     cr_assert_eq(want.n, 1);
@@ -1218,9 +1225,7 @@ Test(snapshot, held_events_widen_for_a_rule_set_that_reads_more)
         "{\"card\":\"c1\",\"amount\":500,\"ts\":\"2026-01-05T10:00:00Z\"}",
         "{\"card\":\"c2\",\"amount\":1,\"ts\":\"2026-01-05T10:00:10Z\"}",
     };
-    lines in = {0};
-    for (size_t i = 0; i < 2; i++)
-        lines_add(&in, events[i], strlen(events[i]));
+    lines in = lines_of(events, 2);
     weir_ruleset *rs_wide = compile_text(wide);
     lines want = run(rs_wide, &in, 0);
     cr_assert_eq(want.n, 2);
