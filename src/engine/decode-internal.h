@@ -153,6 +153,13 @@ weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out);
  * allows a leading '+' and leading zeros. */
 weir_num_result weir_decode_parse_decimal(const char *s, size_t len, bool lenient,
                                           int64_t *out);
+/* The shapes nearly every event's numbers have, read from a token in the
+ * input line, where at least 16 bytes are readable from s whatever len is
+ * (the line's padding): -?[0-9]{1,16} for an int, -?[0-9]{1,14}(.[0-9]{1,4})?
+ * for a decimal, into *out as weir_decode_parse_int/_decimal would. False,
+ * with *out untouched, for anything else: the caller then asks those. */
+bool weir_decode_int_padded(const char *s, size_t len, int64_t *out);
+bool weir_decode_decimal_padded(const char *s, size_t len, int64_t *out);
 /* An RFC 3339 date-time into ms since the epoch (see decode.h). */
 bool weir_decode_parse_rfc3339(const char *s, size_t len, int64_t *out_ms);
 

@@ -290,6 +290,9 @@ static weir_decode_status bad_value(weir_decoded *out, const used_field *f,
 static weir_decode_status convert_integer(weir_decoded *out, const used_field *f,
                                           const weir_json_slot *slot, int64_t *v)
 {
+    /* a NUMBER's text is its token in the padded input line */
+    if (weir_decode_int_padded(slot->text, slot->len, v))
+        return WEIR_DECODE_OK;
     switch (weir_decode_parse_int(slot->text, slot->len, v)) {
     case WEIR_NUM_OK:
         return WEIR_DECODE_OK;
@@ -343,6 +346,12 @@ static weir_decode_status convert(weir_decoded *out, const used_field *f,
         bool in_string = slot->kind == WEIR_JSON_STRING;
         if (slot->kind != WEIR_JSON_NUMBER && !in_string)
             return wrong_type(out, f, json_kind_name(slot->kind));
+        /* a NUMBER's text is its token in the padded input line; a
+         * string's may be an unescaped copy, without padding */
+        if (!in_string && weir_decode_decimal_padded(slot->text, slot->len, &i)) {
+            *v = weir_value_decimal(i);
+            return WEIR_DECODE_OK;
+        }
         switch (weir_decode_parse_decimal(slot->text, slot->len, in_string, &i)) {
         case WEIR_NUM_OK:
         case WEIR_NUM_NOT_INTEGER:

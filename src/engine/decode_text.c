@@ -178,6 +178,83 @@ static bool fast_number(const char *s, size_t len, size_t max_int, bool allow_fr
     return true;
 }
 
+/* The n digits at s (1 <= n <= 8) as a number, reading 8 bytes: moved to
+ * the top of the word, the bytes below filled with '0', then read as
+ * eight_digits does. False when one of the n is not a digit. */
+static inline bool up_to_eight_digits(const char *s, unsigned n, uint64_t *value)
+{
+    uint64_t w;
+    memcpy(&w, s, sizeof w);
+    unsigned shift = (8 - n) * 8; /* 0..56 */
+    w = (w << shift) | (0x3030303030303030u & (((uint64_t)1 << shift) - 1));
+    if (((w & 0xF0F0F0F0F0F0F0F0u) | (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) !=
+        0x3333333333333333u)
+        return false;
+    w -= 0x3030303030303030u;
+    w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFu;
+    w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFu;
+    w = (w * 10000 + (w >> 32)) & 0x00000000FFFFFFFFu;
+    *value = w;
+    return true;
+}
+
+/* 1 to 16 digits, none leading zero unless alone. */
+static inline bool digits_padded(const char *s, size_t n, uint64_t *value)
+{
+    if (n - 1 >= 16 || (n > 1 && s[0] == '0'))
+        return false;
+    if (n <= 8)
+        return up_to_eight_digits(s, (unsigned)n, value);
+    uint64_t high, low;
+    if (!up_to_eight_digits(s, (unsigned)(n - 8), &high) ||
+        !up_to_eight_digits(s + n - 8, 8, &low))
+        return false;
+    *value = high * 100000000u + low;
+    return true;
+}
+
+bool weir_decode_int_padded(const char *s, size_t len, int64_t *out)
+{
+    bool negative = len > 0 && s[0] == '-';
+    uint64_t mag;
+    if (!digits_padded(s + negative, len - negative, &mag))
+        return false;
+    *out = negative ? -(int64_t)mag : (int64_t)mag;
+    return true;
+}
+
+bool weir_decode_decimal_padded(const char *s, size_t len, int64_t *out)
+{
+    static const uint64_t scale_for_frac[5] = {10000, 1000, 100, 10, 1};
+    if (len > 16)
+        return false;
+    bool negative = len > 0 && s[0] == '-';
+    const char *digits = s + negative;
+    size_t n = len - negative;
+    /* the first '.' among the n bytes, by the zero-byte test on the 16
+     * bytes read XOR '.' (exact for the lowest match) */
+    uint64_t w[2];
+    memcpy(w, digits, sizeof w);
+    uint64_t x0 = w[0] ^ 0x2E2E2E2E2E2E2E2Eu, x1 = w[1] ^ 0x2E2E2E2E2E2E2E2Eu;
+    uint64_t z0 = (x0 - 0x0101010101010101u) & ~x0 & 0x8080808080808080u;
+    uint64_t z1 = (x1 - 0x0101010101010101u) & ~x1 & 0x8080808080808080u;
+    size_t dot = z0 ? (size_t)__builtin_ctzll(z0) / 8 : z1 ? 8 + (size_t)__builtin_ctzll(z1) / 8 : 16;
+    uint64_t int_part, frac = 0;
+    if (dot >= n) {
+        dot = n; /* no point */
+    } else {
+        size_t n_frac = n - dot - 1;
+        if (n_frac - 1 >= 4 || !up_to_eight_digits(digits + dot + 1, (unsigned)n_frac, &frac))
+            return false;
+        frac *= scale_for_frac[n_frac];
+    }
+    if (dot > SAFE_DIGITS - 4 || !digits_padded(digits, dot, &int_part))
+        return false;
+    uint64_t mag = int_part * 10000u + frac;
+    *out = negative ? -(int64_t)mag : (int64_t)mag;
+    return true;
+}
+
 weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out)
 {
     if (fast_number(s, len, SAFE_DIGITS, false, out))

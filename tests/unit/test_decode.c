@@ -17,6 +17,7 @@
 #include "compile/expr.h"
 #include "compile/plan.h"
 #include "engine/decode.h"
+#include "engine/decode-internal.h"
 #include "weir/ruleset.h"
 
 #define ALL_TYPES                                                                  \
@@ -769,6 +770,70 @@ Test(decode, zero_copy_result_ignores_padding)
         cr_assert_eq(st, want, "%s", lines[i]);
         cr_assert_str_eq(out.reason, copied, "%s", lines[i]);
         cr_assert_eq(out.fields != NULL, st == WEIR_DECODE_OK);
+    }
+}
+
+/* The padded number parsers (decode_text.c) read whole words past the
+ * token: with the padding full of digits and points, whatever they accept
+ * must be what the general parsers give, and the shapes events carry must
+ * be accepted. */
+static void padded_agrees(const char *text, size_t len, bool int_taken, bool decimal_taken)
+{
+    char buf[32 + WEIR_DECODE_PADDING];
+    cr_assert(len <= 32);
+    memcpy(buf, text, len);
+    for (size_t i = len; i < sizeof buf; i++)
+        buf[i] = "9.1"[i % 3];
+    int64_t fast = 0, slow = 0;
+    if (weir_decode_int_padded(buf, len, &fast)) {
+        cr_assert_eq(weir_decode_parse_int(buf, len, &slow), WEIR_NUM_OK, "int %.*s", (int)len, text);
+        cr_assert_eq(fast, slow, "int %.*s", (int)len, text);
+    } else {
+        cr_assert(!int_taken, "int %.*s not taken", (int)len, text);
+    }
+    if (weir_decode_decimal_padded(buf, len, &fast)) {
+        weir_num_result r = weir_decode_parse_decimal(buf, len, false, &slow);
+        cr_assert(r == WEIR_NUM_OK || r == WEIR_NUM_NOT_INTEGER, "decimal %.*s", (int)len, text);
+        cr_assert_eq(fast, slow, "decimal %.*s", (int)len, text);
+    } else {
+        cr_assert(!decimal_taken, "decimal %.*s not taken", (int)len, text);
+    }
+}
+
+Test(decode_numbers, padded_parsers_take_the_usual_shapes)
+{
+    static const char *const usual[] = {
+        "0", "7", "-3", "109.45", "0.10", "-0.5", "5000", "1.5", "1700000000004",
+        "12345678", "123456789", "-12345678901234", "99999999999.9999",
+        "-9999999999.9999", "0.0001", "42.1",
+    };
+    for (size_t i = 0; i < sizeof usual / sizeof usual[0]; i++)
+        padded_agrees(usual[i], strlen(usual[i]), !strchr(usual[i], '.'), true);
+    /* ints of up to 16 digits; decimals of up to 14 before the point */
+    padded_agrees("1234567890123456", 16, true, false);
+    padded_agrees("-1234567890123456", 17, true, false);
+    static const char *const others[] = {
+        "", "-", ".", "1.", ".5", "01", "-01", "00.5", "1.23456", "1e5", "1.5e2", "+1",
+        "12345678901234567", "123456789012345.5", "12345678901234.5678", "1..2", "1.2.3", "1-2", "- 1", "1 ",
+        "0x10", "9223372036854775807", "-9223372036854775808", "1.-5", "1.+5",
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        padded_agrees(others[i], strlen(others[i]), false, false);
+}
+
+Test(decode_numbers, padded_parsers_agree_on_random_tokens)
+{
+    static const char alphabet[] = "0123456789012345678901234567890123456789.-eE+ ";
+    uint64_t state = 42;
+    char text[32];
+    for (int n = 0; n < 300000; n++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        size_t len = (size_t)(state >> 59); /* 0..31 */
+        for (size_t i = 0; i < len; i++) {
+            state = state * 6364136223846793005u + 1442695040888963407u;
+            text[i] = alphabet[(state >> 33) % (sizeof alphabet - 1)];
+        }
+        padded_agrees(text, len, false, false);
     }
 }
 
