@@ -305,6 +305,8 @@ struct weir_pattern_runtime {
     uint32_t *max_take;  /* TAKE edges among them */
     uint32_t *rel_elem;  /* reluctant element; 0: none */
     bool has_reluctant;
+    bool start_is_plain;  /* no condition the start state's decision graph
+                             can test reads the match so far (start_only) */
     uint32_t dfs_max;    /* deepest PROCEED stack any state needs */
 
     stream_info *streams;
@@ -735,6 +737,60 @@ static bool cond_eval(weir_pattern_runtime *rt, int32_t n)
 static bool edge_holds(weir_pattern_runtime *rt, uint32_t edge)
 {
     return cond_eval(rt, rt->edge_root[edge]);
+}
+
+/* Whether condition tree n has a leaf that reads earlier matched events. */
+static bool cond_reads_match(const weir_pattern_runtime *rt, int32_t n)
+{
+    if (n < 0)
+        return false;
+    const ctree *c = &rt->ctree[n];
+    uint32_t slot;
+    switch ((weir_nfa_cond_op)c->op) {
+    case WEIR_COND_NOT:
+    case WEIR_COND_AND:
+    case WEIR_COND_OR:
+        return cond_reads_match(rt, c->a) || cond_reads_match(rt, c->b);
+    case WEIR_COND_WHERE:
+        slot = c->arg;
+        break;
+    case WEIR_COND_UNTIL:
+        slot = rt->n_steps + c->arg;
+        break;
+    case WEIR_COND_GROUP_UNTIL:
+        slot = 2 * rt->n_steps + c->arg;
+        break;
+    default:
+        return false;
+    }
+    return slot < rt->n_leaves && rt->leaf_uses_match[slot];
+}
+
+/* Whether no edge of the start state, or of a state it can PROCEED to, has
+ * a condition that reads the match: then start_only can decide on the event
+ * alone. `mark` has room for every state. */
+static bool start_closure_is_plain(const weir_pattern_runtime *rt, bool *mark)
+{
+    const weir_nfa *nfa = rt->nfa;
+    size_t top = 0;
+    rt->stack[top++] = nfa->start;
+    mark[nfa->start] = true;
+    while (top > 0) {
+        const weir_nfa_state *s = &nfa->states[rt->stack[--top]];
+        for (uint32_t k = 0; k < s->n_edges; k++) {
+            uint32_t ei = s->first_edge + k;
+            const weir_nfa_edge *e = &nfa->edges[ei];
+            if (cond_reads_match(rt, rt->edge_root[ei]))
+                return false;
+            if (e->action == WEIR_NFA_PROCEED && !mark[e->target]) {
+                if (top == rt->stack_cap)
+                    return false;
+                mark[e->target] = true;
+                rt->stack[top++] = e->target;
+            }
+        }
+    }
+    return true;
 }
 
 /* ------------------------------------------------------- reluctance */
@@ -1529,10 +1585,48 @@ static int process_event(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts, uint64_t seq,
                          weir_match_cb cb, void *user);
 
+/* A key holding nothing but its start run, as every idle key and the
+ * rule's spare state do, on an event that its start run takes nothing on
+ * and branches nowhere from: the call would only move the key's time to
+ * the event's. True when it has done that; false when the event needs the
+ * whole step. Most events of a pattern rule are such (a payment that is no
+ * probe), and the whole step costs several times more: unpacking, the
+ * decision graph, the output lists, the match heaps and packing again. The
+ * decision graph is the one compute_next_states builds; Flink's start
+ * state, on an event it neither takes nor ignores into another state,
+ * survives with its version unchanged (increasing_self_state(0, 0) = 0). */
+static bool start_only(weir_pattern_runtime *rt, weir_pattern_key *key,
+                       const weir_value *fields, unsigned stream, int64_t ts)
+{
+    if (!rt->start_is_plain || key->partial.n != 1 ||
+        !is_start_tag(jheap_arr(&key->partial)[0]) || (key->ext && key->ext->completed))
+        return false;
+    const stream_info *si = find_stream(rt, stream);
+    if (!si)
+        return false;
+    rt->ev_fields = fields;
+    rt->ev_stream = stream;
+    rt->gen_event++;
+    uint32_t n = create_decision_graph(rt, rt->nfa->start);
+    rt->ev_fields = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const weir_nfa_edge *e = &rt->nfa->edges[rt->dg[i]];
+        if (e->action == WEIR_NFA_TAKE || e->target != rt->nfa->start)
+            return false;
+    }
+    if (!key->has_now || ts > key->now) {
+        key->now = ts;
+        key->has_now = true;
+    }
+    return true;
+}
+
 int weir_pattern_process(weir_pattern_runtime *rt, weir_pattern_key *key,
                          const weir_value *fields, unsigned stream, int64_t ts,
                          uint64_t seq, weir_match_cb cb, void *user)
 {
+    if (start_only(rt, key, fields, stream, ts))
+        return 0;
     if (key_grow(rt, key) != 0 || completed_borrow(rt, key) != 0)
         return -1;
     int rc = process_event(rt, key, fields, stream, ts, seq, cb, user);
@@ -2248,6 +2342,13 @@ weir_pattern_runtime *weir_pattern_runtime_new(const weir_rule_plan *plan)
         rt->leaf_prog[2 * ns + g] = p;
         rt->leaf_stream[2 * ns + g] = first < ns ? plan->steps[first].stream : 0;
         rt->leaf_uses_match[2 * ns + g] = uses_match(p);
+    }
+    if (ok) {
+        bool *closure = calloc(nst ? nst : 1, sizeof *closure);
+        ok = closure != NULL;
+        if (ok)
+            rt->start_is_plain = start_closure_is_plain(rt, closure);
+        free(closure);
     }
     if (!ok) {
         weir_pattern_runtime_free(rt);
