@@ -398,6 +398,12 @@ static void emit_const(compiler *c, weir_type t, weir_value v)
     p->n_consts++;
 }
 
+static bool is_i64_comparison(uint16_t op)
+{
+    return op == WEIR_OP_EQ_I64 || op == WEIR_OP_NE_I64 || op == WEIR_OP_LT_I64 ||
+           op == WEIR_OP_LE_I64 || op == WEIR_OP_GT_I64 || op == WEIR_OP_GE_I64;
+}
+
 static void finish(compiler *c)
 {
     weir_expr_program *p = c->p;
@@ -406,6 +412,16 @@ static void finish(compiler *c)
             weir_value *v = &p->consts[p->code[i].c];
             v->u.s = p->strings + v->u.i;
         }
+    const weir_instr *in = p->code;
+    if (p->n_code == 3 && is_i64_comparison(in[2].op) &&
+        ((in[0].op == WEIR_OP_FIELD && in[1].op == WEIR_OP_CONST) ||
+         (in[0].op == WEIR_OP_CONST && in[1].op == WEIR_OP_FIELD))) {
+        bool const_first = in[0].op == WEIR_OP_CONST;
+        p->field_cmp = in[2].op;
+        p->field_cmp_const_first = const_first;
+        p->field_cmp_field = in[const_first ? 1 : 0].c;
+        p->field_cmp_const = p->consts[in[const_first ? 0 : 1].c];
+    }
 }
 
 static uint32_t add_set(compiler *c, const weir_value_set *set, bool owned)

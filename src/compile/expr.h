@@ -194,6 +194,14 @@ typedef struct weir_expr_program {
     uint32_t n_sets;
     uint32_t max_stack;      /* deepest the stack gets, <= WEIR_EXPR_MAX_STACK */
     weir_type type;          /* the expression's type (the result's) */
+    /* A condition that is one int64-backed field of the event compared with
+     * a constant (`amount < 2.00`, `mcc == 4829`), the commonest one, is
+     * also kept in this form for the evaluator to test without its loop:
+     * field_cmp is the comparison's opcode (EQ_I64 .. GE_I64), or 0. */
+    uint16_t field_cmp;
+    bool field_cmp_const_first; /* CONST then FIELD: `2 > amount` */
+    uint32_t field_cmp_field;   /* the field's index */
+    weir_value field_cmp_const;
 } weir_expr_program;
 
 /* Supplies the set of a list declared `from file` (lists with items are

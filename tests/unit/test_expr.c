@@ -396,6 +396,43 @@ Test(expr_compare, decimals_against_ints_and_decimals)
     fx_fini(&f);
 }
 
+/* A field compared with a constant is also kept as such (field_cmp), and
+ * weir_eval_condition tests it without the loop: it must say what the loop
+ * says, for every comparison, either order, and a missing field. */
+Test(expr_compare, field_against_constant_shortcut_agrees_with_the_loop)
+{
+    static const char *const conds[] = {
+        "amount < 2.00", "amount <= 12.5", "amount > 12", "amount >= 12.50",
+        "amount == 12.50", "amount != 12.50", "2 > amount", "13 >= amount",
+        "mcc == 7995", "mcc != 7995", "qty < 4", "wait >= 1s", "12.5 == amount",
+    };
+    static const int64_t amounts[] = {0, 19999, 20000, 125000, 125001, -5};
+    for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
+        fx f;
+        fx_init(&f, 3);
+        char text[512];
+        snprintf(text, sizeof text, PATTERN("%s", "1"), conds[i]);
+        weir_expr_program *p = where_prog(&f, text, 1);
+        cr_assert(p->field_cmp != 0, "%s: not kept as a field comparison", conds[i]);
+        for (size_t a = 0; a <= sizeof amounts / sizeof amounts[0]; a++) {
+            bool missing = a == sizeof amounts / sizeof amounts[0];
+            f.ev[F_AMOUNT] = missing ? weir_value_missing() : weir_value_decimal(amounts[a]);
+            f.ev[F_MCC] = missing ? weir_value_missing() : weir_value_int(7995 + (int64_t)a);
+            weir_value v = run(&f, p);
+            bool loop = !v.missing && v.u.b;
+            cr_assert_eq(weir_eval_condition(p, &f.ctx), loop, "%s, case %zu", conds[i], a);
+        }
+        fx_fini(&f);
+    }
+    /* anything else takes the loop */
+    fx f;
+    fx_init(&f, 3);
+    cr_assert_eq(where_prog(&f, PATTERN("amount + 1 < 2", "1"), 1)->field_cmp, 0);
+    cr_assert_eq(where_prog(&f, PATTERN("merchant == \"m1\"", "1"), 1)->field_cmp, 0);
+    cr_assert_eq(where_prog(&f, PATTERN("score < 0.5", "1"), 1)->field_cmp, 0);
+    fx_fini(&f);
+}
+
 Test(expr_compare, floats_against_other_numbers)
 {
     fx f;
