@@ -702,11 +702,12 @@ key_block *weir_engine_current_block(weir_engine *e, const engine_rule *r)
  * rule's spare state. Most events start nothing (a payment that is not a
  * probe): they cost no key, no block and no state. */
 static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const weir_value *key,
-                        uint64_t hash, const weir_value *fields, unsigned stream, int64_t ts,
-                        uint64_t seq)
+                        uint64_t hash, weir_key_entry *entry, const weir_value *fields,
+                        unsigned stream, int64_t ts, uint64_t seq)
 {
     if (!r->spare && !(r->spare = weir_rule_key_new(r)))
         return -1;
+    size_t live = m->keys.live;
     e->cur_key = key;
     e->cur_entry = NULL;
     e->cur_block = NULL;
@@ -717,7 +718,9 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
     if (rc != 0)
         return -1;
     bool idle = weir_rule_idle(r, r->spare);
-    weir_key_entry *entry = NULL;
+    /* a throttled alert may have made the entry (and moved the others) */
+    if (m->keys.live != live)
+        entry = weir_key_map_find(&m->keys, key, hash);
     if (!idle) {
         if (!(entry = weir_engine_key_entry(e, m, key, hash)))
             return -1;
@@ -728,9 +731,6 @@ static int run_on_spare(weir_engine *e, engine_rule *r, engine_map *m, const wei
         r->spare = NULL;
         r->states++;
         count_partials(e, r, (int64_t)weir_rule_partials(r, b->states[r->pos]));
-    } else {
-        /* a throttled alert may have made the entry */
-        entry = weir_key_map_find(&m->keys, key, hash);
     }
     return entry ? weir_engine_settle_key(e, r->map, entry, ts) : 0;
 }
@@ -754,7 +754,7 @@ static int dispatch(weir_engine *e, const weir_value *fields, unsigned stream, i
             return -1;
         key_block *b = entry ? entry->state : NULL;
         if (!b || !key_block_state(b, r->pos)) {
-            if (run_on_spare(e, r, m, key, hash, fields, stream, ts, seq) != 0)
+            if (run_on_spare(e, r, m, key, hash, entry, fields, stream, ts, seq) != 0)
                 return -1;
             continue;
         }
