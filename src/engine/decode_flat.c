@@ -139,22 +139,24 @@ static bool read_value(const char *buf, uint32_t v, uint32_t end, const weir_jso
 
 /* Bytes that cannot start a member's value token: they open, close or
  * separate instead. */
-static bool not_a_value_start(char c)
-{
-    return c == '{' || c == '[' || c == ']' || c == '}' || c == ',' || c == ':';
-}
+static const bool not_a_value_start[256] = {
+    ['{'] = true, ['['] = true, [']'] = true, ['}'] = true, [','] = true, [':'] = true,
+};
 
 /* Whether tokens i (key), i+1, i+2 (value), i+3 have the shape of one
  * member: a key string, a colon, a value that opens nothing, then a comma,
  * or the closing brace for the last member. The caller has checked that
  * the token count fits {} or {k:v(,k:v)*}, so i + 3 < n, and that the last
- * token is the brace. */
+ * token is the brace. The four tests are combined without branching: a
+ * line's members nearly always pass them all. */
 static inline __attribute__((always_inline)) bool member_shape(const char *buf,
                                                                const uint32_t *ix, uint32_t n,
                                                                uint32_t i)
 {
-    return buf[ix[i]] == '"' && buf[ix[i + 1]] == ':' && !not_a_value_start(buf[ix[i + 2]]) &&
-           (buf[ix[i + 3]] == ',' || i + 3 == n - 1);
+    unsigned char key = (unsigned char)buf[ix[i]], colon = (unsigned char)buf[ix[i + 1]];
+    unsigned char value = (unsigned char)buf[ix[i + 2]], after = (unsigned char)buf[ix[i + 3]];
+    return (key == '"') & (colon == ':') & !not_a_value_start[value] &
+           ((after == ',') | (i + 3 == n - 1));
 }
 
 /* The key at token i, exactly as a used field names it, or NULL. */

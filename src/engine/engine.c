@@ -844,7 +844,7 @@ static void prefetch_ahead(const weir_engine *e)
     }
 }
 
-static int fire_timers(weir_engine *e, int64_t upto)
+static int fire_due_timers(weir_engine *e, int64_t upto)
 {
     weir_timer due;
     while (weir_timers_peek(&e->timers, &due) && due.at <= upto) {
@@ -854,6 +854,11 @@ static int fire_timers(weir_engine *e, int64_t upto)
             return -1;
     }
     return 0;
+}
+
+static inline int fire_timers(weir_engine *e, int64_t upto)
+{
+    return weir_timers_next_at(&e->timers) > upto ? 0 : fire_due_timers(e, upto);
 }
 
 /* Feeds every held event with ts <= watermark, and the timers due

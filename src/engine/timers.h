@@ -77,6 +77,12 @@ int weir_timers_push(weir_timers *t, weir_timer timer);
  * false when there is none. */
 bool weir_timers_peek(const weir_timers *t, weir_timer *out);
 void weir_timers_pop(weir_timers *t);
+/* The earliest deadline, INT64_MAX when there is none: the engine asks
+ * twice per event whether a timer is due, and nearly always none is. */
+static inline int64_t weir_timers_next_at(const weir_timers *t)
+{
+    return t->n_heap ? t->buckets[t->heap[0]].at : INT64_MAX;
+}
 /* The buckets with timers, in firing order (deadlines ascending), as a
  * malloc'd array of *n; NULL when out of memory. For snapshots and
  * take-overs, which walk every pending timer in the order it would fire. */

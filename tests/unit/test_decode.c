@@ -325,6 +325,43 @@ Test(decode, string_escapes)
     cr_assert(string_is(F_S, "a\"b\\c/d\n\t\r\b\f", 12));
 }
 
+/* The one escape of a line is found wherever it is: in a whole 16-byte
+ * block of the line or in its last, partial one (the scan for backslashes
+ * reads blocks), decoded in place with padding full of backslashes. */
+Test(decode, an_escape_anywhere_in_the_line_is_seen)
+{
+    for (size_t len = 0; len < 48; len++) {
+        for (size_t at = 0; at < len; at++) {
+            char value[64];
+            memset(value, 'x', len);
+            value[at] = '"';
+            char text[64 * 2 + 8];
+            size_t n = 0;
+            for (size_t i = 0; i < len; i++) {
+                if (value[i] == '"')
+                    text[n++] = '\\';
+                text[n++] = value[i];
+            }
+            char body[256];
+            /* "s" last, so the escape is in the line's last block or the
+             * one before, as len and at vary */
+            snprintf(body, sizeof body,
+                     "{\"i\":7,\"f\":2.5,\"d\":12.34,\"b\":true,\"t\":1700000000000,"
+                     "\"du\":90000,\"ts\":1700000000123,\"s\":\"%.*s\"}",
+                     (int)n, text);
+            size_t body_len = strlen(body);
+            char *buf = malloc(body_len + WEIR_DECODE_PADDING);
+            memcpy(buf, body, body_len);
+            memset(buf + body_len, '\\', WEIR_DECODE_PADDING);
+            weir_decode_status st = weir_decoder_decode_padded(
+                dec, buf, body_len, body_len + WEIR_DECODE_PADDING, &out);
+            cr_assert_eq(st, WEIR_DECODE_OK, "%s: %s", body, out.reason);
+            cr_assert(string_is(F_S, value, len), "%s", body);
+            free(buf);
+        }
+    }
+}
+
 Test(decode, string_unicode)
 {
     assert_ok(with("\"s\":\"\\u00e9t\\u00E9 caf\xc3\xa9\""));
