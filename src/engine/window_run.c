@@ -58,7 +58,6 @@ typedef struct pane {
     weir_millis max_ts;
     uint64_t first_seq;  /* seq of its first and last event */
     uint64_t last_seq;
-    size_t set_bytes;    /* estimated size of its count distinct sets */
     weir_agg_state st[]; /* n_aggs states; the string copies follow */
 } pane;
 
@@ -205,17 +204,20 @@ static pane *pane_append(const weir_window_runtime *rt, weir_window_key *key)
     p->min_ts = INT64_MAX;
     p->max_ts = INT64_MIN;
     p->first_seq = p->last_seq = 0;
-    p->set_bytes = 0;
     return p;
 }
 
+/* key->bytes counts each count distinct set at SET_MEMBER_BYTES a member,
+ * added as members arrive: the sets' sizes say what to give back. */
 static void pane_fini(const weir_window_runtime *rt, weir_window_key *key, pane *p)
 {
-    for (unsigned i = 0; i < rt->n_aggs; i++)
-        if (rt->plan->aggs[i].ops->fini)
-            rt->plan->aggs[i].ops->fini(&p->st[i]);
-    key->bytes -= p->set_bytes;
-    p->set_bytes = 0;
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        const weir_window_agg *ag = &rt->plan->aggs[i];
+        if (ag->kind == WEIR_AGG_COUNT_DISTINCT && p->st[i].set)
+            key->bytes -= weir_value_set_size(p->st[i].set) * SET_MEMBER_BYTES;
+        if (ag->ops->fini)
+            ag->ops->fini(&p->st[i]);
+    }
 }
 
 /* The oldest pane leaves; its slot (and string buffers) stay for reuse. */
@@ -425,7 +427,6 @@ static int fold(const weir_window_runtime *rt, weir_window_key *key, pane *p,
             size_t before = st->set ? weir_value_set_size(st->set) : 0;
             ag->ops->add(st, &v);
             size_t after = st->set ? weir_value_set_size(st->set) : 0;
-            p->set_bytes += (after - before) * SET_MEMBER_BYTES;
             key->bytes += (after - before) * SET_MEMBER_BYTES;
             continue;
         }
@@ -778,17 +779,19 @@ static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane 
             if (!st->set)
                 return -1;
         }
-        for (size_t i = 0; i < n; i++) {
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
             weir_value v;
             snap_get_value(in, ag->arg_type, &v);
             if (snap_in_ok(in) && v.missing)
                 snap_fail(in, "missing value in a count distinct set");
             if (!snap_in_ok(in) || weir_value_set_add(st->set, &v) != 0)
-                return -1;
+                rc = -1;
         }
-        size_t bytes = (st->set ? weir_value_set_size(st->set) : 0) * SET_MEMBER_BYTES;
-        p->set_bytes += bytes;
-        key->bytes += bytes;
+        /* counted even on failure: pane_fini gives back what the set holds */
+        key->bytes += (st->set ? weir_value_set_size(st->set) : 0) * SET_MEMBER_BYTES;
+        if (rc != 0)
+            return -1;
         break;
     }
     }
