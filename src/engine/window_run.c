@@ -50,6 +50,19 @@ typedef struct str_copy {
     size_t cap;
 } str_copy;
 
+/* How a pane stores one aggregate's state. A weir_agg_state has room for
+ * every kind (32 bytes); a pane keeps only what its kind uses, after a word
+ * holding n (never negative: the runtime never calls remove()) with the
+ * overflow flag in its top bit. */
+typedef enum packing {
+    PACK_COUNT, /* count: the word alone */
+    PACK_SUM,   /* sum, avg: the word, sum_i or sum_f */
+    PACK_VALUE, /* min, max, first, last: the word, v */
+    PACK_SET,   /* count distinct: the word, set */
+} packing;
+
+#define OVERFLOW_BIT ((uint64_t)1 << 63)
+
 typedef struct pane {
     int64_t index;       /* time windows: the pane covers [index*P,
                             (index+1)*P) */
@@ -58,8 +71,15 @@ typedef struct pane {
     weir_millis max_ts;
     uint64_t first_seq;  /* seq of its first and last event */
     uint64_t last_seq;
-    weir_agg_state st[]; /* n_aggs states; the string copies follow */
+    uint64_t data[];     /* the packed states (see packed_slot), then the
+                            string copies */
 } pane;
+
+/* Where and how a pane keeps one aggregate's state. */
+typedef struct packed_slot {
+    uint32_t offset;     /* bytes from the start of the pane */
+    packing how;
+} packed_slot;
 
 struct weir_window_runtime {
     const weir_window_plan *plan; /* borrowed */
@@ -75,6 +95,10 @@ struct weir_window_runtime {
     unsigned n_str;      /* aggregates that keep a string value */
     int *str_slot;       /* owned, per aggregate slot: index of its string
                             copy in a pane, or -1 */
+    packed_slot *packed; /* owned, per aggregate slot */
+    pane *blank;         /* owned, strs_offset bytes: a new pane, its
+                            states as init() leaves them */
+    size_t strs_offset;  /* of the string copies in a pane */
     size_t pane_bytes;   /* one ring slot: header, states, string copies */
     weir_agg_state *acc; /* owned, n_aggs: a window's merged panes */
     weir_value *results; /* owned, n_aggs */
@@ -162,8 +186,101 @@ static pane *head(const weir_window_runtime *rt, const weir_window_key *key)
 
 static str_copy *pane_strs(const weir_window_runtime *rt, pane *p)
 {
-    return (str_copy *)(void *)&p->st[rt->n_aggs];
+    return (str_copy *)(void *)((unsigned char *)p + rt->strs_offset);
 }
+
+/* ------------------------------------------------------------------ */
+/* Packed aggregate states                                              */
+
+static size_t packed_size(packing how)
+{
+    switch (how) {
+    case PACK_COUNT:
+        return sizeof(uint64_t);
+    case PACK_SUM:
+        return sizeof(uint64_t) + sizeof(int64_t);
+    case PACK_VALUE:
+        return sizeof(uint64_t) + sizeof(weir_value);
+    case PACK_SET:
+        return sizeof(uint64_t) + sizeof(weir_value_set *);
+    }
+    return 0;
+}
+
+static packing packing_of(weir_agg_kind kind)
+{
+    switch (kind) {
+    case WEIR_AGG_SUM:
+    case WEIR_AGG_AVG:
+        return PACK_SUM;
+    case WEIR_AGG_MIN:
+    case WEIR_AGG_MAX:
+    case WEIR_AGG_FIRST:
+    case WEIR_AGG_LAST:
+        return PACK_VALUE;
+    case WEIR_AGG_COUNT_DISTINCT:
+        return PACK_SET;
+    case WEIR_AGG_COUNT:
+    case WEIR_AGG__COUNT:
+        break;
+    }
+    return PACK_COUNT;
+}
+
+/* Stores st as aggregate i's state in pane p. */
+static void pane_pack(const weir_window_runtime *rt, pane *p, unsigned i,
+                      const weir_agg_state *st)
+{
+    packed_slot ps = rt->packed[i];
+    unsigned char *at = (unsigned char *)p + ps.offset;
+    uint64_t word = (uint64_t)st->n | (st->overflow ? OVERFLOW_BIT : 0);
+    memcpy(at, &word, sizeof word);
+    at += sizeof word;
+    switch (ps.how) {
+    case PACK_COUNT:
+        break;
+    case PACK_SUM: /* sum_i and sum_f share these bytes */
+        memcpy(at, &st->sum_i, sizeof st->sum_i);
+        break;
+    case PACK_VALUE:
+        memcpy(at, &st->v, sizeof st->v);
+        break;
+    case PACK_SET:
+        memcpy(at, &st->set, sizeof st->set);
+        break;
+    }
+}
+
+/* Aggregate i's state in pane p, whole, as the aggregate ops take it. What
+ * its kind does not pack reads as init() leaves it. */
+static void pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i,
+                        weir_agg_state *st)
+{
+    packed_slot ps = rt->packed[i];
+    const unsigned char *at = (const unsigned char *)p + ps.offset;
+    uint64_t word;
+    memcpy(&word, at, sizeof word);
+    at += sizeof word;
+    st->n = (int64_t)(word & ~OVERFLOW_BIT);
+    st->overflow = (word & OVERFLOW_BIT) != 0;
+    switch (ps.how) {
+    case PACK_COUNT:
+        st->v = weir_value_missing();
+        break;
+    case PACK_SUM:
+        st->v = weir_value_missing();
+        memcpy(&st->sum_i, at, sizeof st->sum_i);
+        break;
+    case PACK_VALUE:
+        memcpy(&st->v, at, sizeof st->v);
+        break;
+    case PACK_SET:
+        st->v = weir_value_missing();
+        memcpy(&st->set, at, sizeof st->set);
+        break;
+    }
+}
+
 
 /* Doubles the ring, keeping the panes in use (now from slot 0) and the
  * free slots with their string buffers. Returns 0 or -1. */
@@ -197,13 +314,7 @@ static pane *pane_append(const weir_window_runtime *rt, weir_window_key *key)
     if (key->n == key->cap && ring_grow(rt, key) != 0)
         return NULL;
     pane *p = pane_at(rt, key, key->n++);
-    for (unsigned i = 0; i < rt->n_aggs; i++)
-        rt->plan->aggs[i].ops->init(&p->st[i]);
-    p->index = 0;
-    p->n_events = 0;
-    p->min_ts = INT64_MAX;
-    p->max_ts = INT64_MIN;
-    p->first_seq = p->last_seq = 0;
+    memcpy(p, rt->blank, rt->strs_offset); /* the string copies stay */
     return p;
 }
 
@@ -213,10 +324,14 @@ static void pane_fini(const weir_window_runtime *rt, weir_window_key *key, pane 
 {
     for (unsigned i = 0; i < rt->n_aggs; i++) {
         const weir_window_agg *ag = &rt->plan->aggs[i];
-        if (ag->kind == WEIR_AGG_COUNT_DISTINCT && p->st[i].set)
-            key->bytes -= weir_value_set_size(p->st[i].set) * SET_MEMBER_BYTES;
-        if (ag->ops->fini)
-            ag->ops->fini(&p->st[i]);
+        if (!ag->ops->fini)
+            continue;
+        weir_agg_state st;
+        pane_unpack(rt, p, i, &st);
+        if (ag->kind == WEIR_AGG_COUNT_DISTINCT && st.set)
+            key->bytes -= weir_value_set_size(st.set) * SET_MEMBER_BYTES;
+        ag->ops->fini(&st);
+        pane_pack(rt, p, i, &st);
     }
 }
 
@@ -299,19 +414,38 @@ weir_window_runtime *weir_window_runtime_new(const weir_window_plan *plan)
 
     size_t n = rt->n_aggs ? rt->n_aggs : 1;
     rt->str_slot = malloc(n * sizeof *rt->str_slot);
+    rt->packed = malloc(n * sizeof *rt->packed);
     rt->acc = calloc(n, sizeof *rt->acc);
     rt->results = calloc(n, sizeof *rt->results);
     rt->emit = calloc(plan->n_emit ? plan->n_emit : 1, sizeof *rt->emit);
     rt->scratch_buf = malloc(SCRATCH_BYTES);
-    if (!rt->str_slot || !rt->acc || !rt->results || !rt->emit || !rt->scratch_buf) {
+    if (!rt->str_slot || !rt->packed || !rt->acc || !rt->results || !rt->emit ||
+        !rt->scratch_buf) {
         weir_window_runtime_free(rt);
         return NULL;
     }
     rt->scratch = (weir_eval_scratch){.buf = rt->scratch_buf, .cap = SCRATCH_BYTES};
-    for (unsigned i = 0; i < rt->n_aggs; i++)
+    size_t at = sizeof(pane);
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
         rt->str_slot[i] = keeps_string(&plan->aggs[i]) ? (int)rt->n_str++ : -1;
-    rt->pane_bytes = sizeof(pane) + rt->n_aggs * sizeof(weir_agg_state) +
-                     rt->n_str * sizeof(str_copy);
+        rt->packed[i] = (packed_slot){.offset = (uint32_t)at,
+                                      .how = packing_of(plan->aggs[i].kind)};
+        at += packed_size(rt->packed[i].how);
+    }
+    rt->strs_offset = at;
+    rt->pane_bytes = (at + rt->n_str * sizeof(str_copy) + 7) & ~(size_t)7;
+    pane *blank = malloc(at);
+    if (!blank) {
+        weir_window_runtime_free(rt);
+        return NULL;
+    }
+    *blank = (pane){.min_ts = INT64_MAX, .max_ts = INT64_MIN};
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        weir_agg_state st;
+        plan->aggs[i].ops->init(&st);
+        pane_pack(rt, blank, i, &st);
+    }
+    rt->blank = blank;
     return rt;
 }
 
@@ -320,6 +454,8 @@ void weir_window_runtime_free(weir_window_runtime *rt)
     if (!rt)
         return;
     free(rt->str_slot);
+    free(rt->packed);
+    free(rt->blank);
     free(rt->acc);
     free(rt->results);
     free(rt->emit);
@@ -374,13 +510,13 @@ weir_millis weir_window_key_next_deadline(const weir_window_key *key)
 /* ------------------------------------------------------------------ */
 /* Adding an event                                                      */
 
-/* The state now holds the argument's string, which lives in the caller's
- * event: copy it into the pane's buffer. */
+/* The state v of aggregate `slot` (unpacked from pane p) now holds the
+ * argument's string, which lives in the caller's event: copy it into the
+ * pane's buffer. */
 static int keep_string(const weir_window_runtime *rt, weir_window_key *key, pane *p,
-                       unsigned slot)
+                       unsigned slot, weir_value *v)
 {
     str_copy *sc = &pane_strs(rt, p)[rt->str_slot[slot]];
-    weir_value *v = &p->st[slot].v;
     if (v->len > sc->cap) {
         size_t cap = sc->cap ? sc->cap * 2 : 16;
         if (cap < v->len)
@@ -416,25 +552,27 @@ static int fold(const weir_window_runtime *rt, weir_window_key *key, pane *p,
         p->max_ts = ts;
     for (unsigned i = 0; i < rt->n_aggs; i++) {
         const weir_window_agg *ag = &plan->aggs[i];
-        weir_agg_state *st = &p->st[i];
+        weir_agg_state st;
+        pane_unpack(rt, p, i, &st);
         if (!ag->arg) {
-            ag->ops->add(st, NULL);
-            continue;
+            ag->ops->add(&st, NULL);
+        } else {
+            weir_value v;
+            weir_eval_run(ag->arg, ctx, &v);
+            if (ag->kind == WEIR_AGG_COUNT_DISTINCT) {
+                size_t before = st.set ? weir_value_set_size(st.set) : 0;
+                ag->ops->add(&st, &v);
+                size_t after = st.set ? weir_value_set_size(st.set) : 0;
+                key->bytes += (after - before) * SET_MEMBER_BYTES;
+            } else {
+                ag->ops->add(&st, &v);
+                /* min/max/first/last took the event's string: copy it. */
+                if (rt->str_slot[i] >= 0 && !v.missing && !st.v.missing &&
+                    st.v.u.s == v.u.s && keep_string(rt, key, p, i, &st.v) != 0)
+                    rc = -1;
+            }
         }
-        weir_value v;
-        weir_eval_run(ag->arg, ctx, &v);
-        if (ag->kind == WEIR_AGG_COUNT_DISTINCT) {
-            size_t before = st->set ? weir_value_set_size(st->set) : 0;
-            ag->ops->add(st, &v);
-            size_t after = st->set ? weir_value_set_size(st->set) : 0;
-            key->bytes += (after - before) * SET_MEMBER_BYTES;
-            continue;
-        }
-        ag->ops->add(st, &v);
-        /* min/max/first/last took the event's string: copy it. */
-        if (rt->str_slot[i] >= 0 && !v.missing && !st->v.missing && st->v.u.s == v.u.s &&
-            keep_string(rt, key, p, i) != 0)
-            rc = -1;
+        pane_pack(rt, p, i, &st);
     }
     return rc;
 }
@@ -531,12 +669,14 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
 {
     const weir_window_plan *plan = rt->plan;
     const pane *p0 = pane_at(rt, key, first);
-    const weir_agg_state *st = p0->st;
+    /* acc holds the window's states: a lone pane's own (borrowed: not
+     * fini'd here), or the merge of several */
     bool merged = n_panes > 1;
-    if (merged) {
-        for (unsigned i = 0; i < rt->n_aggs; i++)
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        if (merged)
             plan->aggs[i].ops->init(&rt->acc[i]);
-        st = rt->acc;
+        else
+            pane_unpack(rt, p0, i, &rt->acc[i]);
     }
     int64_t n_events = 0;
     weir_millis lo = INT64_MAX, hi = INT64_MIN;
@@ -548,17 +688,20 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
         hi = p->max_ts > hi ? p->max_ts : hi;
         last_seq = p->last_seq;
         if (merged)
-            for (unsigned i = 0; i < rt->n_aggs; i++)
+            for (unsigned i = 0; i < rt->n_aggs; i++) {
+                weir_agg_state st;
+                pane_unpack(rt, p, i, &st);
                 /* out of memory in count distinct leaves it flagged:
                    its result is then missing */
-                (void)plan->aggs[i].ops->merge(&rt->acc[i], &p->st[i]);
+                (void)plan->aggs[i].ops->merge(&rt->acc[i], &st);
+            }
     }
     if (rt->kind == AST_WINDOW_COUNT) {
         start = lo;
         end = saturate((__int128)hi + 1);
     }
     for (unsigned i = 0; i < rt->n_aggs; i++)
-        plan->aggs[i].ops->result(&st[i], &rt->results[i]);
+        plan->aggs[i].ops->result(&rt->acc[i], &rt->results[i]);
 
     weir_eval_scratch_reset(&rt->scratch);
     weir_eval_ctx ctx = {.aggs = rt->results,
@@ -726,22 +869,25 @@ int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *k
         snap_put_time(o, p->max_ts);
         snap_put_uvar(o, p->first_seq);
         snap_put_uvar(o, p->last_seq);
-        for (unsigned k = 0; k < rt->n_aggs; k++)
-            save_state(o, &rt->plan->aggs[k], &p->st[k]);
+        for (unsigned k = 0; k < rt->n_aggs; k++) {
+            weir_agg_state st;
+            pane_unpack(rt, p, k, &st);
+            save_state(o, &rt->plan->aggs[k], &st);
+        }
     }
     return o->failed ? -1 : 0;
 }
 
-/* Reads one aggregate state into st (zeroed by the pane's init). Returns
- * -1 on bad input or out of memory. */
-static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
-                      snap_in *in)
+/* Reads aggregate k's state of pane p into st (as init() leaves it).
+ * Returns -1 on bad input or out of memory; st then holds what it took. */
+static int read_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
+                      snap_in *in, weir_agg_state *st)
 {
     const weir_window_agg *ag = &rt->plan->aggs[k];
-    weir_agg_state *st = &p->st[k];
     st->n = snap_get_svar(in);
     uint8_t overflow = snap_get_u8(in);
-    if (overflow > 1)
+    /* a pane packs n without its sign: it counts events */
+    if (overflow > 1 || st->n < 0)
         snap_fail(in, "bad aggregate state");
     st->overflow = overflow;
     switch (ag->kind) {
@@ -764,7 +910,7 @@ static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane 
         snap_get_value(in, ag->arg_type, &st->v);
         if (!snap_in_ok(in))
             return -1;
-        if (rt->str_slot[k] >= 0 && !st->v.missing && keep_string(rt, key, p, k) != 0)
+        if (rt->str_slot[k] >= 0 && !st->v.missing && keep_string(rt, key, p, k, &st->v) != 0)
             return -1;
         break;
     case WEIR_AGG_COUNT_DISTINCT: {
@@ -796,6 +942,19 @@ static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane 
     }
     }
     return snap_in_ok(in) ? 0 : -1;
+}
+
+/* Reads aggregate k's state into pane p, whose states are new. Returns -1
+ * on bad input or out of memory: the pane then owns what was read, for
+ * weir_window_key_free(). */
+static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
+                      snap_in *in)
+{
+    weir_agg_state st;
+    pane_unpack(rt, p, k, &st);
+    int rc = read_state(rt, key, p, k, in, &st);
+    pane_pack(rt, p, k, &st);
+    return rc;
 }
 
 weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
