@@ -30,6 +30,7 @@
  * are then evaluated over the results. */
 #include "engine/window_run.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +42,6 @@
 /* Estimated bytes per member of a count distinct set (the slot and a share
  * of the table's slack): only for weir_window_key_bytes(). */
 #define SET_MEMBER_BYTES 32
-/* Slots of a key's first ring; it doubles when full. */
-#define RING_MIN 1
 
 /* A copy of the string value a min/max/first/last state holds. */
 typedef struct str_copy {
@@ -111,13 +110,8 @@ struct weir_window_runtime {
     const weir_value *cur_key;
 };
 
+/* Fields by decreasing alignment, so none is padded. */
 struct weir_window_key {
-    unsigned char *ring; /* owned: cap slots of rt->pane_bytes */
-    uint32_t cap;        /* slots */
-    uint32_t first;      /* slot of the oldest pane */
-    uint32_t n;          /* panes in use, from `first` on, wrapping */
-    bool has_key;        /* an event was taken (here: in the padding
-                            before next_k) */
     __int128 next_k;     /* time windows: first window not fired yet */
     weir_millis deadline;/* cached weir_window_key_next_deadline() */
     weir_millis last_ts; /* newest event seen (taken or filtered);
@@ -126,6 +120,14 @@ struct weir_window_key {
     int64_t since_fire;  /* count windows: events taken since the last
                             firing, < count_slide */
     size_t bytes;        /* weir_window_key_bytes() */
+    unsigned char *ring; /* cap slots of rt->pane_bytes: inline_slot while
+                            cap is 1, then a block of its own (owned) */
+    uint32_t cap;        /* slots */
+    uint32_t first;      /* slot of the oldest pane */
+    uint32_t n;          /* panes in use, from `first` on, wrapping */
+    bool has_key;        /* an event was taken */
+    uint64_t inline_slot[]; /* rt->pane_bytes: the ring's first slot, in
+                            the key's own allocation */
 };
 
 /* ------------------------------------------------------------------ */
@@ -282,11 +284,18 @@ static void pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i
 }
 
 
+static bool ring_is_inline(const weir_window_key *key)
+{
+    return key->ring == (unsigned char *)key->inline_slot;
+}
+
 /* Doubles the ring, keeping the panes in use (now from slot 0) and the
- * free slots with their string buffers. Returns 0 or -1. */
+ * free slots with their string buffers. The inline slot, part of the key's
+ * allocation, stays unused from then on: the ring never shrinks. Returns 0
+ * or -1. */
 static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
 {
-    uint32_t cap = key->cap ? key->cap * 2 : RING_MIN;
+    uint32_t cap = key->cap * 2;
     if (cap < key->cap) /* 2^32 panes: never in practice */
         return -1;
     unsigned char *ring = malloc((size_t)cap * rt->pane_bytes);
@@ -299,8 +308,12 @@ static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
         for (unsigned j = 0; j < rt->n_str; j++)
             sc[j] = (str_copy){NULL, 0};
     }
-    free(key->ring);
-    key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
+    if (ring_is_inline(key)) {
+        key->bytes += (size_t)cap * rt->pane_bytes;
+    } else {
+        free(key->ring);
+        key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
+    }
     key->ring = ring;
     key->cap = cap;
     key->first = 0;
@@ -465,15 +478,19 @@ void weir_window_runtime_free(weir_window_runtime *rt)
 
 weir_window_key *weir_window_key_new(weir_window_runtime *rt)
 {
-    (void)rt;
-    weir_window_key *key = calloc(1, sizeof *key);
+    /* the key and its first slot in one allocation: most keys never need
+     * a second pane; calloc leaves the slot without string copies */
+    size_t bytes = offsetof(weir_window_key, inline_slot) + rt->pane_bytes;
+    weir_window_key *key = calloc(1, bytes);
     if (!key)
         return NULL;
+    key->ring = (unsigned char *)key->inline_slot;
+    key->cap = 1;
     key->next_k = (__int128)INT64_MIN * 4; /* before any window */
     key->deadline = INT64_MAX;
     key->last_ts = INT64_MIN;
     key->watermark = INT64_MIN;
-    key->bytes = sizeof *key;
+    key->bytes = bytes;
     return key;
 }
 
@@ -488,7 +505,8 @@ void weir_window_key_free(weir_window_runtime *rt, weir_window_key *key)
         for (unsigned j = 0; j < rt->n_str; j++)
             free(sc[j].buf);
     }
-    free(key->ring);
+    if (!ring_is_inline(key))
+        free(key->ring);
     free(key);
 }
 
@@ -804,7 +822,7 @@ size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
 
 void weir_window_key_prefetch(const weir_window_key *key)
 {
-    if (key->ring && key->n)
+    if (key->n)
         __builtin_prefetch(key->ring);
 }
 
