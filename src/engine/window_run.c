@@ -110,25 +110,32 @@ struct weir_window_runtime {
     const weir_value *cur_key;
 };
 
-/* Fields by decreasing alignment, so none is padded. */
+/* Fields by decreasing alignment, so none is padded: 61 bytes, the inline
+ * slot at 64. */
 struct weir_window_key {
-    __int128 next_k;     /* time windows: first window not fired yet */
+    union {              /* by window kind: each uses one */
+        __int128 next_k; /* time windows: first window not fired yet */
+        int64_t since_fire; /* count windows: events taken since the last
+                               firing, < count_slide */
+    };
     weir_millis deadline;/* cached weir_window_key_next_deadline() */
     weir_millis last_ts; /* newest event seen (taken or filtered);
                             INT64_MIN before any */
     weir_millis watermark; /* highest watermark seen; INT64_MIN before */
-    int64_t since_fire;  /* count windows: events taken since the last
-                            firing, < count_slide */
     size_t bytes;        /* weir_window_key_bytes() */
-    unsigned char *ring; /* cap slots of rt->pane_bytes: inline_slot while
-                            cap is 1, then a block of its own (owned) */
-    uint32_t cap;        /* slots */
+    uint32_t cap;        /* ring slots, of rt->pane_bytes each */
     uint32_t first;      /* slot of the oldest pane */
     uint32_t n;          /* panes in use, from `first` on, wrapping */
     bool has_key;        /* an event was taken */
-    uint64_t inline_slot[]; /* rt->pane_bytes: the ring's first slot, in
-                            the key's own allocation */
+    /* rt->pane_bytes, in the key's own allocation: the ring while cap is
+     * 1; once the ring has grown into a block of its own (owned), that
+     * block's address (see ring_of()) */
+    uint64_t inline_slot[];
 };
+
+/* next_k of a key that has fired no window: before any window a timestamp
+ * can fall in. */
+#define BEFORE_ANY_WINDOW ((__int128)INT64_MIN * 4)
 
 /* ------------------------------------------------------------------ */
 /* Arithmetic                                                           */
@@ -167,9 +174,24 @@ static weir_millis saturate(__int128 x)
 /* ------------------------------------------------------------------ */
 /* The ring of panes                                                    */
 
+static bool ring_is_inline(const weir_window_key *key)
+{
+    return key->cap == 1;
+}
+
+/* Mutable panes from a const key, as when the ring was a pointer field: a
+ * key is const to readers of its fields, not of its panes. */
+static unsigned char *ring_of(const weir_window_key *key)
+{
+    unsigned char *ring = (unsigned char *)key->inline_slot;
+    if (!ring_is_inline(key))
+        memcpy(&ring, key->inline_slot, sizeof ring);
+    return ring;
+}
+
 static pane *slot_at(const weir_window_runtime *rt, const weir_window_key *key, uint32_t slot)
 {
-    return (pane *)(void *)(key->ring + (size_t)slot * rt->pane_bytes);
+    return (pane *)(void *)(ring_of(key) + (size_t)slot * rt->pane_bytes);
 }
 
 /* The i-th oldest pane in use (i < key->n). */
@@ -284,11 +306,6 @@ static void pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i
 }
 
 
-static bool ring_is_inline(const weir_window_key *key)
-{
-    return key->ring == (unsigned char *)key->inline_slot;
-}
-
 /* Doubles the ring, keeping the panes in use (now from slot 0) and the
  * free slots with their string buffers. The inline slot, part of the key's
  * allocation, stays unused from then on: the ring never shrinks. Returns 0
@@ -311,10 +328,10 @@ static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
     if (ring_is_inline(key)) {
         key->bytes += (size_t)cap * rt->pane_bytes;
     } else {
-        free(key->ring);
+        free(ring_of(key));
         key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
     }
-    key->ring = ring;
+    memcpy(key->inline_slot, &ring, sizeof ring);
     key->cap = cap;
     key->first = 0;
     return 0;
@@ -484,9 +501,9 @@ weir_window_key *weir_window_key_new(weir_window_runtime *rt)
     weir_window_key *key = calloc(1, bytes);
     if (!key)
         return NULL;
-    key->ring = (unsigned char *)key->inline_slot;
     key->cap = 1;
-    key->next_k = (__int128)INT64_MIN * 4; /* before any window */
+    if (rt->kind != AST_WINDOW_COUNT)
+        key->next_k = BEFORE_ANY_WINDOW; /* since_fire (0) otherwise */
     key->deadline = INT64_MAX;
     key->last_ts = INT64_MIN;
     key->watermark = INT64_MIN;
@@ -506,7 +523,7 @@ void weir_window_key_free(weir_window_runtime *rt, weir_window_key *key)
             free(sc[j].buf);
     }
     if (!ring_is_inline(key))
-        free(key->ring);
+        free(ring_of(key));
     free(key);
 }
 
@@ -823,7 +840,7 @@ size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
 void weir_window_key_prefetch(const weir_window_key *key)
 {
     if (key->n)
-        __builtin_prefetch(key->ring);
+        __builtin_prefetch(ring_of(key));
 }
 
 /* ------------------------------------------------------------------ */
@@ -873,11 +890,14 @@ int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *k
     snap_put_u8(o, key->has_key);
     if (key->has_key)
         snap_put_value(o, rt->plan->key_type, key_value ? key_value : &none);
-    snap_put_u64(o, (uint64_t)key->next_k);
-    snap_put_u64(o, (uint64_t)(key->next_k >> 64));
+    /* both as a key that kept each in a field of its own would have them */
+    bool count = rt->kind == AST_WINDOW_COUNT;
+    __int128 next_k = count ? BEFORE_ANY_WINDOW : key->next_k;
+    snap_put_u64(o, (uint64_t)next_k);
+    snap_put_u64(o, (uint64_t)(next_k >> 64));
     snap_put_time(o, key->last_ts);
     snap_put_time(o, key->watermark);
-    snap_put_svar(o, key->since_fire);
+    snap_put_svar(o, count ? key->since_fire : 0);
     snap_put_uvar(o, key->n);
     for (uint32_t i = 0; i < key->n; i++) {
         const pane *p = pane_at(rt, key, i);
@@ -992,14 +1012,19 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
     }
     uint64_t lo = snap_get_u64(in);
     uint64_t hi = snap_get_u64(in);
-    key->next_k = (__int128)(((unsigned __int128)hi << 64) | lo);
+    __int128 next_k = (__int128)(((unsigned __int128)hi << 64) | lo);
     /* a window number comes from int64 milliseconds: anything else would
      * overflow the deadline arithmetic */
-    if (snap_in_ok(in) && (key->next_k < (__int128)INT64_MIN * 4 || key->next_k > INT64_MAX))
+    if (snap_in_ok(in) && (next_k < BEFORE_ANY_WINDOW || next_k > INT64_MAX))
         snap_fail(in, "bad window position");
     key->last_ts = snap_get_time(in);
     key->watermark = snap_get_time(in);
-    key->since_fire = snap_get_svar(in);
+    int64_t since_fire = snap_get_svar(in);
+    /* the one a window of this kind uses: the other has no effect */
+    if (rt->kind == AST_WINDOW_COUNT)
+        key->since_fire = since_fire;
+    else
+        key->next_k = next_k;
     size_t n = snap_get_count(in, 6);
     if (!snap_in_ok(in))
         goto fail;
