@@ -1,18 +1,35 @@
 /* window_run.c — the window runtime: panes, firing, string copies (see
  * window_run.h for the semantics).
  *
- * A key's pending state is a ring of panes, oldest first, in one block of
- * fixed-size slots owned by the key. Events come in timestamp order, so a
- * new event always lands in the newest pane or in a new pane appended at
- * the tail, and windows fire from the head: both ends are O(1), nothing is
- * searched or shifted, and the panes a window merges sit next to each
- * other in memory (keys are many and cold: the cache misses of chasing
- * separately allocated panes were most of the cost). A slot holds the
- * pane's header, one weir_agg_state per aggregate slot and one string-copy
- * buffer per aggregate that keeps a string value. Slots are reused in
- * place when panes leave, buffers included, and the ring only grows (by
- * doubling): that is the key's free list, so steady state allocates
- * nothing.
+ * A key's pending state is a ring of panes, oldest first, in fixed-size
+ * slots. Events come in timestamp order, so a new event always lands in
+ * the newest pane or in a new pane appended at the tail, and windows fire
+ * from the head: both ends are O(1), nothing is searched or shifted, and
+ * the panes a window merges sit next to each other in memory (keys are
+ * many and cold: the cache misses of chasing separately allocated panes
+ * were most of the cost). Slots are reused in place when panes leave,
+ * buffers included, and the ring only grows (by doubling): that is the
+ * key's free list, so steady state allocates nothing.
+ *
+ * Memory layout. Most live keys hold one pane (a card with a payment in
+ * the last few minutes), and there are millions of them, so:
+ *   - the ring's first slot is part of the key's own allocation, right
+ *     after its fields (61 bytes, by decreasing alignment so nothing is
+ *     padded): a key with one pane is one malloc. When a second pane is
+ *     needed the ring moves to a block of its own and the inline slot,
+ *     unused from then on, holds that block's address;
+ *   - fields only some window kinds use share room: count windows keep
+ *     since_fire where time windows keep next_k;
+ *   - a slot holds the pane's header (48 bytes), then each aggregate's
+ *     state packed to what its kind uses, after a word holding n with the
+ *     overflow flag in its top bit: count 8 bytes, sum and avg 16, min,
+ *     max, first and last 24, count distinct 16 (a weir_agg_state has room
+ *     for every kind: 32). The aggregate ops take whole states, so each
+ *     use unpacks one onto the stack and packs it back (pane_unpack(),
+ *     pane_pack()). Then one string-copy buffer per aggregate that keeps a
+ *     string value.
+ * card_velocity's key (count() and sum(), one pane) is 64 + 72 = 136
+ * bytes, a 144-byte malloc chunk.
  *
  * Time windows. Pane j covers [j*P, (j+1)*P) with P = gcd(SIZE, SLIDE);
  * window k covers [k*SLIDE, k*SLIDE + SIZE). The key remembers next_k, the
@@ -26,8 +43,8 @@
  * Firing merges the window's panes into the runtime's scratch states
  * (acc) with the aggregates' merge(), oldest first as merge() requires,
  * then takes result() of each; a window of one pane (tumbling windows,
- * sessions) reads the pane's states directly. `when` and the emit fields
- * are then evaluated over the results. */
+ * sessions) unpacks that pane's states into acc, still owned by the pane.
+ * `when` and the emit fields are then evaluated over the results. */
 #include "engine/window_run.h"
 
 #include <stddef.h>
@@ -251,9 +268,10 @@ static packing packing_of(weir_agg_kind kind)
     return PACK_COUNT;
 }
 
-/* Stores st as aggregate i's state in pane p. */
-static void pane_pack(const weir_window_runtime *rt, pane *p, unsigned i,
-                      const weir_agg_state *st)
+/* Stores st as aggregate i's state in pane p. Inlined, as pane_unpack():
+ * both run for every aggregate of every event and every window fired. */
+static inline __attribute__((always_inline)) void
+pane_pack(const weir_window_runtime *rt, pane *p, unsigned i, const weir_agg_state *st)
 {
     packed_slot ps = rt->packed[i];
     unsigned char *at = (unsigned char *)p + ps.offset;
@@ -277,8 +295,8 @@ static void pane_pack(const weir_window_runtime *rt, pane *p, unsigned i,
 
 /* Aggregate i's state in pane p, whole, as the aggregate ops take it. What
  * its kind does not pack reads as init() leaves it. */
-static void pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i,
-                        weir_agg_state *st)
+static inline __attribute__((always_inline)) void
+pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i, weir_agg_state *st)
 {
     packed_slot ps = rt->packed[i];
     const unsigned char *at = (const unsigned char *)p + ps.offset;
