@@ -407,7 +407,7 @@ static __int128 first_window_of(const weir_window_runtime *rt, int64_t j)
 }
 
 /* The window the key fires next, given that it has panes. */
-static __int128 next_window(const weir_window_runtime *rt, const weir_window_key *key)
+static inline __int128 next_window(const weir_window_runtime *rt, const weir_window_key *key)
 {
     __int128 k = first_window_of(rt, head(rt, key)->index);
     return k > key->next_k ? k : key->next_k;
