@@ -116,7 +116,8 @@ struct weir_window_runtime {
                             states as init() leaves them */
     size_t strs_offset;  /* of the string copies in a pane */
     size_t pane_bytes;   /* one ring slot: header, states, string copies */
-    weir_agg_state *acc; /* owned, n_aggs: a window's merged panes */
+    weir_agg_state *acc; /* owned, n_aggs: a window's states, merged from
+                            its panes or unpacked from its lone pane */
     weir_value *results; /* owned, n_aggs */
     weir_value *emit;    /* owned, plan->n_emit */
     char *scratch_buf;   /* owned, SCRATCH_BYTES */
@@ -149,6 +150,9 @@ struct weir_window_key {
      * block's address (see ring_of()) */
     uint64_t inline_slot[];
 };
+
+_Static_assert(sizeof(pane) >= sizeof(unsigned char *),
+               "an unused inline slot must have room for the grown ring's address");
 
 /* next_k of a key that has fired no window: before any window a timestamp
  * can fall in. */

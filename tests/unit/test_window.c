@@ -909,7 +909,8 @@ Test(window, steady_state_does_not_allocate)
  * capacity) per min/max/first/last over strings. */
 #define ROUND8(x) (((x) + 7) / 8 * 8)
 #define KEY_FIELDS \
-    ROUND8(sizeof(__int128) + 4 * sizeof(int64_t) + 3 * sizeof(uint32_t) + sizeof(bool))
+    ROUND8(sizeof(__int128) + 3 * sizeof(int64_t) + sizeof(size_t) + 3 * sizeof(uint32_t) + \
+           sizeof(bool))
 #define PANE_HEADER (6 * sizeof(int64_t))
 #define PACKED_COUNT sizeof(uint64_t)
 #define PACKED_SUM (sizeof(uint64_t) + sizeof(int64_t))
