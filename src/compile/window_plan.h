@@ -14,9 +14,10 @@
  * finished aggregate results (an aggregate call compiles to AGG slot).
  *
  * Aggregates are small vtables {init, add, remove, merge, result, fini}
- * over a fixed-size state (weir_agg_state), so the engine keeps them in
- * flat arrays per pane and never allocates per event (count distinct is the
- * exception: its set grows when a new distinct value arrives). The same
+ * over a fixed-size state (weir_agg_state), so the engine never allocates
+ * per event (count distinct is the exception: its set grows when a new
+ * distinct value arrives); a window pane keeps each state packed to what
+ * its kind uses and unpacks it for the ops (engine/window_run.c). The same
  * vtables fold a pattern step's events (sum(probe.amount)) in the
  * evaluator.
  *
@@ -92,7 +93,7 @@ typedef enum weir_agg_fn {
     WEIR_AGG_FN__COUNT
 } weir_agg_fn;
 
-/* The running state of one aggregate, fixed size so panes are flat arrays.
+/* The running state of one aggregate, fixed size.
  * String values held in `v` borrow from the event that supplied them: an
  * engine that frees events before the window fires must keep the bytes
  * (or copy them) — the state never allocates for them.

@@ -1,18 +1,35 @@
 /* window_run.c — the window runtime: panes, firing, string copies (see
  * window_run.h for the semantics).
  *
- * A key's pending state is a ring of panes, oldest first, in one block of
- * fixed-size slots owned by the key. Events come in timestamp order, so a
- * new event always lands in the newest pane or in a new pane appended at
- * the tail, and windows fire from the head: both ends are O(1), nothing is
- * searched or shifted, and the panes a window merges sit next to each
- * other in memory (keys are many and cold: the cache misses of chasing
- * separately allocated panes were most of the cost). A slot holds the
- * pane's header, one weir_agg_state per aggregate slot and one string-copy
- * buffer per aggregate that keeps a string value. Slots are reused in
- * place when panes leave, buffers included, and the ring only grows (by
- * doubling): that is the key's free list, so steady state allocates
- * nothing.
+ * A key's pending state is a ring of panes, oldest first, in fixed-size
+ * slots. Events come in timestamp order, so a new event always lands in
+ * the newest pane or in a new pane appended at the tail, and windows fire
+ * from the head: both ends are O(1), nothing is searched or shifted, and
+ * the panes a window merges sit next to each other in memory (keys are
+ * many and cold: the cache misses of chasing separately allocated panes
+ * were most of the cost). Slots are reused in place when panes leave,
+ * buffers included, and the ring only grows (by doubling): that is the
+ * key's free list, so steady state allocates nothing.
+ *
+ * Memory layout. Most live keys hold one pane (a card with a payment in
+ * the last few minutes), and there are millions of them, so:
+ *   - the ring's first slot is part of the key's own allocation, right
+ *     after its fields (61 bytes, by decreasing alignment so nothing is
+ *     padded): a key with one pane is one malloc. When a second pane is
+ *     needed the ring moves to a block of its own and the inline slot,
+ *     unused from then on, holds that block's address;
+ *   - fields only some window kinds use share room: count windows keep
+ *     since_fire where time windows keep next_k;
+ *   - a slot holds the pane's header (48 bytes), then each aggregate's
+ *     state packed to what its kind uses, after a word holding n with the
+ *     overflow flag in its top bit: count 8 bytes, sum and avg 16, min,
+ *     max, first and last 24, count distinct 16 (a weir_agg_state has room
+ *     for every kind: 32). The aggregate ops take whole states, so each
+ *     use unpacks one onto the stack and packs it back (pane_unpack(),
+ *     pane_pack()). Then one string-copy buffer per aggregate that keeps a
+ *     string value.
+ * card_velocity's key (count() and sum(), one pane) is 64 + 72 = 136
+ * bytes, a 144-byte malloc chunk.
  *
  * Time windows. Pane j covers [j*P, (j+1)*P) with P = gcd(SIZE, SLIDE);
  * window k covers [k*SLIDE, k*SLIDE + SIZE). The key remembers next_k, the
@@ -26,10 +43,11 @@
  * Firing merges the window's panes into the runtime's scratch states
  * (acc) with the aggregates' merge(), oldest first as merge() requires,
  * then takes result() of each; a window of one pane (tumbling windows,
- * sessions) reads the pane's states directly. `when` and the emit fields
- * are then evaluated over the results. */
+ * sessions) unpacks that pane's states into acc, still owned by the pane.
+ * `when` and the emit fields are then evaluated over the results. */
 #include "engine/window_run.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,14 +59,25 @@
 /* Estimated bytes per member of a count distinct set (the slot and a share
  * of the table's slack): only for weir_window_key_bytes(). */
 #define SET_MEMBER_BYTES 32
-/* Slots of a key's first ring; it doubles when full. */
-#define RING_MIN 1
 
 /* A copy of the string value a min/max/first/last state holds. */
 typedef struct str_copy {
     char *buf;  /* owned by the slot; kept when the pane leaves */
     size_t cap;
 } str_copy;
+
+/* How a pane stores one aggregate's state. A weir_agg_state has room for
+ * every kind (32 bytes); a pane keeps only what its kind uses, after a word
+ * holding n (never negative: the runtime never calls remove()) with the
+ * overflow flag in its top bit. */
+typedef enum packing {
+    PACK_COUNT, /* count: the word alone */
+    PACK_SUM,   /* sum, avg: the word, sum_i or sum_f */
+    PACK_VALUE, /* min, max, first, last: the word, v */
+    PACK_SET,   /* count distinct: the word, set */
+} packing;
+
+#define OVERFLOW_BIT ((uint64_t)1 << 63)
 
 typedef struct pane {
     int64_t index;       /* time windows: the pane covers [index*P,
@@ -58,9 +87,15 @@ typedef struct pane {
     weir_millis max_ts;
     uint64_t first_seq;  /* seq of its first and last event */
     uint64_t last_seq;
-    size_t set_bytes;    /* estimated size of its count distinct sets */
-    weir_agg_state st[]; /* n_aggs states; the string copies follow */
+    uint64_t data[];     /* the packed states (see packed_slot), then the
+                            string copies */
 } pane;
+
+/* Where and how a pane keeps one aggregate's state. */
+typedef struct packed_slot {
+    uint32_t offset;     /* bytes from the start of the pane */
+    packing how;
+} packed_slot;
 
 struct weir_window_runtime {
     const weir_window_plan *plan; /* borrowed */
@@ -76,8 +111,13 @@ struct weir_window_runtime {
     unsigned n_str;      /* aggregates that keep a string value */
     int *str_slot;       /* owned, per aggregate slot: index of its string
                             copy in a pane, or -1 */
+    packed_slot *packed; /* owned, per aggregate slot */
+    pane *blank;         /* owned, strs_offset bytes: a new pane, its
+                            states as init() leaves them */
+    size_t strs_offset;  /* of the string copies in a pane */
     size_t pane_bytes;   /* one ring slot: header, states, string copies */
-    weir_agg_state *acc; /* owned, n_aggs: a window's merged panes */
+    weir_agg_state *acc; /* owned, n_aggs: a window's states, merged from
+                            its panes or unpacked from its lone pane */
     weir_value *results; /* owned, n_aggs */
     weir_value *emit;    /* owned, plan->n_emit */
     char *scratch_buf;   /* owned, SCRATCH_BYTES */
@@ -88,22 +128,35 @@ struct weir_window_runtime {
     const weir_value *cur_key;
 };
 
+/* Fields by decreasing alignment, so none is padded: 61 bytes, the inline
+ * slot at 64. */
 struct weir_window_key {
-    unsigned char *ring; /* owned: cap slots of rt->pane_bytes */
-    uint32_t cap;        /* slots */
-    uint32_t first;      /* slot of the oldest pane */
-    uint32_t n;          /* panes in use, from `first` on, wrapping */
-    bool has_key;        /* an event was taken (here: in the padding
-                            before next_k) */
-    __int128 next_k;     /* time windows: first window not fired yet */
+    union {              /* by window kind: each uses one */
+        __int128 next_k; /* time windows: first window not fired yet */
+        int64_t since_fire; /* count windows: events taken since the last
+                               firing, < count_slide */
+    };
     weir_millis deadline;/* cached weir_window_key_next_deadline() */
     weir_millis last_ts; /* newest event seen (taken or filtered);
                             INT64_MIN before any */
     weir_millis watermark; /* highest watermark seen; INT64_MIN before */
-    int64_t since_fire;  /* count windows: events taken since the last
-                            firing, < count_slide */
     size_t bytes;        /* weir_window_key_bytes() */
+    uint32_t cap;        /* ring slots, of rt->pane_bytes each */
+    uint32_t first;      /* slot of the oldest pane */
+    uint32_t n;          /* panes in use, from `first` on, wrapping */
+    bool has_key;        /* an event was taken */
+    /* rt->pane_bytes, in the key's own allocation: the ring while cap is
+     * 1; once the ring has grown into a block of its own (owned), that
+     * block's address (see ring_of()) */
+    uint64_t inline_slot[];
 };
+
+_Static_assert(sizeof(pane) >= sizeof(unsigned char *),
+               "an unused inline slot must have room for the grown ring's address");
+
+/* next_k of a key that has fired no window: before any window a timestamp
+ * can fall in. */
+#define BEFORE_ANY_WINDOW ((__int128)INT64_MIN * 4)
 
 /* ------------------------------------------------------------------ */
 /* Arithmetic                                                           */
@@ -142,9 +195,24 @@ static weir_millis saturate(__int128 x)
 /* ------------------------------------------------------------------ */
 /* The ring of panes                                                    */
 
+static bool ring_is_inline(const weir_window_key *key)
+{
+    return key->cap == 1;
+}
+
+/* Mutable panes from a const key, as when the ring was a pointer field: a
+ * key is const to readers of its fields, not of its panes. */
+static unsigned char *ring_of(const weir_window_key *key)
+{
+    unsigned char *ring = (unsigned char *)key->inline_slot;
+    if (!ring_is_inline(key))
+        memcpy(&ring, key->inline_slot, sizeof ring);
+    return ring;
+}
+
 static pane *slot_at(const weir_window_runtime *rt, const weir_window_key *key, uint32_t slot)
 {
-    return (pane *)(void *)(key->ring + (size_t)slot * rt->pane_bytes);
+    return (pane *)(void *)(ring_of(key) + (size_t)slot * rt->pane_bytes);
 }
 
 /* The i-th oldest pane in use (i < key->n). */
@@ -163,14 +231,110 @@ static pane *head(const weir_window_runtime *rt, const weir_window_key *key)
 
 static str_copy *pane_strs(const weir_window_runtime *rt, pane *p)
 {
-    return (str_copy *)(void *)&p->st[rt->n_aggs];
+    return (str_copy *)(void *)((unsigned char *)p + rt->strs_offset);
 }
 
+/* ------------------------------------------------------------------ */
+/* Packed aggregate states                                              */
+
+static size_t packed_size(packing how)
+{
+    switch (how) {
+    case PACK_COUNT:
+        return sizeof(uint64_t);
+    case PACK_SUM:
+        return sizeof(uint64_t) + sizeof(int64_t);
+    case PACK_VALUE:
+        return sizeof(uint64_t) + sizeof(weir_value);
+    case PACK_SET:
+        return sizeof(uint64_t) + sizeof(weir_value_set *);
+    }
+    return 0;
+}
+
+static packing packing_of(weir_agg_kind kind)
+{
+    switch (kind) {
+    case WEIR_AGG_SUM:
+    case WEIR_AGG_AVG:
+        return PACK_SUM;
+    case WEIR_AGG_MIN:
+    case WEIR_AGG_MAX:
+    case WEIR_AGG_FIRST:
+    case WEIR_AGG_LAST:
+        return PACK_VALUE;
+    case WEIR_AGG_COUNT_DISTINCT:
+        return PACK_SET;
+    case WEIR_AGG_COUNT:
+    case WEIR_AGG__COUNT:
+        break;
+    }
+    return PACK_COUNT;
+}
+
+/* Stores st as aggregate i's state in pane p. Inlined, as pane_unpack():
+ * both run for every aggregate of every event and every window fired. */
+static inline __attribute__((always_inline)) void
+pane_pack(const weir_window_runtime *rt, pane *p, unsigned i, const weir_agg_state *st)
+{
+    packed_slot ps = rt->packed[i];
+    unsigned char *at = (unsigned char *)p + ps.offset;
+    uint64_t word = (uint64_t)st->n | (st->overflow ? OVERFLOW_BIT : 0);
+    memcpy(at, &word, sizeof word);
+    at += sizeof word;
+    switch (ps.how) {
+    case PACK_COUNT:
+        break;
+    case PACK_SUM: /* sum_i and sum_f share these bytes */
+        memcpy(at, &st->sum_i, sizeof st->sum_i);
+        break;
+    case PACK_VALUE:
+        memcpy(at, &st->v, sizeof st->v);
+        break;
+    case PACK_SET:
+        memcpy(at, &st->set, sizeof st->set);
+        break;
+    }
+}
+
+/* Aggregate i's state in pane p, whole, as the aggregate ops take it. What
+ * its kind does not pack reads as init() leaves it. */
+static inline __attribute__((always_inline)) void
+pane_unpack(const weir_window_runtime *rt, const pane *p, unsigned i, weir_agg_state *st)
+{
+    packed_slot ps = rt->packed[i];
+    const unsigned char *at = (const unsigned char *)p + ps.offset;
+    uint64_t word;
+    memcpy(&word, at, sizeof word);
+    at += sizeof word;
+    st->n = (int64_t)(word & ~OVERFLOW_BIT);
+    st->overflow = (word & OVERFLOW_BIT) != 0;
+    switch (ps.how) {
+    case PACK_COUNT:
+        st->v = weir_value_missing();
+        break;
+    case PACK_SUM:
+        st->v = weir_value_missing();
+        memcpy(&st->sum_i, at, sizeof st->sum_i);
+        break;
+    case PACK_VALUE:
+        memcpy(&st->v, at, sizeof st->v);
+        break;
+    case PACK_SET:
+        st->v = weir_value_missing();
+        memcpy(&st->set, at, sizeof st->set);
+        break;
+    }
+}
+
+
 /* Doubles the ring, keeping the panes in use (now from slot 0) and the
- * free slots with their string buffers. Returns 0 or -1. */
+ * free slots with their string buffers. The inline slot, part of the key's
+ * allocation, stays unused from then on: the ring never shrinks. Returns 0
+ * or -1. */
 static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
 {
-    uint32_t cap = key->cap ? key->cap * 2 : RING_MIN;
+    uint32_t cap = key->cap * 2;
     if (cap < key->cap) /* 2^32 panes: never in practice */
         return -1;
     unsigned char *ring = malloc((size_t)cap * rt->pane_bytes);
@@ -183,9 +347,13 @@ static int ring_grow(const weir_window_runtime *rt, weir_window_key *key)
         for (unsigned j = 0; j < rt->n_str; j++)
             sc[j] = (str_copy){NULL, 0};
     }
-    free(key->ring);
-    key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
-    key->ring = ring;
+    if (ring_is_inline(key)) {
+        key->bytes += (size_t)cap * rt->pane_bytes;
+    } else {
+        free(ring_of(key));
+        key->bytes += (size_t)(cap - key->cap) * rt->pane_bytes;
+    }
+    memcpy(key->inline_slot, &ring, sizeof ring);
     key->cap = cap;
     key->first = 0;
     return 0;
@@ -198,24 +366,25 @@ static pane *pane_append(const weir_window_runtime *rt, weir_window_key *key)
     if (key->n == key->cap && ring_grow(rt, key) != 0)
         return NULL;
     pane *p = pane_at(rt, key, key->n++);
-    for (unsigned i = 0; i < rt->n_aggs; i++)
-        rt->plan->aggs[i].ops->init(&p->st[i]);
-    p->index = 0;
-    p->n_events = 0;
-    p->min_ts = INT64_MAX;
-    p->max_ts = INT64_MIN;
-    p->first_seq = p->last_seq = 0;
-    p->set_bytes = 0;
+    memcpy(p, rt->blank, rt->strs_offset); /* the string copies stay */
     return p;
 }
 
+/* key->bytes counts each count distinct set at SET_MEMBER_BYTES a member,
+ * added as members arrive: the sets' sizes say what to give back. */
 static void pane_fini(const weir_window_runtime *rt, weir_window_key *key, pane *p)
 {
-    for (unsigned i = 0; i < rt->n_aggs; i++)
-        if (rt->plan->aggs[i].ops->fini)
-            rt->plan->aggs[i].ops->fini(&p->st[i]);
-    key->bytes -= p->set_bytes;
-    p->set_bytes = 0;
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        const weir_window_agg *ag = &rt->plan->aggs[i];
+        if (!ag->ops->fini)
+            continue;
+        weir_agg_state st;
+        pane_unpack(rt, p, i, &st);
+        if (ag->kind == WEIR_AGG_COUNT_DISTINCT && st.set)
+            key->bytes -= weir_value_set_size(st.set) * SET_MEMBER_BYTES;
+        ag->ops->fini(&st);
+        pane_pack(rt, p, i, &st);
+    }
 }
 
 /* The oldest pane leaves; its slot (and string buffers) stay for reuse. */
@@ -242,7 +411,7 @@ static __int128 first_window_of(const weir_window_runtime *rt, int64_t j)
 }
 
 /* The window the key fires next, given that it has panes. */
-static __int128 next_window(const weir_window_runtime *rt, const weir_window_key *key)
+static inline __int128 next_window(const weir_window_runtime *rt, const weir_window_key *key)
 {
     __int128 k = first_window_of(rt, head(rt, key)->index);
     return k > key->next_k ? k : key->next_k;
@@ -297,19 +466,38 @@ weir_window_runtime *weir_window_runtime_new(const weir_window_plan *plan)
 
     size_t n = rt->n_aggs ? rt->n_aggs : 1;
     rt->str_slot = malloc(n * sizeof *rt->str_slot);
+    rt->packed = malloc(n * sizeof *rt->packed);
     rt->acc = calloc(n, sizeof *rt->acc);
     rt->results = calloc(n, sizeof *rt->results);
     rt->emit = calloc(plan->n_emit ? plan->n_emit : 1, sizeof *rt->emit);
     rt->scratch_buf = malloc(SCRATCH_BYTES);
-    if (!rt->str_slot || !rt->acc || !rt->results || !rt->emit || !rt->scratch_buf) {
+    if (!rt->str_slot || !rt->packed || !rt->acc || !rt->results || !rt->emit ||
+        !rt->scratch_buf) {
         weir_window_runtime_free(rt);
         return NULL;
     }
     rt->scratch = (weir_eval_scratch){.buf = rt->scratch_buf, .cap = SCRATCH_BYTES};
-    for (unsigned i = 0; i < rt->n_aggs; i++)
+    size_t at = sizeof(pane);
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
         rt->str_slot[i] = keeps_string(&plan->aggs[i]) ? (int)rt->n_str++ : -1;
-    rt->pane_bytes = sizeof(pane) + rt->n_aggs * sizeof(weir_agg_state) +
-                     rt->n_str * sizeof(str_copy);
+        rt->packed[i] = (packed_slot){.offset = (uint32_t)at,
+                                      .how = packing_of(plan->aggs[i].kind)};
+        at += packed_size(rt->packed[i].how);
+    }
+    rt->strs_offset = at;
+    rt->pane_bytes = (at + rt->n_str * sizeof(str_copy) + 7) & ~(size_t)7;
+    pane *blank = malloc(at);
+    if (!blank) {
+        weir_window_runtime_free(rt);
+        return NULL;
+    }
+    *blank = (pane){.min_ts = INT64_MAX, .max_ts = INT64_MIN};
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        weir_agg_state st;
+        plan->aggs[i].ops->init(&st);
+        pane_pack(rt, blank, i, &st);
+    }
+    rt->blank = blank;
     return rt;
 }
 
@@ -318,6 +506,8 @@ void weir_window_runtime_free(weir_window_runtime *rt)
     if (!rt)
         return;
     free(rt->str_slot);
+    free(rt->packed);
+    free(rt->blank);
     free(rt->acc);
     free(rt->results);
     free(rt->emit);
@@ -327,15 +517,19 @@ void weir_window_runtime_free(weir_window_runtime *rt)
 
 weir_window_key *weir_window_key_new(weir_window_runtime *rt)
 {
-    (void)rt;
-    weir_window_key *key = calloc(1, sizeof *key);
+    /* the key and its first slot in one allocation: most keys never need
+     * a second pane; calloc leaves the slot without string copies */
+    size_t bytes = offsetof(weir_window_key, inline_slot) + rt->pane_bytes;
+    weir_window_key *key = calloc(1, bytes);
     if (!key)
         return NULL;
-    key->next_k = (__int128)INT64_MIN * 4; /* before any window */
+    key->cap = 1;
+    if (rt->kind != AST_WINDOW_COUNT)
+        key->next_k = BEFORE_ANY_WINDOW; /* since_fire (0) otherwise */
     key->deadline = INT64_MAX;
     key->last_ts = INT64_MIN;
     key->watermark = INT64_MIN;
-    key->bytes = sizeof *key;
+    key->bytes = bytes;
     return key;
 }
 
@@ -350,7 +544,8 @@ void weir_window_key_free(weir_window_runtime *rt, weir_window_key *key)
         for (unsigned j = 0; j < rt->n_str; j++)
             free(sc[j].buf);
     }
-    free(key->ring);
+    if (!ring_is_inline(key))
+        free(ring_of(key));
     free(key);
 }
 
@@ -372,13 +567,13 @@ weir_millis weir_window_key_next_deadline(const weir_window_key *key)
 /* ------------------------------------------------------------------ */
 /* Adding an event                                                      */
 
-/* The state now holds the argument's string, which lives in the caller's
- * event: copy it into the pane's buffer. */
+/* The state v of aggregate `slot` (unpacked from pane p) now holds the
+ * argument's string, which lives in the caller's event: copy it into the
+ * pane's buffer. */
 static int keep_string(const weir_window_runtime *rt, weir_window_key *key, pane *p,
-                       unsigned slot)
+                       unsigned slot, weir_value *v)
 {
     str_copy *sc = &pane_strs(rt, p)[rt->str_slot[slot]];
-    weir_value *v = &p->st[slot].v;
     if (v->len > sc->cap) {
         size_t cap = sc->cap ? sc->cap * 2 : 16;
         if (cap < v->len)
@@ -414,26 +609,27 @@ static int fold(const weir_window_runtime *rt, weir_window_key *key, pane *p,
         p->max_ts = ts;
     for (unsigned i = 0; i < rt->n_aggs; i++) {
         const weir_window_agg *ag = &plan->aggs[i];
-        weir_agg_state *st = &p->st[i];
+        weir_agg_state st;
+        pane_unpack(rt, p, i, &st);
         if (!ag->arg) {
-            ag->ops->add(st, NULL);
-            continue;
+            ag->ops->add(&st, NULL);
+        } else {
+            weir_value v;
+            weir_eval_run(ag->arg, ctx, &v);
+            if (ag->kind == WEIR_AGG_COUNT_DISTINCT) {
+                size_t before = st.set ? weir_value_set_size(st.set) : 0;
+                ag->ops->add(&st, &v);
+                size_t after = st.set ? weir_value_set_size(st.set) : 0;
+                key->bytes += (after - before) * SET_MEMBER_BYTES;
+            } else {
+                ag->ops->add(&st, &v);
+                /* min/max/first/last took the event's string: copy it. */
+                if (rt->str_slot[i] >= 0 && !v.missing && !st.v.missing &&
+                    st.v.u.s == v.u.s && keep_string(rt, key, p, i, &st.v) != 0)
+                    rc = -1;
+            }
         }
-        weir_value v;
-        weir_eval_run(ag->arg, ctx, &v);
-        if (ag->kind == WEIR_AGG_COUNT_DISTINCT) {
-            size_t before = st->set ? weir_value_set_size(st->set) : 0;
-            ag->ops->add(st, &v);
-            size_t after = st->set ? weir_value_set_size(st->set) : 0;
-            p->set_bytes += (after - before) * SET_MEMBER_BYTES;
-            key->bytes += (after - before) * SET_MEMBER_BYTES;
-            continue;
-        }
-        ag->ops->add(st, &v);
-        /* min/max/first/last took the event's string: copy it. */
-        if (rt->str_slot[i] >= 0 && !v.missing && !st->v.missing && st->v.u.s == v.u.s &&
-            keep_string(rt, key, p, i) != 0)
-            rc = -1;
+        pane_pack(rt, p, i, &st);
     }
     return rc;
 }
@@ -530,12 +726,14 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
 {
     const weir_window_plan *plan = rt->plan;
     const pane *p0 = pane_at(rt, key, first);
-    const weir_agg_state *st = p0->st;
+    /* acc holds the window's states: a lone pane's own (borrowed: not
+     * fini'd here), or the merge of several */
     bool merged = n_panes > 1;
-    if (merged) {
-        for (unsigned i = 0; i < rt->n_aggs; i++)
+    for (unsigned i = 0; i < rt->n_aggs; i++) {
+        if (merged)
             plan->aggs[i].ops->init(&rt->acc[i]);
-        st = rt->acc;
+        else
+            pane_unpack(rt, p0, i, &rt->acc[i]);
     }
     int64_t n_events = 0;
     weir_millis lo = INT64_MAX, hi = INT64_MIN;
@@ -547,17 +745,20 @@ static size_t fire(weir_window_runtime *rt, weir_window_key *key, uint32_t first
         hi = p->max_ts > hi ? p->max_ts : hi;
         last_seq = p->last_seq;
         if (merged)
-            for (unsigned i = 0; i < rt->n_aggs; i++)
+            for (unsigned i = 0; i < rt->n_aggs; i++) {
+                weir_agg_state st;
+                pane_unpack(rt, p, i, &st);
                 /* out of memory in count distinct leaves it flagged:
                    its result is then missing */
-                (void)plan->aggs[i].ops->merge(&rt->acc[i], &p->st[i]);
+                (void)plan->aggs[i].ops->merge(&rt->acc[i], &st);
+            }
     }
     if (rt->kind == AST_WINDOW_COUNT) {
         start = lo;
         end = saturate((__int128)hi + 1);
     }
     for (unsigned i = 0; i < rt->n_aggs; i++)
-        plan->aggs[i].ops->result(&st[i], &rt->results[i]);
+        plan->aggs[i].ops->result(&rt->acc[i], &rt->results[i]);
 
     weir_eval_scratch_reset(&rt->scratch);
     weir_eval_ctx ctx = {.aggs = rt->results,
@@ -660,8 +861,8 @@ size_t weir_window_advance(weir_window_runtime *rt, weir_window_key *key,
 
 void weir_window_key_prefetch(const weir_window_key *key)
 {
-    if (key->ring && key->n)
-        __builtin_prefetch(key->ring);
+    if (key->n)
+        __builtin_prefetch(ring_of(key));
 }
 
 /* ------------------------------------------------------------------ */
@@ -711,11 +912,14 @@ int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *k
     snap_put_u8(o, key->has_key);
     if (key->has_key)
         snap_put_value(o, rt->plan->key_type, key_value ? key_value : &none);
-    snap_put_u64(o, (uint64_t)key->next_k);
-    snap_put_u64(o, (uint64_t)(key->next_k >> 64));
+    /* both as a key that kept each in a field of its own would have them */
+    bool count = rt->kind == AST_WINDOW_COUNT;
+    __int128 next_k = count ? BEFORE_ANY_WINDOW : key->next_k;
+    snap_put_u64(o, (uint64_t)next_k);
+    snap_put_u64(o, (uint64_t)(next_k >> 64));
     snap_put_time(o, key->last_ts);
     snap_put_time(o, key->watermark);
-    snap_put_svar(o, key->since_fire);
+    snap_put_svar(o, count ? key->since_fire : 0);
     snap_put_uvar(o, key->n);
     for (uint32_t i = 0; i < key->n; i++) {
         const pane *p = pane_at(rt, key, i);
@@ -725,22 +929,25 @@ int weir_window_key_save(const weir_window_runtime *rt, const weir_window_key *k
         snap_put_time(o, p->max_ts);
         snap_put_uvar(o, p->first_seq);
         snap_put_uvar(o, p->last_seq);
-        for (unsigned k = 0; k < rt->n_aggs; k++)
-            save_state(o, &rt->plan->aggs[k], &p->st[k]);
+        for (unsigned k = 0; k < rt->n_aggs; k++) {
+            weir_agg_state st;
+            pane_unpack(rt, p, k, &st);
+            save_state(o, &rt->plan->aggs[k], &st);
+        }
     }
     return o->failed ? -1 : 0;
 }
 
-/* Reads one aggregate state into st (zeroed by the pane's init). Returns
- * -1 on bad input or out of memory. */
-static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
-                      snap_in *in)
+/* Reads aggregate k's state of pane p into st (as init() leaves it).
+ * Returns -1 on bad input or out of memory; st then holds what it took. */
+static int read_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
+                      snap_in *in, weir_agg_state *st)
 {
     const weir_window_agg *ag = &rt->plan->aggs[k];
-    weir_agg_state *st = &p->st[k];
     st->n = snap_get_svar(in);
     uint8_t overflow = snap_get_u8(in);
-    if (overflow > 1)
+    /* a pane packs n without its sign: it counts events */
+    if (overflow > 1 || st->n < 0)
         snap_fail(in, "bad aggregate state");
     st->overflow = overflow;
     switch (ag->kind) {
@@ -763,7 +970,7 @@ static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane 
         snap_get_value(in, ag->arg_type, &st->v);
         if (!snap_in_ok(in))
             return -1;
-        if (rt->str_slot[k] >= 0 && !st->v.missing && keep_string(rt, key, p, k) != 0)
+        if (rt->str_slot[k] >= 0 && !st->v.missing && keep_string(rt, key, p, k, &st->v) != 0)
             return -1;
         break;
     case WEIR_AGG_COUNT_DISTINCT: {
@@ -778,21 +985,36 @@ static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane 
             if (!st->set)
                 return -1;
         }
-        for (size_t i = 0; i < n; i++) {
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
             weir_value v;
             snap_get_value(in, ag->arg_type, &v);
             if (snap_in_ok(in) && v.missing)
                 snap_fail(in, "missing value in a count distinct set");
             if (!snap_in_ok(in) || weir_value_set_add(st->set, &v) != 0)
-                return -1;
+                rc = -1;
         }
-        size_t bytes = (st->set ? weir_value_set_size(st->set) : 0) * SET_MEMBER_BYTES;
-        p->set_bytes += bytes;
-        key->bytes += bytes;
+        /* counted even on failure: pane_fini gives back what the set holds */
+        key->bytes += (st->set ? weir_value_set_size(st->set) : 0) * SET_MEMBER_BYTES;
+        if (rc != 0)
+            return -1;
         break;
     }
     }
     return snap_in_ok(in) ? 0 : -1;
+}
+
+/* Reads aggregate k's state into pane p, whose states are new. Returns -1
+ * on bad input or out of memory: the pane then owns what was read, for
+ * weir_window_key_free(). */
+static int load_state(const weir_window_runtime *rt, weir_window_key *key, pane *p, unsigned k,
+                      snap_in *in)
+{
+    weir_agg_state st;
+    pane_unpack(rt, p, k, &st);
+    int rc = read_state(rt, key, p, k, in, &st);
+    pane_pack(rt, p, k, &st);
+    return rc;
 }
 
 weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
@@ -812,14 +1034,19 @@ weir_window_key *weir_window_key_load(weir_window_runtime *rt, snap_in *in)
     }
     uint64_t lo = snap_get_u64(in);
     uint64_t hi = snap_get_u64(in);
-    key->next_k = (__int128)(((unsigned __int128)hi << 64) | lo);
+    __int128 next_k = (__int128)(((unsigned __int128)hi << 64) | lo);
     /* a window number comes from int64 milliseconds: anything else would
      * overflow the deadline arithmetic */
-    if (snap_in_ok(in) && (key->next_k < (__int128)INT64_MIN * 4 || key->next_k > INT64_MAX))
+    if (snap_in_ok(in) && (next_k < BEFORE_ANY_WINDOW || next_k > INT64_MAX))
         snap_fail(in, "bad window position");
     key->last_ts = snap_get_time(in);
     key->watermark = snap_get_time(in);
-    key->since_fire = snap_get_svar(in);
+    int64_t since_fire = snap_get_svar(in);
+    /* the one a window of this kind uses: the other has no effect */
+    if (rt->kind == AST_WINDOW_COUNT)
+        key->since_fire = since_fire;
+    else
+        key->next_k = next_k;
     size_t n = snap_get_count(in, 6);
     if (!snap_in_ok(in))
         goto fail;

@@ -34,14 +34,15 @@
  * never calls an aggregate's remove().
  *
  * Memory. A key keeps its panes in a ring of fixed-size slots that only
- * grows (doubling, from 2): a slot is reused in place when its pane
- * leaves, so in steady state an event allocates nothing (count distinct
- * excepted: a set grows when it meets a new value, and each pane starts
- * its own set). Strings held by min/max/first/last are copied into buffers
- * owned by the slot (kept for its next pane), and the key value is copied
- * into the key object on the first event taken, so the caller's event buffer may
- * be reused as soon as weir_window_add() returns. An idle key still holds
- * its ring: the engine frees idle keys it no longer needs.
+ * grows (doubling, from one slot inside the key object): a slot is reused
+ * in place when its pane leaves, so in steady state an event allocates
+ * nothing (count distinct excepted: a set grows when it meets a new value,
+ * and each pane starts its own set). Strings held by min/max/first/last
+ * are copied into buffers owned by the slot (kept for its next pane), and
+ * a key keeps no copy of its key value (weir_window_advance() is passed
+ * it), so the caller's event buffer may be reused as soon as
+ * weir_window_add() returns. An idle key still holds its ring: the engine
+ * frees idle keys it no longer needs.
  *
  * Threads: a runtime and its keys are used by one thread at a time. The
  * plan is read-only and may be shared by runtimes on several threads.

@@ -14,6 +14,7 @@
 
 #include "compile/plan.h"
 #include "compile/window_plan.h"
+#include "engine/snap_codec.h"
 #include "engine/window_run.h"
 #include "weir/ruleset.h"
 
@@ -893,4 +894,313 @@ Test(window, steady_state_does_not_allocate)
 #if WEIR_TEST_COUNT_ALLOCS
     cr_expect_eq(alloc_count, 0, "%ld allocations in steady state", alloc_count);
 #endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Layout: packed panes, the inline first slot, ring growth            */
+
+/* The byte counts window_run.c's layout is made of, for exact
+ * weir_window_key_bytes() figures. A key's fields: next_k (or count
+ * windows' since_fire), deadline, last_ts, watermark, bytes, three ring
+ * positions and has_key, padded to 8; its first pane follows in the same
+ * allocation. A pane: index, n_events, min_ts, max_ts, first_seq, last_seq,
+ * then each aggregate's state packed to its kind (a word holding n and the
+ * overflow flag, then what the kind keeps), then one string copy (pointer,
+ * capacity) per min/max/first/last over strings. */
+#define ROUND8(x) (((x) + 7) / 8 * 8)
+#define KEY_FIELDS \
+    ROUND8(sizeof(__int128) + 3 * sizeof(int64_t) + sizeof(size_t) + 3 * sizeof(uint32_t) + \
+           sizeof(bool))
+#define PANE_HEADER (6 * sizeof(int64_t))
+#define PACKED_COUNT sizeof(uint64_t)
+#define PACKED_SUM (sizeof(uint64_t) + sizeof(int64_t))
+#define PACKED_VALUE (sizeof(uint64_t) + sizeof(weir_value))
+#define STR_COPY (sizeof(char *) + sizeof(size_t))
+/* a string copy's first buffer */
+#define STR_BUF_MIN 16
+
+/* card_velocity's shape: one malloc of 136 bytes (a 144-byte chunk) per
+ * key with one pane, which is what a million active cards hold. */
+Test(window, count_and_sum_key_with_one_pane_is_one_136_byte_block)
+{
+    setup("sliding 1h every 5m emit { n: count(), t: sum(amount) }");
+    size_t one_block = KEY_FIELDS + PANE_HEADER + PACKED_COUNT + PACKED_SUM;
+    cr_assert_eq(one_block, 136);
+    cr_expect_eq(weir_window_key_bytes(fx.key), one_block);
+    add(MINUTES(1), 5);
+    cr_expect_eq(weir_window_key_bytes(fx.key), one_block, "%zu bytes",
+                 weir_window_key_bytes(fx.key));
+    cr_expect_eq(advance(INT64_MAX), 12);
+    cr_expect_eq(emit_i(11, 1), D(5));
+    cr_expect(weir_window_key_idle(fx.key));
+    cr_expect_eq(weir_window_key_bytes(fx.key), one_block);
+
+    /* a new key and its first pane: one allocation */
+    alloc_counting = 1;
+    alloc_count = 0;
+    weir_window_key *k2 = weir_window_key_new(fx.rt);
+    weir_window_status st = k2 ? weir_window_add(fx.rt, k2, event(MINUTES(1), D(1)),
+                                                 MINUTES(1), 1, NULL, NULL)
+                               : WEIR_WINDOW_ERROR;
+    alloc_counting = 0;
+    cr_assert_eq(st, WEIR_WINDOW_TAKEN);
+#if WEIR_TEST_COUNT_ALLOCS
+    cr_expect_eq(alloc_count, 1, "%ld allocations", alloc_count);
+#endif
+    weir_window_key_free(fx.rt, k2);
+}
+
+/* count 8 bytes, sum and avg 16, min/max/first/last 24, count distinct
+ * 16, string copies 16 each. */
+Test(window, every_aggregate_kind_is_packed_to_its_size)
+{
+    setup("tumbling 1m emit { n: count(), c: count(qty), s: sum(score), a: avg(qty),"
+          " lo: min(mcc), hi: max(merchant), f: first(card), l: last(score),"
+          " d: count(distinct merchant) }");
+    size_t pane = PANE_HEADER + 2 * PACKED_COUNT + 2 * PACKED_SUM + 4 * PACKED_VALUE +
+                  (sizeof(uint64_t) + sizeof(void *)) + 2 * STR_COPY;
+    cr_expect_eq(weir_window_key_bytes(fx.key), KEY_FIELDS + pane);
+    add_m(SECONDS(1), 1, "m");
+    /* max(merchant) and first(card) copied their strings; one set member */
+    cr_expect_eq(weir_window_key_bytes(fx.key), KEY_FIELDS + pane + 2 * STR_BUF_MIN + 32);
+    advance(MINUTES(1));
+    cr_expect_eq(weir_window_key_bytes(fx.key), KEY_FIELDS + pane + 2 * STR_BUF_MIN);
+}
+
+/* Strings of ten events, one per 5-minute pane, each a pane's only event. */
+static const char *const ring_names[10] = {"kiwi",   "apple", "plum",  "fig",    "quince",
+                                           "banana", "date",  "melon", "cherry", "lime"};
+
+#define RING_RULE                                                                        \
+    "sliding 20m every 5m emit { n: count(), t: sum(amount), lo: min(merchant),"        \
+    " hi: max(merchant), f: first(merchant), l: last(merchant) }"
+#define RING_PANE (PANE_HEADER + PACKED_COUNT + PACKED_SUM + 4 * PACKED_VALUE + 4 * STR_COPY)
+
+/* Adds ring_names[i] at 30m + 5m*i + 1s (pane 6 + i) with amount i + 1,
+ * from a buffer overwritten afterwards. */
+static void add_ring_event(int i)
+{
+    char merchant[32];
+    snprintf(merchant, sizeof merchant, "%s", ring_names[i]);
+    event(MINUTES(30 + 5 * i) + SECONDS(1), D(i + 1));
+    fx.ev[F_MERCHANT] = str(merchant);
+    cr_assert_eq(push(), WEIR_WINDOW_TAKEN);
+    memset(merchant, 'Y', sizeof merchant);
+}
+
+/* The window [5k, 5k+20) minutes, over ring_names[lo..hi], is record r. */
+static void expect_ring_window(size_t r, int k)
+{
+    int lo = k - 6 < 0 ? 0 : k - 6, hi = k - 3 > 9 ? 9 : k - 3;
+    expect_window(r, MINUTES(5 * k), MINUTES(5 * k + 20), hi - lo + 1);
+    int64_t sum = 0;
+    const char *min = ring_names[lo], *max = ring_names[lo];
+    for (int i = lo; i <= hi; i++) {
+        sum += D(i + 1);
+        min = strcmp(ring_names[i], min) < 0 ? ring_names[i] : min;
+        max = strcmp(ring_names[i], max) > 0 ? ring_names[i] : max;
+    }
+    cr_expect_eq(emit_i(r, 0), hi - lo + 1, "window %d", k);
+    cr_expect_eq(emit_i(r, 1), sum, "window %d", k);
+    expect_str(r, 2, min);
+    expect_str(r, 3, max);
+    expect_str(r, 4, ring_names[lo]);
+    expect_str(r, 5, ring_names[hi]);
+}
+
+/* Saves key, restores it, checks the restored key saves the same bytes,
+ * frees key and returns the restored one. */
+static weir_window_key *round_trip(weir_window_key *key)
+{
+    weir_value card = str(fx_card);
+    snap_out o, again;
+    snap_out_init(&o);
+    snap_out_init(&again);
+    cr_assert_eq(weir_window_key_save(fx.rt, key, &card, &o), 0);
+    snap_in in;
+    snap_in_init(&in, o.buf, o.len);
+    weir_window_key *back = weir_window_key_load(fx.rt, &in);
+    cr_assert_not_null(back, "restore failed: %s", in.error);
+    cr_assert_eq(snap_in_left(&in), 0);
+    cr_assert_eq(weir_window_key_save(fx.rt, back, &card, &again), 0);
+    cr_expect(again.len == o.len && memcmp(again.buf, o.buf, o.len) == 0,
+              "the restored key saves other bytes");
+    cr_expect_eq(weir_window_key_next_deadline(back), weir_window_key_next_deadline(key));
+    cr_expect_eq(weir_window_key_idle(back), weir_window_key_idle(key));
+    snap_out_free(&o);
+    snap_out_free(&again);
+    weir_window_key_free(fx.rt, key);
+    return back;
+}
+
+/* One pane in the inline slot, then ten at once: the ring grows to 16
+ * slots in a block of its own (keeping the inline slot, whose string
+ * copies move with its pane), windows fire over panes that crossed the
+ * move, and once it drains the ring and its copies are reused. With
+ * `restore`, the key is saved and restored halfway through firing. */
+static void ring_scenario(bool restore)
+{
+    setup(RING_RULE);
+    add_m(MINUTES(2), 1, "kiwi");
+    size_t one = KEY_FIELDS + RING_PANE + 4 * STR_BUF_MIN;
+    cr_expect_eq(weir_window_key_bytes(fx.key), one);
+    cr_expect_eq(advance(MINUTES(25)), 4);
+    cr_expect(weir_window_key_idle(fx.key));
+    for (int i = 0; i < 10; i++)
+        add_ring_event(i);
+    /* 1 -> 2 -> 4 -> 8 -> 16 slots; the first pane reused the inline
+     * slot's copies, the other nine have four each */
+    cr_expect_eq(weir_window_key_bytes(fx.key), one + 16 * RING_PANE + 9 * 4 * STR_BUF_MIN,
+                 "%zu bytes", weir_window_key_bytes(fx.key));
+    size_t grown = weir_window_key_bytes(fx.key);
+    weir_millis wm = MINUTES(30);
+    for (; wm <= MINUTES(50); wm += MINUTES(5))
+        advance(wm);
+    if (restore) {
+        fx.key = round_trip(fx.key);
+        /* panes 7..15 are left: the ring grows as they are appended,
+         * each with its four string copies */
+        cr_expect_eq(weir_window_key_bytes(fx.key), one + 16 * RING_PANE + 8 * 4 * STR_BUF_MIN,
+                     "%zu bytes", weir_window_key_bytes(fx.key));
+    }
+    for (; wm <= MINUTES(95); wm += MINUTES(5))
+        advance(wm);
+    cr_assert_eq(fx.n_recs, 4 + 13);
+    for (int k = 3; k <= 15; k++)
+        expect_ring_window(4 + (size_t)(k - 3), k);
+    cr_expect(weir_window_key_idle(fx.key));
+
+    /* drained: a pane at a time again, in the same ring (the next slot
+     * never held a pane, so it gets its string copies) */
+    size_t before = weir_window_key_bytes(fx.key);
+    if (!restore)
+        cr_expect_eq(before, grown);
+    add_m(MINUTES(100), 3, "zebra");
+    add_m(MINUTES(101), 4, "ant");
+    cr_expect_eq(advance(MINUTES(120)), 4);
+    cr_expect_eq(emit_i(4 + 13 + 3, 1), D(7));
+    expect_str(4 + 13 + 3, 2, "ant");
+    expect_str(4 + 13 + 3, 3, "zebra");
+    expect_str(4 + 13 + 3, 4, "zebra");
+    expect_str(4 + 13 + 3, 5, "ant");
+    cr_expect_eq(weir_window_key_bytes(fx.key), before + 4 * STR_BUF_MIN);
+}
+
+Test(window, ring_grows_past_the_inline_slot_and_drains)
+{
+    ring_scenario(false);
+}
+
+Test(window, ring_grown_key_with_strings_survives_a_snapshot)
+{
+    ring_scenario(true);
+}
+
+Test(window, one_pane_key_with_strings_survives_a_snapshot)
+{
+    setup(RING_RULE);
+    char merchant[16] = "pear";
+    event(MINUTES(2), D(3));
+    fx.ev[F_MERCHANT] = str(merchant);
+    cr_assert_eq(push(), WEIR_WINDOW_TAKEN);
+    size_t bytes = weir_window_key_bytes(fx.key);
+    fx.key = round_trip(fx.key);
+    memset(merchant, 'Y', sizeof merchant);
+    cr_expect_eq(weir_window_key_bytes(fx.key), bytes);
+    cr_expect_eq(advance(MINUTES(20)), 4);
+    for (size_t r = 0; r < 4; r++) {
+        cr_expect_eq(emit_i(r, 1), D(3));
+        for (unsigned f = 2; f < 6; f++)
+            expect_str(r, f, "pear");
+    }
+}
+
+/* A count window keeps its position between firings in the room time
+ * windows use for the next window: it must survive a snapshot. */
+Test(window, count_window_position_survives_a_snapshot)
+{
+    setup("count 4 every 2 emit { n: count(), t: sum(amount) }");
+    add(SECONDS(1), 1);
+    add(SECONDS(2), 2); /* fires [1, 2] */
+    add(SECONDS(3), 3);
+    cr_assert_eq(fx.n_recs, 1);
+    fx.key = round_trip(fx.key);
+    add(SECONDS(4), 4); /* the second since the last firing: fires [1..4] */
+    cr_assert_eq(fx.n_recs, 2);
+    cr_expect_eq(emit_i(1, 0), 4);
+    cr_expect_eq(emit_i(1, 1), D(10));
+    add(SECONDS(5), 5);
+    cr_expect_eq(fx.n_recs, 2);
+}
+
+Test(window, count_distinct_sets_survive_a_snapshot_with_their_bytes)
+{
+    setup("tumbling 1m emit { m: count(distinct merchant), n: count() }");
+    char name[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(name, sizeof name, "m%d", i % 40);
+        add_m(SECONDS(1), 1, name);
+    }
+    size_t bytes = weir_window_key_bytes(fx.key);
+    fx.key = round_trip(fx.key);
+    cr_expect_eq(weir_window_key_bytes(fx.key), bytes);
+    cr_expect_eq(advance(MINUTES(1)), 1);
+    cr_expect_eq(emit_i(0, 0), 40);
+    cr_expect_eq(emit_i(0, 1), 50);
+    cr_expect_eq(weir_window_key_bytes(fx.key), bytes - 40 * 32);
+}
+
+/* The overflow flag shares a word with n in a pane: a sum that overflows
+ * within one pane stays missing, through a snapshot too. */
+Test(window, sum_overflow_within_a_pane_is_kept)
+{
+    setup("tumbling 1m emit { s: sum(qty), n: count(qty) }");
+    event(SECONDS(1), D(1));
+    fx.ev[F_QTY] = weir_value_int(INT64_MAX);
+    cr_assert_eq(push(), WEIR_WINDOW_TAKEN);
+    event(SECONDS(2), D(1));
+    fx.ev[F_QTY] = weir_value_int(1);
+    cr_assert_eq(push(), WEIR_WINDOW_TAKEN);
+    fx.key = round_trip(fx.key);
+    cr_assert_eq(advance(MINUTES(1)), 1);
+    cr_expect(fx.recs[0].emit[0].missing, "an overflowing sum is missing");
+    cr_expect_eq(emit_i(0, 1), 2);
+}
+
+/* A pane packs n without a sign (it counts events): a snapshot with a
+ * negative one is refused, not restored as something else. */
+Test(window, negative_count_in_a_snapshot_is_refused)
+{
+    setup("tumbling 1m emit { n: count() }");
+    snap_out o;
+    snap_out_init(&o);
+    snap_put_u8(&o, 0);                             /* no key */
+    snap_put_u64(&o, (uint64_t)(INT64_MIN * 4ull)); /* next window: none fired */
+    snap_put_u64(&o, UINT64_MAX);
+    snap_put_time(&o, SECONDS(1)); /* last_ts */
+    snap_put_time(&o, INT64_MIN);  /* watermark */
+    snap_put_svar(&o, 0);          /* since_fire */
+    snap_put_uvar(&o, 1);          /* one pane */
+    snap_put_svar(&o, 0);          /* index */
+    snap_put_svar(&o, 1);          /* n_events */
+    snap_put_time(&o, SECONDS(1));
+    snap_put_time(&o, SECONDS(1));
+    snap_put_uvar(&o, 1);
+    snap_put_uvar(&o, 1);
+    size_t state = o.len;
+    snap_put_svar(&o, 1); /* count: n, overflow */
+    snap_put_u8(&o, 0);
+    cr_assert_not(o.failed);
+    snap_in in;
+    snap_in_init(&in, o.buf, o.len);
+    weir_window_key *k = weir_window_key_load(fx.rt, &in);
+    cr_assert_not_null(k, "the well-formed snapshot is refused: %s", in.error);
+    weir_window_key_free(fx.rt, k);
+    o.len = state;
+    snap_put_svar(&o, -1);
+    snap_put_u8(&o, 0);
+    snap_in_init(&in, o.buf, o.len);
+    cr_expect_null(weir_window_key_load(fx.rt, &in));
+    cr_expect(strstr(in.error, "bad aggregate state"), "error: %s", in.error);
+    snap_out_free(&o);
 }
