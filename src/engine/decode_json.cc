@@ -14,10 +14,6 @@
 // noexcept (a throw would end the process, not unwind through C frames).
 #include <simdjson.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -336,32 +332,6 @@ bool flat_read(weir_json_reader *r, const char *buf, size_t len,
 
 } // namespace
 
-// Whether buf[0, len) holds a backslash. Inline, 16 bytes at a time, and
-// one test at the end: for a 135-byte event a call to memchr cost more than
-// the search (its setup, and a branch per block). The last block may read
-// past len: the caller's padding is readable.
-static inline bool has_backslash(const char *buf, size_t len) noexcept
-{
-#ifdef __SSE2__
-    const __m128i backslash = _mm_set1_epi8('\\');
-    __m128i seen = _mm_setzero_si128();
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        seen = _mm_or_si128(seen, _mm_cmpeq_epi8(_mm_loadu_si128(
-                                                     reinterpret_cast<const __m128i *>(buf + i)),
-                                                 backslash));
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(seen));
-    if (i < len) {
-        unsigned tail = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_loadu_si128(reinterpret_cast<const __m128i *>(buf + i)), backslash)));
-        mask |= tail & ((1u << (len - i)) - 1);
-    }
-    return mask != 0;
-#else
-    return std::memchr(buf, '\\', len) != nullptr;
-#endif
-}
-
 extern "C" weir_decode_status
 weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t capacity,
                       const weir_json_stream *streams, size_t n_streams, const char *selector,
@@ -372,7 +342,7 @@ weir_json_reader_read(weir_json_reader *r, const char *buf, size_t len, size_t c
     // One scan of the line spares every key and string its own search for
     // escapes: nearly every event has none, and only those take the fast
     // path.
-    const bool plain = !has_backslash(buf, len);
+    const bool plain = std::memchr(buf, '\\', len) == nullptr;
     ondemand::parser &parser = r->parser;
     if (len > parser.capacity()) {
         // Grow by doubling, as the input buffer does, not to each new length;

@@ -325,9 +325,9 @@ Test(decode, string_escapes)
     cr_assert(string_is(F_S, "a\"b\\c/d\n\t\r\b\f", 12));
 }
 
-/* The one escape of a line is found wherever it is: in a whole 16-byte
- * block of the line or in its last, partial one (the scan for backslashes
- * reads blocks), decoded in place with padding full of backslashes. */
+/* The one escape of a line is found wherever it is, near its start or its
+ * end (the scan for backslashes reads the line in blocks), decoded in
+ * place with padding full of backslashes. */
 Test(decode, an_escape_anywhere_in_the_line_is_seen)
 {
     for (size_t len = 0; len < 48; len++) {
