@@ -519,26 +519,8 @@ void weir_eval_run(const weir_expr_program *p, const weir_eval_ctx *ctx, weir_va
 
 bool weir_eval_condition(const weir_expr_program *p, const weir_eval_ctx *ctx)
 {
-    if (p->field_cmp && ctx->event) {
-        /* what FIELD, CONST and the comparison would leave on the stack */
-        const weir_value *f = &ctx->event[p->field_cmp_field];
-        if (f->missing || p->field_cmp_const.missing)
-            return false;
-        int64_t a = f->u.i, b = p->field_cmp_const.u.i;
-        if (p->field_cmp_const_first) {
-            b = a;
-            a = p->field_cmp_const.u.i;
-        }
-        switch ((weir_opcode)p->field_cmp) {
-        case WEIR_OP_EQ_I64: return a == b;
-        case WEIR_OP_NE_I64: return a != b;
-        case WEIR_OP_LT_I64: return a < b;
-        case WEIR_OP_LE_I64: return a <= b;
-        case WEIR_OP_GT_I64: return a > b;
-        case WEIR_OP_GE_I64: return a >= b;
-        default: break;
-        }
-    }
+    if (p->field_cmp && ctx->event)
+        return weir_eval_field_cmp(p, ctx->event);
     weir_value v;
     weir_eval_run(p, ctx, &v);
     return !v.missing && v.u.b;

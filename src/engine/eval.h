@@ -102,4 +102,29 @@ void weir_eval_run(const weir_expr_program *p, const weir_eval_ctx *ctx, weir_va
  * present `true`; missing counts as false. */
 bool weir_eval_condition(const weir_expr_program *p, const weir_eval_ctx *ctx);
 
+/* A condition kept as one field compared with a constant (p->field_cmp
+ * != 0, see expr.h), tested on the event's fields without the evaluator:
+ * what weir_eval_condition gives for it. Inline, for the callers that test
+ * conditions once per event and rule. */
+static inline bool weir_eval_field_cmp(const weir_expr_program *p, const weir_value *event)
+{
+    const weir_value *f = &event[p->field_cmp_field];
+    if (f->missing || p->field_cmp_const.missing)
+        return false;
+    int64_t a = f->u.i, b = p->field_cmp_const.u.i;
+    if (p->field_cmp_const_first) {
+        b = a;
+        a = p->field_cmp_const.u.i;
+    }
+    switch ((weir_opcode)p->field_cmp) {
+    case WEIR_OP_EQ_I64: return a == b;
+    case WEIR_OP_NE_I64: return a != b;
+    case WEIR_OP_LT_I64: return a < b;
+    case WEIR_OP_LE_I64: return a <= b;
+    case WEIR_OP_GT_I64: return a > b;
+    case WEIR_OP_GE_I64: return a >= b;
+    default: return false; /* field_cmp holds only the six above */
+    }
+}
+
 #endif

@@ -701,6 +701,8 @@ static bool leaf_eval(weir_pattern_runtime *rt, uint16_t op, uint32_t arg)
     const weir_expr_program *p = rt->leaf_prog[slot];
     if (!p) /* a step without `where` takes every event; no until holds */
         return op == WEIR_COND_WHERE;
+    if (p->field_cmp && rt->ev_fields) /* cheaper than its cache */
+        return weir_eval_field_cmp(p, rt->ev_fields);
     uint64_t gen = rt->leaf_uses_match[slot] ? rt->gen_run : rt->gen_event;
     if (rt->leaf_gen[slot] == gen)
         return rt->leaf_val[slot];
