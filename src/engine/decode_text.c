@@ -201,7 +201,8 @@ static inline bool up_to_eight_digits(const char *s, unsigned n, uint64_t *value
 /* 1 to 16 digits, none leading zero unless alone. */
 static inline bool digits_padded(const char *s, size_t n, uint64_t *value)
 {
-    if (n - 1 >= 16 || (n > 1 && s[0] == '0'))
+    /* one branch: whether n > 1 varies from number to number */
+    if ((n - 1 >= 16) | ((n > 1) & (s[0] == '0')))
         return false;
     if (n <= 8)
         return up_to_eight_digits(s, (unsigned)n, value);
