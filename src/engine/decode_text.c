@@ -88,8 +88,7 @@ bool weir_decode_is_json_number(const char *s, size_t len)
     return split_number(s, len, false, &p);
 }
 
-/* mag * 10 + digit, unless that passes limit (<= 2^63). No division:
- * this runs for every digit of every number of every event. */
+/* mag * 10 + digit, unless that passes limit (<= 2^63). */
 static bool push_digit(uint64_t *mag, unsigned digit, uint64_t limit)
 {
     uint64_t next;
@@ -100,8 +99,9 @@ static bool push_digit(uint64_t *mag, unsigned digit, uint64_t limit)
     return true;
 }
 
-/* Up to 18 digits cannot pass 2^63 (10^18 - 1 < 2^63): timestamps, ids
- * and amounts take this path and skip the overflow checks. */
+/* Up to 18 digits cannot pass 2^63 (10^18 - 1 < 2^63): those skip the
+ * overflow checks. (An event's numbers of the usual shapes do not come
+ * here at all: weir_decode_int_padded and _decimal_padded read them.) */
 #define SAFE_DIGITS 18
 
 /* The largest magnitude of an int64 of that sign. */
@@ -118,15 +118,18 @@ static int64_t apply_sign(uint64_t mag, bool negative)
     return mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
 }
 
-/* Whether the 8 bytes at s are all digits; if so *value is their number.
- * A millisecond timestamp has 13 digits: reading them 8 at a time (one
- * load, a check and three multiplications, each combining neighbouring
- * groups: 1-digit pairs, then 2-digit, then 4-digit) costs a fraction of a
- * multiply-add per digit. Little-endian only, like the rest of the decoder. */
-static bool eight_digits(const char *s, uint64_t *value)
+/* The n digits at s (1 <= n <= 8) as a number, reading 8 bytes: moved to
+ * the top of the word, the bytes below filled with '0', then checked and
+ * combined in three multiplications (1-digit pairs, then 2-digit, then
+ * 4-digit groups), a fraction of a multiply-add per digit. False when one
+ * of the n is not a digit. Little-endian only, like the rest of the
+ * decoder. */
+static inline bool up_to_eight_digits(const char *s, unsigned n, uint64_t *value)
 {
     uint64_t w;
     memcpy(&w, s, sizeof w);
+    unsigned shift = (8 - n) * 8; /* 0..56 */
+    w = (w << shift) | (0x3030303030303030u & (((uint64_t)1 << shift) - 1));
     /* '0'..'9' are 0x30..0x39: high nibble 3, and adding 6 keeps it 3. */
     if (((w & 0xF0F0F0F0F0F0F0F0u) | (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) !=
         0x3333333333333333u)
@@ -136,64 +139,6 @@ static bool eight_digits(const char *s, uint64_t *value)
     w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFu;      /* 4 values of 2 digits */
     w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFu;    /* 2 values of 4 digits */
     w = (w * 10000 + (w >> 32)) & 0x00000000FFFFFFFFu;  /* 1 value of 8 digits */
-    *value = w;
-    return true;
-}
-
-/* The shapes nearly every event carries, in one pass: -?[0-9]{1,18} for an
- * int, -?[0-9]{1,14}(.[0-9]{1,4})? for a decimal (at most 18 digits once
- * scaled, so neither can overflow). False sends the token the general way
- * (exponents, long numbers, leading zeros, bad syntax). */
-static bool fast_number(const char *s, size_t len, size_t max_int, bool allow_frac,
-                        int64_t *out)
-{
-    static const uint64_t scale_for_frac[5] = {10000, 1000, 100, 10, 1};
-    size_t i = len > 0 && s[0] == '-';
-    size_t start = i;
-    uint64_t mag = 0, eight;
-    /* may wrap: too many digits are rejected below */
-    while (len - i >= 8 && eight_digits(s + i, &eight)) {
-        mag = mag * 100000000u + eight;
-        i += 8;
-    }
-    for (; i < len && is_digit(s[i]); i++)
-        mag = mag * 10 + (unsigned)(s[i] - '0');
-    size_t n_int = i - start;
-    if (n_int == 0 || n_int > max_int || (n_int > 1 && s[start] == '0'))
-        return false;
-    size_t n_frac = 0;
-    if (allow_frac && i < len && s[i] == '.') {
-        size_t frac_start = ++i;
-        for (; i < len && is_digit(s[i]); i++)
-            mag = mag * 10 + (unsigned)(s[i] - '0');
-        n_frac = i - frac_start;
-        if (n_frac == 0 || n_frac > 4)
-            return false;
-    }
-    if (i != len)
-        return false;
-    if (allow_frac)
-        mag *= scale_for_frac[n_frac];
-    *out = start ? -(int64_t)mag : (int64_t)mag;
-    return true;
-}
-
-/* The n digits at s (1 <= n <= 8) as a number, reading 8 bytes: moved to
- * the top of the word, the bytes below filled with '0', then read as
- * eight_digits does. False when one of the n is not a digit. */
-static inline bool up_to_eight_digits(const char *s, unsigned n, uint64_t *value)
-{
-    uint64_t w;
-    memcpy(&w, s, sizeof w);
-    unsigned shift = (8 - n) * 8; /* 0..56 */
-    w = (w << shift) | (0x3030303030303030u & (((uint64_t)1 << shift) - 1));
-    if (((w & 0xF0F0F0F0F0F0F0F0u) | (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) !=
-        0x3333333333333333u)
-        return false;
-    w -= 0x3030303030303030u;
-    w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFu;
-    w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFu;
-    w = (w * 10000 + (w >> 32)) & 0x00000000FFFFFFFFu;
     *value = w;
     return true;
 }
@@ -280,8 +225,6 @@ bool weir_decode_decimal_padded(const char *s, size_t len, int64_t *out)
 
 weir_num_result weir_decode_parse_int(const char *s, size_t len, int64_t *out)
 {
-    if (fast_number(s, len, SAFE_DIGITS, false, out))
-        return WEIR_NUM_OK;
     num_parts p;
     if (!split_number(s, len, false, &p))
         return WEIR_NUM_SYNTAX;
@@ -310,8 +253,6 @@ static unsigned digit_at(const num_parts *p, size_t i)
 weir_num_result weir_decode_parse_decimal(const char *s, size_t len, bool lenient,
                                           int64_t *out)
 {
-    if (fast_number(s, len, SAFE_DIGITS - 4, true, out))
-        return WEIR_NUM_OK;
     num_parts p;
     if (!split_number(s, len, lenient, &p))
         return WEIR_NUM_SYNTAX;
