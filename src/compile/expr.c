@@ -398,10 +398,19 @@ static void emit_const(compiler *c, weir_type t, weir_value v)
     p->n_consts++;
 }
 
-static bool is_i64_comparison(uint16_t op)
+/* The int64 comparison with its operands swapped (a < b is b > a), or 0
+ * for an opcode that is none. */
+static uint16_t mirrored_i64_comparison(uint16_t op)
 {
-    return op == WEIR_OP_EQ_I64 || op == WEIR_OP_NE_I64 || op == WEIR_OP_LT_I64 ||
-           op == WEIR_OP_LE_I64 || op == WEIR_OP_GT_I64 || op == WEIR_OP_GE_I64;
+    switch ((weir_opcode)op) {
+    case WEIR_OP_EQ_I64: return WEIR_OP_EQ_I64;
+    case WEIR_OP_NE_I64: return WEIR_OP_NE_I64;
+    case WEIR_OP_LT_I64: return WEIR_OP_GT_I64;
+    case WEIR_OP_LE_I64: return WEIR_OP_GE_I64;
+    case WEIR_OP_GT_I64: return WEIR_OP_LT_I64;
+    case WEIR_OP_GE_I64: return WEIR_OP_LE_I64;
+    default: return 0;
+    }
 }
 
 static void finish(compiler *c)
@@ -413,14 +422,15 @@ static void finish(compiler *c)
             v->u.s = p->strings + v->u.i;
         }
     const weir_instr *in = p->code;
-    if (p->n_code == 3 && is_i64_comparison(in[2].op) &&
-        ((in[0].op == WEIR_OP_FIELD && in[1].op == WEIR_OP_CONST) ||
-         (in[0].op == WEIR_OP_CONST && in[1].op == WEIR_OP_FIELD))) {
-        bool const_first = in[0].op == WEIR_OP_CONST;
-        p->field_cmp = in[2].op;
-        p->field_cmp_const_first = const_first;
-        p->field_cmp_field = in[const_first ? 1 : 0].c;
-        p->field_cmp_const = p->consts[in[const_first ? 0 : 1].c];
+    if (p->n_code == 3 && mirrored_i64_comparison(in[2].op)) {
+        bool const_first = in[0].op == WEIR_OP_CONST && in[1].op == WEIR_OP_FIELD;
+        bool field_first = in[0].op == WEIR_OP_FIELD && in[1].op == WEIR_OP_CONST;
+        const weir_value *k = &p->consts[in[const_first ? 0 : 1].c];
+        if ((const_first || field_first) && !k->missing) {
+            p->field_cmp = const_first ? mirrored_i64_comparison(in[2].op) : in[2].op;
+            p->field_cmp_field = in[const_first ? 1 : 0].c;
+            p->field_cmp_const = *k;
+        }
     }
 }
 

@@ -198,10 +198,11 @@ typedef struct weir_expr_program {
      * a constant (`amount < 2.00`, `mcc == 4829`), the commonest one, is
      * also kept in this form for the evaluator to test without its loop:
      * field_cmp is the comparison's opcode (EQ_I64 .. GE_I64), or 0. */
-    uint16_t field_cmp;
-    bool field_cmp_const_first; /* CONST then FIELD: `2 > amount` */
+    uint16_t field_cmp;         /* with the field on the left: `2 > amount`
+                                   is kept as `amount < 2` */
     uint32_t field_cmp_field;   /* the field's index */
-    weir_value field_cmp_const;
+    weir_value field_cmp_const; /* present (a missing one is left to the
+                                   loop) */
 } weir_expr_program;
 
 /* Supplies the set of a list declared `from file` (lists with items are

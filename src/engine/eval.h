@@ -109,13 +109,9 @@ bool weir_eval_condition(const weir_expr_program *p, const weir_eval_ctx *ctx);
 static inline bool weir_eval_field_cmp(const weir_expr_program *p, const weir_value *event)
 {
     const weir_value *f = &event[p->field_cmp_field];
-    if (f->missing || p->field_cmp_const.missing)
+    if (f->missing)
         return false;
     int64_t a = f->u.i, b = p->field_cmp_const.u.i;
-    if (p->field_cmp_const_first) {
-        b = a;
-        a = p->field_cmp_const.u.i;
-    }
     switch ((weir_opcode)p->field_cmp) {
     case WEIR_OP_EQ_I64: return a == b;
     case WEIR_OP_NE_I64: return a != b;

@@ -405,6 +405,7 @@ Test(expr_compare, field_against_constant_shortcut_agrees_with_the_loop)
         "amount < 2.00", "amount <= 12.5", "amount > 12", "amount >= 12.50",
         "amount == 12.50", "amount != 12.50", "2 > amount", "13 >= amount",
         "mcc == 7995", "mcc != 7995", "qty < 4", "wait >= 1s", "12.5 == amount",
+        "2 < amount", "12.5 <= amount", "7995 != mcc",
     };
     static const int64_t amounts[] = {0, 19999, 20000, 125000, 125001, -5};
     for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
